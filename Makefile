@@ -1,0 +1,121 @@
+# ngx_logistics_module build, test and demo entry points.
+#
+#   make             module (build/ngx_http_logistics_module.so) and CLI
+#   make demo        run the gateway with the sample policies on :8080
+#   make test        install what is missing, build, run the whole suite
+#   make test-asan   the suite with ASan + UBSan builds of the module
+#   make test-valgrind  the suite under valgrind memcheck
+#   make bench       bench/run (wrk against plain proxy_pass and gateway)
+#
+# The module is built against the distro nginx with the headers and
+# configure script of Debian's nginx-dev, copied into build/ so nothing is
+# ever written under /usr/share/nginx/src.
+
+CC ?= cc
+NGINX_DEV = /usr/share/nginx/src
+BUILD = build
+MODULE = ngx_http_logistics_module.so
+
+CORE_SRCS = $(wildcard ngx_logistics_module/core/*.c)
+CORE_HDRS = $(wildcard ngx_logistics_module/core/*.h)
+GLUE_SRCS = $(wildcard ngx_logistics_module/*.c ngx_logistics_module/*.h)
+
+WARN = -Wall -Wextra -Werror -Wno-unused-parameter -Wpointer-arith
+CORE_CFLAGS = -std=gnu99 -O2 -g $(WARN) -Ingx_logistics_module/core
+CORE_LIBS = -ljansson -lcrypto
+
+# Extra flags for the module and the CLI (sanitizer builds set these).
+EXTRA_CFLAGS ?=
+EXTRA_LDFLAGS ?=
+
+DEBIAN_PACKAGES = nginx nginx-dev libjansson-dev libhiredis-dev libjwt-dev \
+	libssl-dev libpcre2-dev zlib1g-dev redis-server wrk valgrind \
+	clang libclang-rt-14-dev nodejs npm curl perl
+
+UNIT_TESTS = $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(wildcard t/unit/test_*.c))
+
+.PHONY: all module cli unit deps test test-asan test-valgrind demo bench \
+	clean
+
+all: module cli
+
+module: $(BUILD)/$(MODULE)
+
+cli: $(BUILD)/logistics-policy
+
+deps:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+	    dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing \
+	        >/dev/null; \
+	fi
+
+# configure once per build directory; "config" changes force a re-run.
+$(BUILD)/%/objs/Makefile: config
+	rm -rf $(BUILD)/$*
+	mkdir -p $(BUILD)/$*
+	cp -r $(NGINX_DEV)/. $(BUILD)/$*/
+	. $(NGINX_DEV)/conf_flags && cd $(BUILD)/$* && \
+	    ./configure "$${NGX_CONF_FLAGS[@]}" --with-cc="$(CC)" \
+	        --with-cc-opt="-Wextra $(EXTRA_CFLAGS)" \
+	        --with-ld-opt="$(EXTRA_LDFLAGS)" \
+	        --add-dynamic-module=$(CURDIR) >configure.log 2>&1 \
+	    || { tail -20 configure.log; exit 1; }
+
+SHELL = /bin/bash
+
+$(BUILD)/$(MODULE): $(BUILD)/nginx/objs/Makefile $(CORE_SRCS) $(CORE_HDRS) \
+		$(GLUE_SRCS)
+	$(MAKE) -s -C $(BUILD)/nginx -f objs/Makefile modules
+	cp $(BUILD)/nginx/objs/$(MODULE) $@
+
+$(BUILD)/logistics-policy: ngx_logistics_module/cli/logistics_policy.c \
+		$(CORE_SRCS) $(CORE_HDRS)
+	@mkdir -p $(BUILD)
+	$(CC) $(CORE_CFLAGS) $(EXTRA_CFLAGS) -o $@ \
+	    ngx_logistics_module/cli/logistics_policy.c $(CORE_SRCS) \
+	    $(EXTRA_LDFLAGS) $(CORE_LIBS)
+
+$(BUILD)/unit/%: t/unit/%.c t/unit/unit.h $(CORE_SRCS) $(CORE_HDRS)
+	@mkdir -p $(BUILD)/unit
+	$(CC) $(CORE_CFLAGS) $(EXTRA_CFLAGS) -It/unit -o $@ $< $(CORE_SRCS) \
+	    $(EXTRA_LDFLAGS) $(CORE_LIBS)
+
+unit: $(UNIT_TESTS)
+
+test: deps all unit
+	npm ci --silent --prefix t >/dev/null 2>&1 || true
+	prove -I t/lib t/
+
+# Sanitizer build: module and core with ASan + UBSan, nginx started with
+# libasan preloaded (the distro binary is not instrumented).
+ASAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+
+test-asan: deps
+	$(MAKE) BUILD=$(BUILD)/asan EXTRA_CFLAGS="$(ASAN_FLAGS)" \
+	    EXTRA_LDFLAGS="-fsanitize=address,undefined" all unit
+	LG_MODULE=$(CURDIR)/$(BUILD)/asan/$(MODULE) \
+	LG_CLI=$(CURDIR)/$(BUILD)/asan/logistics-policy \
+	LG_UNIT_DIR=$(CURDIR)/$(BUILD)/asan/unit \
+	LG_PRELOAD="$$($(CC) -print-file-name=libasan.so) \
+	    $$($(CC) -print-file-name=libubsan.so)" \
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:log_path=stderr \
+	UBSAN_OPTIONS=print_stacktrace=1 \
+	    prove -I t/lib t/
+
+test-valgrind: deps all unit
+	LG_VALGRIND=1 prove -I t/lib t/
+
+demo: deps all
+	demo/run
+
+bench: deps all
+	bench/run
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,220 @@
+
+/*
+ * Copyright (C) ngx_logistics_module authors
+ */
+
+
+/*
+ * logistics-policy: the policy tool for security teams.  It links the
+ * same core as the nginx module, so "check" compiles a policy exactly as
+ * "nginx -t" does and prints the same messages.
+ */
+
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lg_apikey.h"
+#include "lg_policy.h"
+
+
+static int lg_cli_check(int argc, char **argv);
+static int lg_cli_keygen(int argc, char **argv);
+static int lg_cli_hash(int argc, char **argv);
+static void lg_cli_usage(FILE *out);
+
+
+static void
+lg_cli_usage(FILE *out)
+{
+    fprintf(out,
+        "usage: logistics-policy check FILE...\n"
+        "       logistics-policy keygen PARTNER [--id KEY_ID] "
+        "[--expires RFC3339]\n"
+        "       logistics-policy hash < KEY\n"
+        "\n"
+        "check   compile policy files as nginx does; print FILE: ok or\n"
+        "        FILE: json.path: reason; exit 1 on the first bad file\n"
+        "keygen  print a fresh random API key once, and the policy snippet\n"
+        "        holding only its SHA-256\n"
+        "hash    print the SHA-256 (hex) of a key read from stdin\n");
+}
+
+
+static int
+lg_cli_check(int argc, char **argv)
+{
+    int           i, rc;
+    size_t        j, keys, versions;
+    lg_error_t    err;
+    lg_policy_t  *policy;
+
+    if (argc < 1) {
+        lg_cli_usage(stderr);
+        return 2;
+    }
+
+    rc = 0;
+
+    for (i = 0; i < argc; i++) {
+        policy = lg_policy_load(argv[i], &err);
+
+        if (policy == NULL) {
+            fprintf(stderr, "%s\n", err.text);
+            rc = 1;
+            continue;
+        }
+
+        keys = 0;
+        versions = 0;
+
+        for (j = 0; j < policy->npartners; j++) {
+            keys += policy->partners[j].nkeys;
+        }
+
+        for (j = 0; j < policy->napis; j++) {
+            versions += policy->apis[j].nversions;
+        }
+
+        printf("%s: ok (%zu files, %zu scopes, %zu partners, %zu keys, "
+               "%zu APIs, %zu versions, %zu routes)\n", argv[i],
+               policy->nfiles, policy->nscopes, policy->npartners, keys,
+               policy->napis, versions, policy->nroutes);
+
+        lg_policy_free(policy);
+    }
+
+    return rc;
+}
+
+
+static int
+lg_cli_keygen(int argc, char **argv)
+{
+    int          i;
+    char         key[64], hex[65], stamp[32], created[32];
+    int64_t      expires;
+    time_t       now;
+    struct tm    tm;
+    const char  *partner, *id, *exp;
+
+    if (argc < 1) {
+        lg_cli_usage(stderr);
+        return 2;
+    }
+
+    partner = argv[0];
+    id = NULL;
+    exp = NULL;
+
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--id") == 0 && i + 1 < argc) {
+            id = argv[++i];
+
+        } else if (strcmp(argv[i], "--expires") == 0 && i + 1 < argc) {
+            exp = argv[++i];
+
+        } else {
+            lg_cli_usage(stderr);
+            return 2;
+        }
+    }
+
+    if (exp != NULL && lg_time_parse_rfc3339(exp, strlen(exp), &expires) != 0)
+    {
+        fprintf(stderr, "invalid --expires \"%s\" (RFC 3339, e.g. "
+                "2027-06-01T00:00:00Z)\n", exp);
+        return 2;
+    }
+
+    now = time(NULL);
+    gmtime_r(&now, &tm);
+
+    if (id == NULL) {
+        strftime(stamp, sizeof(stamp), "%Y-%m-%d", &tm);
+        id = stamp;
+    }
+
+    if (lg_apikey_generate(key, sizeof(key)) != 0) {
+        fprintf(stderr, "cannot generate a random key\n");
+        return 1;
+    }
+
+    lg_sha256_hex(key, strlen(key), hex);
+
+    printf("API key for partner \"%s\" (shown once, give it to the "
+           "partner over a secure channel):\n\n    %s\n\n", partner, key);
+
+    printf("Add to \"partners\": {\"%s\": {\"api_keys\": [...]}} in the "
+           "policy:\n\n", partner);
+
+    strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
+
+    printf("    {\"id\": \"%s\", \"sha256\": \"%s\", \"created\": \"%s\"%s%s%s}"
+           "\n", id, hex, created, exp ? ", \"expires\": \"" : "",
+           exp ? exp : "", exp ? "\"" : "");
+
+    memset(key, 0, sizeof(key));
+
+    return 0;
+}
+
+
+static int
+lg_cli_hash(int argc, char **argv)
+{
+    char    buf[4096], hex[65];
+    size_t  n;
+
+    n = fread(buf, 1, sizeof(buf) - 1, stdin);
+
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) {
+        n--;
+    }
+
+    if (!lg_apikey_well_formed(buf, n)) {
+        fprintf(stderr, "a key is 1 to %d printable ASCII characters "
+                "without spaces\n", LG_APIKEY_MAX_LEN);
+        return 2;
+    }
+
+    lg_sha256_hex(buf, n, hex);
+    printf("%s\n", hex);
+
+    memset(buf, 0, sizeof(buf));
+
+    return 0;
+}
+
+
+int
+main(int argc, char **argv)
+{
+    if (argc < 2) {
+        lg_cli_usage(stderr);
+        return 2;
+    }
+
+    if (strcmp(argv[1], "check") == 0) {
+        return lg_cli_check(argc - 2, argv + 2);
+    }
+
+    if (strcmp(argv[1], "keygen") == 0) {
+        return lg_cli_keygen(argc - 2, argv + 2);
+    }
+
+    if (strcmp(argv[1], "hash") == 0) {
+        return lg_cli_hash(argc - 2, argv + 2);
+    }
+
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        lg_cli_usage(stdout);
+        return 0;
+    }
+
+    lg_cli_usage(stderr);
+
+    return 2;
+}

@@ -1,0 +1,2003 @@
+
+/*
+ * Copyright (C) ngx_logistics_module authors
+ */
+
+
+#include <errno.h>
+#include <stdarg.h>
+#include <glob.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "lg_policy.h"
+#include "lg_router.h"
+#include "lg_apikey.h"
+
+
+#define LG_CREDENTIAL_MAX   4096
+#define LG_MAX_VERSIONS     64
+
+
+typedef struct {
+    char            *file;           /* as written in messages */
+    char            *dir;            /* for relative references */
+    json_t          *json;
+    int              root;
+} lg_doc_t;
+
+
+typedef struct {
+    lg_policy_t     *policy;
+    lg_error_t      *err;
+    lg_doc_t        *docs;
+    size_t           ndocs;
+    lg_doc_t        *doc;            /* the document being compiled */
+    lg_json_path_t   path;
+    json_t          *scope_map;      /* name -> index */
+    json_t          *route_map;      /* id -> index */
+    json_t          *partner_map;    /* id -> 1 */
+    json_t          *api_map;        /* name -> 1 */
+    json_t          *hash_map;       /* hex sha256 -> "file: path" */
+} lg_compile_t;
+
+
+static int lg_fail(lg_compile_t *c, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+static int lg_fields(lg_compile_t *c, json_t *obj, const char *const *allowed,
+    const char *const *required);
+static int lg_get_string(lg_compile_t *c, json_t *obj, const char *key,
+    int required, lg_str_t *out);
+static int lg_get_time(lg_compile_t *c, json_t *obj, const char *key,
+    int64_t *out);
+static int lg_match_name(const char *s, size_t len, const char *first,
+    const char *rest, size_t max);
+static char *lg_resolve(lg_compile_t *c, const char *rel);
+static int lg_add_doc(lg_compile_t *c, const char *file, int root);
+static int lg_load_includes(lg_compile_t *c);
+static int lg_compile_scopes(lg_compile_t *c);
+static int lg_compile_apis(lg_compile_t *c);
+static int lg_compile_api(lg_compile_t *c, const char *name, json_t *api,
+    lg_api_t *out);
+static int lg_compile_version(lg_compile_t *c, lg_api_t *api, json_t *v,
+    lg_version_t *out);
+static int lg_compile_route(lg_compile_t *c, lg_api_t *api, json_t *r,
+    lg_route_t *out);
+static int lg_compile_path(lg_compile_t *c, lg_route_t *route);
+static int lg_compile_schemas(lg_compile_t *c, lg_route_t *route,
+    json_t *schema);
+static int lg_compile_scope_set(lg_compile_t *c, json_t *list,
+    uint64_t **bits, lg_str_t **names, size_t *nnames);
+static int lg_compile_partners(lg_compile_t *c);
+static int lg_compile_partner(lg_compile_t *c, const char *id, json_t *p,
+    lg_partner_t *out);
+static int lg_compile_key(lg_compile_t *c, lg_partner_t *partner, json_t *k,
+    lg_api_key_t *out);
+static int lg_read_credential(lg_compile_t *c, const char *rel,
+    lg_str_t *out);
+static int lg_build_router(lg_compile_t *c);
+static size_t lg_count(lg_compile_t *c, const char *key, int array_members);
+
+
+static const char *const  lg_root_fields[] = {
+    "$schema", "include", "scopes", "partners", "apis", NULL
+};
+
+static const char *const  lg_include_fields[] = {
+    "$schema", "scopes", "partners", "apis", NULL
+};
+
+static const char *const  lg_partner_fields[] = {
+    "name", "suspended", "scopes", "routes", "api_keys",
+    "odoo_credential_file", "api_key_max_age", NULL
+};
+
+static const char *const  lg_partner_required[] = {
+    "scopes", "api_keys", NULL
+};
+
+static const char *const  lg_key_fields[] = {
+    "id", "sha256", "created", "not_before", "expires", NULL
+};
+
+static const char *const  lg_key_required[] = { "id", "sha256", NULL };
+
+static const char *const  lg_api_fields[] = { "versions", "routes", NULL };
+
+static const char *const  lg_version_fields[] = {
+    "upstream_prefix", "deprecated", "sunset", "successor", NULL
+};
+
+static const char *const  lg_version_required[] = {
+    "upstream_prefix", NULL
+};
+
+static const char *const  lg_route_fields[] = {
+    "id", "method", "path", "scopes", "versions", "auth", "schema", NULL
+};
+
+static const char *const  lg_route_required[] = {
+    "id", "method", "path", "scopes", NULL
+};
+
+
+static int
+lg_fail(lg_compile_t *c, const char *fmt, ...)
+{
+    int      n;
+    size_t   used;
+    va_list  args;
+
+    n = snprintf(c->err->text, sizeof(c->err->text), "%s: %s: ",
+                 c->doc != NULL ? c->doc->file : c->policy->file.data,
+                 c->path.data);
+
+    used = (n < 0) ? 0 : (size_t) n;
+
+    if (used < sizeof(c->err->text)) {
+        va_start(args, fmt);
+        vsnprintf(c->err->text + used, sizeof(c->err->text) - used, fmt,
+                  args);
+        va_end(args);
+    }
+
+    return -1;
+}
+
+
+static const char *
+lg_json_type_name(json_t *j)
+{
+    switch (json_typeof(j)) {
+    case JSON_OBJECT:  return "an object";
+    case JSON_ARRAY:   return "an array";
+    case JSON_STRING:  return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL:    return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE:   return "a boolean";
+    default:           return "null";
+    }
+}
+
+
+/* unknown fields are errors: a typo must never weaken a policy */
+
+static int
+lg_fields(lg_compile_t *c, json_t *obj, const char *const *allowed,
+    const char *const *required)
+{
+    size_t             saved;
+    json_t            *value;
+    const char        *key;
+    const char *const *f;
+
+    if (!json_is_object(obj)) {
+        return lg_fail(c, "must be an object, not %s", lg_json_type_name(obj));
+    }
+
+    json_object_foreach(obj, key, value) {
+
+        for (f = allowed; *f != NULL; f++) {
+            if (strcmp(*f, key) == 0) {
+                break;
+            }
+        }
+
+        if (*f == NULL) {
+            saved = lg_json_path_key(&c->path, key);
+            lg_fail(c, "unknown field");
+            lg_json_path_pop(&c->path, saved);
+            return -1;
+        }
+    }
+
+    for (f = required; f != NULL && *f != NULL; f++) {
+        if (json_object_get(obj, *f) == NULL) {
+            return lg_fail(c, "missing required field \"%s\"", *f);
+        }
+    }
+
+    return 0;
+}
+
+
+static int
+lg_get_string(lg_compile_t *c, json_t *obj, const char *key, int required,
+    lg_str_t *out)
+{
+    int      rc;
+    size_t   saved;
+    json_t  *v;
+
+    v = json_object_get(obj, key);
+
+    if (v == NULL) {
+        out->data = NULL;
+        out->len = 0;
+        return required ? lg_fail(c, "missing required field \"%s\"", key)
+                        : 0;
+    }
+
+    saved = lg_json_path_key(&c->path, key);
+
+    if (!json_is_string(v)) {
+        rc = lg_fail(c, "must be a string, not %s", lg_json_type_name(v));
+
+    } else if (memchr(json_string_value(v), '\0', json_string_length(v))
+               != NULL)
+    {
+        rc = lg_fail(c, "must not contain NUL");
+
+    } else {
+        rc = lg_arena_str(&c->policy->arena, out, json_string_value(v),
+                          json_string_length(v));
+        if (rc != 0) {
+            lg_fail(c, "out of memory");
+        }
+    }
+
+    if (rc == 0) {
+        lg_json_path_pop(&c->path, saved);
+    }
+
+    return rc;
+}
+
+
+static int
+lg_get_time(lg_compile_t *c, json_t *obj, const char *key, int64_t *out)
+{
+    size_t    saved;
+    lg_str_t  s;
+
+    *out = LG_TIME_UNSET;
+
+    if (lg_get_string(c, obj, key, 0, &s) != 0) {
+        return -1;
+    }
+
+    if (s.data == NULL) {
+        return 0;
+    }
+
+    saved = lg_json_path_key(&c->path, key);
+
+    if (lg_time_parse_rfc3339(s.data, s.len, out) != 0) {
+        return lg_fail(c, "invalid date-time \"%s\" (RFC 3339, e.g. "
+                       "\"2027-01-01T00:00:00Z\")", s.data);
+    }
+
+    lg_json_path_pop(&c->path, saved);
+
+    return 0;
+}
+
+
+/* s must match [first][rest]{0,max-1} */
+
+static int
+lg_match_name(const char *s, size_t len, const char *first, const char *rest,
+    size_t max)
+{
+    size_t  i;
+
+    if (len == 0 || len > max || strchr(first, s[0]) == NULL) {
+        return 0;
+    }
+
+    for (i = 1; i < len; i++) {
+        if (s[i] == '\0' || strchr(rest, s[i]) == NULL) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+#define LG_LOWER_DIGIT  "abcdefghijklmnopqrstuvwxyz0123456789"
+#define LG_ALNUM        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" \
+                        "0123456789"
+
+
+static char *
+lg_resolve(lg_compile_t *c, const char *rel)
+{
+    size_t   n;
+    char    *p;
+
+    if (rel[0] == '/') {
+        return strdup(rel);
+    }
+
+    n = strlen(c->doc->dir) + 1 + strlen(rel) + 1;
+
+    p = malloc(n);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    snprintf(p, n, "%s/%s", c->doc->dir, rel);
+
+    return p;
+}
+
+
+static int
+lg_add_doc(lg_compile_t *c, const char *file, int root)
+{
+    char       *slash;
+    lg_doc_t   *d, *docs;
+
+    docs = realloc(c->docs, (c->ndocs + 1) * sizeof(lg_doc_t));
+    if (docs == NULL) {
+        return lg_fail(c, "out of memory");
+    }
+
+    c->docs = docs;
+    d = &c->docs[c->ndocs];
+
+    memset(d, 0, sizeof(lg_doc_t));
+
+    d->root = root;
+    d->file = strdup(file);
+    d->dir = strdup(file);
+
+    if (d->file == NULL || d->dir == NULL) {
+        free(d->file);
+        free(d->dir);
+        return lg_fail(c, "out of memory");
+    }
+
+    slash = strrchr(d->dir, '/');
+
+    if (slash == NULL) {
+        strcpy(d->dir, ".");
+
+    } else if (slash == d->dir) {
+        d->dir[1] = '\0';
+
+    } else {
+        *slash = '\0';
+    }
+
+    c->ndocs++;
+
+    d->json = lg_json_load_file(file, LG_POLICY_MAX_FILE, c->err);
+    if (d->json == NULL) {
+        return -1;
+    }
+
+    c->doc = d;
+    lg_json_path_init(&c->path);
+
+    return lg_fields(c, d->json, root ? lg_root_fields : lg_include_fields,
+                     NULL);
+}
+
+
+/*
+ * "include" lets a security team keep one file per partner (or per API):
+ * entries are paths or glob patterns relative to the root policy file.
+ * A pattern with wildcards may match nothing (an empty partners/ folder);
+ * a plain path must exist.  A file included twice is an error, not a
+ * silent merge, because the second copy would redefine every entry.
+ */
+
+static int
+lg_load_includes(lg_compile_t *c)
+{
+    int          rc;
+    char        *pattern, real[PATH_MAX];
+    size_t       i, j, k, saved;
+    json_t      *list, *item;
+    glob_t       g;
+    lg_doc_t    *root;
+    const char  *s;
+
+    root = &c->docs[0];
+    list = json_object_get(root->json, "include");
+
+    if (list == NULL) {
+        return 0;
+    }
+
+    saved = lg_json_path_key(&c->path, "include");
+
+    if (!json_is_array(list)) {
+        return lg_fail(c, "must be an array of file names");
+    }
+
+    json_array_foreach(list, i, item) {
+        c->doc = root;
+        lg_json_path_init(&c->path);
+        lg_json_path_key(&c->path, "include");
+        lg_json_path_index(&c->path, i);
+
+        if (!json_is_string(item) || json_string_length(item) == 0) {
+            return lg_fail(c, "must be a non-empty string");
+        }
+
+        s = json_string_value(item);
+
+        pattern = lg_resolve(c, s);
+        if (pattern == NULL) {
+            return lg_fail(c, "out of memory");
+        }
+
+        rc = glob(pattern, GLOB_ERR, NULL, &g);
+        free(pattern);
+
+        if (rc == GLOB_NOMATCH) {
+            globfree(&g);
+
+            if (strpbrk(s, "*?[") != NULL) {
+                continue;
+            }
+
+            return lg_fail(c, "file \"%s\" not found", s);
+        }
+
+        if (rc != 0) {
+            globfree(&g);
+            return lg_fail(c, "cannot read \"%s\"", s);
+        }
+
+        for (j = 0; j < g.gl_pathc; j++) {
+
+            if (c->ndocs >= LG_POLICY_MAX_INCLUDES) {
+                globfree(&g);
+                return lg_fail(c, "more than %d included files",
+                               LG_POLICY_MAX_INCLUDES);
+            }
+
+            if (realpath(g.gl_pathv[j], real) == NULL) {
+                globfree(&g);
+                return lg_fail(c, "cannot resolve \"%s\": %s", s,
+                               strerror(errno));
+            }
+
+            for (k = 0; k < c->ndocs; k++) {
+                char  other[PATH_MAX];
+
+                if (realpath(c->docs[k].file, other) != NULL
+                    && strcmp(other, real) == 0)
+                {
+                    globfree(&g);
+                    return lg_fail(c, "\"%s\" is included twice", real);
+                }
+            }
+
+            if (lg_add_doc(c, g.gl_pathv[j], 0) != 0) {
+                globfree(&g);
+                return -1;
+            }
+
+            root = &c->docs[0];
+        }
+
+        globfree(&g);
+    }
+
+    (void) saved;
+
+    return 0;
+}
+
+
+/* how many members "key" has across all documents */
+
+static size_t
+lg_count(lg_compile_t *c, const char *key, int array_members)
+{
+    size_t   i, n;
+    json_t  *v, *api, *routes;
+    const char  *name;
+
+    n = 0;
+
+    for (i = 0; i < c->ndocs; i++) {
+        v = json_object_get(c->docs[i].json, key);
+
+        if (!json_is_object(v)) {
+            continue;
+        }
+
+        if (!array_members) {
+            n += json_object_size(v);
+            continue;
+        }
+
+        json_object_foreach(v, name, api) {
+            routes = json_object_get(api, "routes");
+
+            if (json_is_array(routes)) {
+                n += json_array_size(routes);
+            }
+        }
+    }
+
+    return n;
+}
+
+
+static int
+lg_compile_scopes(lg_compile_t *c)
+{
+    size_t        i, n, saved;
+    json_t       *scopes, *desc;
+    lg_policy_t  *p;
+    const char   *name;
+
+    p = c->policy;
+    n = lg_count(c, "scopes", 0);
+
+    p->scopes = lg_arena_calloc(&p->arena, n + 1, sizeof(lg_str_t));
+    if (p->scopes == NULL) {
+        return lg_fail(c, "out of memory");
+    }
+
+    for (i = 0; i < c->ndocs; i++) {
+        c->doc = &c->docs[i];
+        lg_json_path_init(&c->path);
+
+        scopes = json_object_get(c->doc->json, "scopes");
+        if (scopes == NULL) {
+            continue;
+        }
+
+        saved = lg_json_path_key(&c->path, "scopes");
+
+        if (!json_is_object(scopes)) {
+            return lg_fail(c, "must be an object of scope names and "
+                           "descriptions");
+        }
+
+        json_object_foreach(scopes, name, desc) {
+            lg_json_path_key(&c->path, name);
+
+            if (!lg_match_name(name, strlen(name), LG_LOWER_DIGIT,
+                               LG_LOWER_DIGIT "._:/-", 128))
+            {
+                return lg_fail(c, "invalid scope name (lowercase letters, "
+                               "digits and . _ : / -)");
+            }
+
+            if (!json_is_string(desc)) {
+                return lg_fail(c, "description must be a string");
+            }
+
+            if (json_object_get(c->scope_map, name) != NULL) {
+                return lg_fail(c, "scope \"%s\" is defined twice", name);
+            }
+
+            if (json_object_set_new(c->scope_map, name,
+                                    json_integer((json_int_t) p->nscopes))
+                != 0
+                || lg_arena_str(&p->arena, &p->scopes[p->nscopes], name,
+                                strlen(name)) != 0)
+            {
+                return lg_fail(c, "out of memory");
+            }
+
+            p->nscopes++;
+            lg_json_path_pop(&c->path, saved + strlen(".scopes"));
+        }
+    }
+
+    p->scope_words = (p->nscopes + 63) / 64;
+
+    if (p->scope_words == 0) {
+        p->scope_words = 1;
+    }
+
+    return 0;
+}
+
+
+static int
+lg_compile_scope_set(lg_compile_t *c, json_t *list, uint64_t **bits,
+    lg_str_t **names, size_t *nnames)
+{
+    size_t        i, saved, idx;
+    json_t       *item, *found;
+    uint64_t     *set;
+    lg_policy_t  *p;
+
+    p = c->policy;
+
+    if (!json_is_array(list)) {
+        return lg_fail(c, "must be an array of scope names");
+    }
+
+    set = lg_arena_calloc(&p->arena, p->scope_words, sizeof(uint64_t));
+    if (set == NULL) {
+        return lg_fail(c, "out of memory");
+    }
+
+    if (names != NULL) {
+        *names = lg_arena_calloc(&p->arena, json_array_size(list) + 1,
+                                 sizeof(lg_str_t));
+        if (*names == NULL) {
+            return lg_fail(c, "out of memory");
+        }
+
+        *nnames = 0;
+    }
+
+    json_array_foreach(list, i, item) {
+        saved = lg_json_path_index(&c->path, i);
+
+        if (!json_is_string(item)) {
+            return lg_fail(c, "must be a string");
+        }
+
+        found = json_object_get(c->scope_map, json_string_value(item));
+
+        if (found == NULL) {
+            return lg_fail(c, "unknown scope \"%s\" (not in $.scopes)",
+                           json_string_value(item));
+        }
+
+        idx = (size_t) json_integer_value(found);
+
+        if (set[idx / 64] & ((uint64_t) 1 << (idx % 64))) {
+            return lg_fail(c, "scope \"%s\" is listed twice",
+                           json_string_value(item));
+        }
+
+        set[idx / 64] |= (uint64_t) 1 << (idx % 64);
+
+        if (names != NULL) {
+            (*names)[(*nnames)++] = p->scopes[idx];
+        }
+
+        lg_json_path_pop(&c->path, saved);
+    }
+
+    *bits = set;
+
+    return 0;
+}
+
+
+static int
+lg_compile_apis(lg_compile_t *c)
+{
+    size_t        i, n, saved;
+    json_t       *apis, *api;
+    lg_policy_t  *p;
+    const char   *name;
+
+    p = c->policy;
+
+    n = lg_count(c, "apis", 0);
+
+    p->apis = lg_arena_calloc(&p->arena, n + 1, sizeof(lg_api_t));
+    p->routes = lg_arena_calloc(&p->arena, lg_count(c, "apis", 1) + 1,
+                                sizeof(lg_route_t *));
+
+    if (p->apis == NULL || p->routes == NULL) {
+        return lg_fail(c, "out of memory");
+    }
+
+    for (i = 0; i < c->ndocs; i++) {
+        c->doc = &c->docs[i];
+        lg_json_path_init(&c->path);
+
+        apis = json_object_get(c->doc->json, "apis");
+        if (apis == NULL) {
+            continue;
+        }
+
+        saved = lg_json_path_key(&c->path, "apis");
+
+        if (!json_is_object(apis)) {
+            return lg_fail(c, "must be an object of API names");
+        }
+
+        json_object_foreach(apis, name, api) {
+            size_t  s;
+
+            s = lg_json_path_key(&c->path, name);
+
+            if (json_object_get(c->api_map, name) != NULL) {
+                return lg_fail(c, "API \"%s\" is defined twice", name);
+            }
+
+            if (json_object_set_new(c->api_map, name, json_true()) != 0) {
+                return lg_fail(c, "out of memory");
+            }
+
+            if (lg_compile_api(c, name, api, &p->apis[p->napis]) != 0) {
+                return -1;
+            }
+
+            p->napis++;
+            lg_json_path_pop(&c->path, s);
+        }
+
+        lg_json_path_pop(&c->path, saved);
+    }
+
+    p->route_words = (p->nroutes + 63) / 64;
+
+    if (p->route_words == 0) {
+        p->route_words = 1;
+    }
+
+    return 0;
+}
+
+
+static int
+lg_compile_api(lg_compile_t *c, const char *name, json_t *api, lg_api_t *out)
+{
+    size_t         i, j, saved, s;
+    json_t        *versions, *v, *routes, *r;
+    lg_route_t    *route;
+    lg_policy_t   *p;
+    const char    *vname;
+    lg_version_t  *ver;
+
+    p = c->policy;
+    ver = NULL;
+
+    if (!lg_match_name(name, strlen(name), LG_LOWER_DIGIT,
+                       LG_LOWER_DIGIT "_-", 64))
+    {
+        return lg_fail(c, "invalid API name (lowercase letters, digits, "
+                       "_ and -)");
+    }
+
+    if (lg_fields(c, api, lg_api_fields, lg_api_fields) != 0) {
+        return -1;
+    }
+
+    if (lg_arena_str(&p->arena, &out->name, name, strlen(name)) != 0) {
+        return lg_fail(c, "out of memory");
+    }
+
+    versions = json_object_get(api, "versions");
+    saved = lg_json_path_key(&c->path, "versions");
+
+    if (!json_is_object(versions) || json_object_size(versions) == 0) {
+        return lg_fail(c, "must be a non-empty object of versions");
+    }
+
+    if (json_object_size(versions) > LG_MAX_VERSIONS) {
+        return lg_fail(c, "more than %d versions", LG_MAX_VERSIONS);
+    }
+
+    out->versions = lg_arena_calloc(&p->arena, json_object_size(versions),
+                                    sizeof(lg_version_t));
+    if (out->versions == NULL) {
+        return lg_fail(c, "out of memory");
+    }
+
+    json_object_foreach(versions, vname, v) {
+        s = lg_json_path_key(&c->path, vname);
+
+        if (vname[0] != 'v'
+            || !lg_match_name(vname + 1, strlen(vname + 1), "123456789",
+                              "0123456789", 4))
+        {
+            return lg_fail(c, "invalid version name (v1, v2, ...)");
+        }
+
+        ver = &out->versions[out->nversions];
+        ver->api = out;
+        ver->index = out->nversions;
+
+        if (lg_arena_str(&p->arena, &ver->name, vname, strlen(vname)) != 0) {
+            return lg_fail(c, "out of memory");
+        }
+
+        if (lg_compile_version(c, out, v, ver) != 0) {
+            return -1;
+        }
+
+        out->nversions++;
+        lg_json_path_pop(&c->path, s);
+    }
+
+    /* successors are resolved once every version of the API is known */
+
+    json_object_foreach(versions, vname, v) {
+        json_t  *succ;
+
+        succ = json_object_get(v, "successor");
+        if (succ == NULL) {
+            continue;
+        }
+
+        s = lg_json_path_key(&c->path, vname);
+        lg_json_path_key(&c->path, "successor");
+
+        for (i = 0; i < out->nversions; i++) {
+            if (strcmp(out->versions[i].name.data, vname) == 0) {
+                ver = &out->versions[i];
+            }
+        }
+
+        for (j = 0; j < out->nversions; j++) {
+            if (strcmp(out->versions[j].name.data, json_string_value(succ))
+                == 0)
+            {
+                break;
+            }
+        }
+
+        if (j == out->nversions) {
+            return lg_fail(c, "unknown version \"%s\" in API \"%s\"",
+                           json_string_value(succ), name);
+        }
+
+        if (&out->versions[j] == ver) {
+            return lg_fail(c, "a version cannot succeed itself");
+        }
+
+        ver->successor = &out->versions[j];
+        lg_json_path_pop(&c->path, s);
+    }
+
+    lg_json_path_pop(&c->path, saved);
+
+    routes = json_object_get(api, "routes");
+    saved = lg_json_path_key(&c->path, "routes");
+
+    if (!json_is_array(routes) || json_array_size(routes) == 0) {
+        return lg_fail(c, "must be a non-empty array of routes");
+    }
+
+    json_array_foreach(routes, i, r) {
+        s = lg_json_path_index(&c->path, i);
+
+        route = lg_arena_calloc(&p->arena, 1, sizeof(lg_route_t));
+        if (route == NULL) {
+            return lg_fail(c, "out of memory");
+        }
+
+        route->index = p->nroutes;
+        route->api = out;
+
+        if (lg_compile_route(c, out, r, route) != 0) {
+            return -1;
+        }
+
+        p->routes[p->nroutes++] = route;
+        lg_json_path_pop(&c->path, s);
+    }
+
+    lg_json_path_pop(&c->path, saved);
+
+    return 0;
+}
+
+
+static int
+lg_compile_version(lg_compile_t *c, lg_api_t *api, json_t *v,
+    lg_version_t *out)
+{
+    size_t       i, saved;
+    lg_str_t     prefix, succ;
+    const char  *safe;
+
+    if (lg_fields(c, v, lg_version_fields, lg_version_required) != 0) {
+        return -1;
+    }
+
+    if (lg_get_string(c, v, "upstream_prefix", 1, &prefix) != 0) {
+        return -1;
+    }
+
+    saved = lg_json_path_key(&c->path, "upstream_prefix");
+
+    if (prefix.len > 0
+        && (prefix.data[0] != '/' || prefix.data[prefix.len - 1] == '/'))
+    {
+        return lg_fail(c, "must be empty or start with \"/\" and not end "
+                       "with \"/\"");
+    }
+
+    safe = LG_ALNUM "/._~-";
+
+    for (i = 0; i < prefix.len; i++) {
+        if (strchr(safe, prefix.data[i]) == NULL) {
+            return lg_fail(c, "invalid character '%c' (letters, digits and "
+                           "/ . _ ~ -)", prefix.data[i]);
+        }
+
+        if (prefix.data[i] == '/' && i + 1 < prefix.len
+            && prefix.data[i + 1] == '/')
+        {
+            return lg_fail(c, "empty path segment");
+        }
+    }
+
+    lg_json_path_pop(&c->path, saved);
+
+    out->upstream_prefix = prefix;
+
+    if (lg_get_time(c, v, "deprecated", &out->deprecated) != 0
+        || lg_get_time(c, v, "sunset", &out->sunset) != 0)
+    {
+        return -1;
+    }
+
+    if (out->deprecated != LG_TIME_UNSET && out->sunset != LG_TIME_UNSET
+        && out->sunset < out->deprecated)
+    {
+        saved = lg_json_path_key(&c->path, "sunset");
+        return lg_fail(c, "sunset is before the deprecation date");
+    }
+
+    if (lg_get_string(c, v, "successor", 0, &succ) != 0) {
+        return -1;
+    }
+
+    (void) api;
+
+    return 0;
+}
+
+
+static int
+lg_compile_route(lg_compile_t *c, lg_api_t *api, json_t *r, lg_route_t *out)
+{
+    size_t         i, j, saved;
+    json_t        *list, *item, *found;
+    lg_str_t       method;
+    lg_policy_t   *p;
+
+    p = c->policy;
+
+    if (lg_fields(c, r, lg_route_fields, lg_route_required) != 0) {
+        return -1;
+    }
+
+    if (lg_get_string(c, r, "id", 1, &out->id) != 0) {
+        return -1;
+    }
+
+    saved = lg_json_path_key(&c->path, "id");
+
+    if (!lg_match_name(out->id.data, out->id.len, LG_ALNUM,
+                       LG_ALNUM "._:-", 128))
+    {
+        return lg_fail(c, "invalid route id (letters, digits and . _ : -)");
+    }
+
+    found = json_object_get(c->route_map, out->id.data);
+
+    if (found != NULL) {
+        return lg_fail(c, "route id \"%s\" is defined twice", out->id.data);
+    }
+
+    if (json_object_set_new(c->route_map, out->id.data,
+                            json_integer((json_int_t) out->index))
+        != 0)
+    {
+        return lg_fail(c, "out of memory");
+    }
+
+    lg_json_path_pop(&c->path, saved);
+
+    if (lg_get_string(c, r, "method", 1, &method) != 0) {
+        return -1;
+    }
+
+    out->method = lg_method_parse(method.data, method.len);
+
+    if (out->method == 0 || out->method == LG_METHOD_HEAD
+        || out->method == LG_METHOD_OPTIONS)
+    {
+        saved = lg_json_path_key(&c->path, "method");
+        return lg_fail(c, "method must be one of GET, POST, PUT, PATCH, "
+                       "DELETE (HEAD follows GET, OPTIONS is answered by "
+                       "the gateway)");
+    }
+
+    if (lg_get_string(c, r, "path", 1, &out->path) != 0) {
+        return -1;
+    }
+
+    saved = lg_json_path_key(&c->path, "path");
+
+    if (lg_compile_path(c, out) != 0) {
+        return -1;
+    }
+
+    lg_json_path_pop(&c->path, saved);
+
+    saved = lg_json_path_key(&c->path, "scopes");
+
+    if (lg_compile_scope_set(c, json_object_get(r, "scopes"), &out->scopes,
+                             &out->scope_list, &out->nscope_list)
+        != 0)
+    {
+        return -1;
+    }
+
+    lg_json_path_pop(&c->path, saved);
+
+    /* versions: default every version of the API */
+
+    list = json_object_get(r, "versions");
+
+    if (list == NULL) {
+        for (i = 0; i < api->nversions; i++) {
+            out->versions |= (uint64_t) 1 << i;
+        }
+
+    } else {
+        saved = lg_json_path_key(&c->path, "versions");
+
+        if (!json_is_array(list) || json_array_size(list) == 0) {
+            return lg_fail(c, "must be a non-empty array of version names");
+        }
+
+        json_array_foreach(list, i, item) {
+            size_t  s;
+
+            s = lg_json_path_index(&c->path, i);
+
+            if (!json_is_string(item)) {
+                return lg_fail(c, "must be a string");
+            }
+
+            for (j = 0; j < api->nversions; j++) {
+                if (strcmp(api->versions[j].name.data,
+                           json_string_value(item)) == 0)
+                {
+                    break;
+                }
+            }
+
+            if (j == api->nversions) {
+                return lg_fail(c, "unknown version \"%s\" in API \"%s\"",
+                               json_string_value(item), api->name.data);
+            }
+
+            if (out->versions & ((uint64_t) 1 << j)) {
+                return lg_fail(c, "version \"%s\" is listed twice",
+                               json_string_value(item));
+            }
+
+            out->versions |= (uint64_t) 1 << j;
+            lg_json_path_pop(&c->path, s);
+        }
+
+        lg_json_path_pop(&c->path, saved);
+    }
+
+    /* auth: default API keys */
+
+    list = json_object_get(r, "auth");
+
+    if (list == NULL) {
+        out->auth = LG_AUTH_API_KEY;
+
+    } else {
+        saved = lg_json_path_key(&c->path, "auth");
+
+        if (!json_is_array(list) || json_array_size(list) == 0) {
+            return lg_fail(c, "must be a non-empty array of methods "
+                           "(\"api_key\")");
+        }
+
+        json_array_foreach(list, i, item) {
+            size_t  s;
+
+            s = lg_json_path_index(&c->path, i);
+
+            if (!json_is_string(item)
+                || strcmp(json_string_value(item), "api_key") != 0)
+            {
+                return lg_fail(c, "unknown authentication method (supported:"
+                               " \"api_key\")");
+            }
+
+            if (out->auth & LG_AUTH_API_KEY) {
+                return lg_fail(c, "\"api_key\" is listed twice");
+            }
+
+            out->auth |= LG_AUTH_API_KEY;
+            lg_json_path_pop(&c->path, s);
+        }
+
+        lg_json_path_pop(&c->path, saved);
+    }
+
+    out->schemas = lg_arena_calloc(&p->arena, api->nversions,
+                                   sizeof(lg_str_t));
+    if (out->schemas == NULL) {
+        return lg_fail(c, "out of memory");
+    }
+
+    list = json_object_get(r, "schema");
+
+    if (list != NULL) {
+        saved = lg_json_path_key(&c->path, "schema");
+
+        if (lg_compile_schemas(c, out, list) != 0) {
+            return -1;
+        }
+
+        lg_json_path_pop(&c->path, saved);
+    }
+
+    return 0;
+}
+
+
+/*
+ * Path templates: "/shipments/{id}/events".  Literal segments use the
+ * unreserved characters of RFC 3986 so that what the policy says and what
+ * nginx decodes from the request line compare byte for byte.
+ */
+
+static int
+lg_compile_path(lg_compile_t *c, lg_route_t *route)
+{
+    size_t         i, j, start, n, len;
+    const char    *s;
+    lg_policy_t   *p;
+    lg_segment_t  *seg;
+
+    p = c->policy;
+    s = route->path.data;
+    len = route->path.len;
+
+    if (len < 2 || s[0] != '/') {
+        return lg_fail(c, "must start with \"/\" and name at least one "
+                       "segment");
+    }
+
+    if (s[len - 1] == '/') {
+        return lg_fail(c, "must not end with \"/\"");
+    }
+
+    n = 0;
+
+    for (i = 0; i < len; i++) {
+        if (s[i] == '/') {
+            n++;
+        }
+    }
+
+    if (n > LG_ROUTE_MAX_SEGMENTS) {
+        return lg_fail(c, "more than %d segments", LG_ROUTE_MAX_SEGMENTS);
+    }
+
+    route->segments = lg_arena_calloc(&p->arena, n, sizeof(lg_segment_t));
+    if (route->segments == NULL) {
+        return lg_fail(c, "out of memory");
+    }
+
+    i = 1;
+
+    while (i <= len) {
+        start = i;
+
+        while (i < len && s[i] != '/') {
+            i++;
+        }
+
+        if (i == start) {
+            return lg_fail(c, "empty segment");
+        }
+
+        seg = &route->segments[route->nsegments++];
+
+        if (s[start] == '{') {
+
+            if (s[i - 1] != '}' || i - start < 3) {
+                return lg_fail(c, "a parameter must fill its segment: "
+                               "\"{name}\"");
+            }
+
+            if (!lg_match_name(s + start + 1, i - start - 2,
+                               "abcdefghijklmnopqrstuvwxyz_",
+                               "abcdefghijklmnopqrstuvwxyz0123456789_", 64))
+            {
+                return lg_fail(c, "invalid parameter name \"%.*s\"",
+                               (int) (i - start), s + start);
+            }
+
+            seg->param = 1;
+            seg->text.data = s + start + 1;
+            seg->text.len = i - start - 2;
+
+            for (j = 0; j + 1 < route->nsegments; j++) {
+                if (route->segments[j].param
+                    && route->segments[j].text.len == seg->text.len
+                    && memcmp(route->segments[j].text.data, seg->text.data,
+                              seg->text.len) == 0)
+                {
+                    return lg_fail(c, "parameter \"%.*s\" is used twice",
+                                   (int) seg->text.len, seg->text.data);
+                }
+            }
+
+            if (++route->nparams > LG_ROUTE_MAX_PARAMS) {
+                return lg_fail(c, "more than %d parameters",
+                               LG_ROUTE_MAX_PARAMS);
+            }
+
+        } else {
+            for (j = start; j < i; j++) {
+                if (strchr(LG_ALNUM "._~-", s[j]) == NULL) {
+                    return lg_fail(c, "invalid character '%c' in path "
+                                   "(letters, digits, . _ ~ - and "
+                                   "{param} segments)", s[j]);
+                }
+            }
+
+            if ((i - start == 1 && s[start] == '.')
+                || (i - start == 2 && s[start] == '.' && s[start + 1] == '.'))
+            {
+                return lg_fail(c, "dot segments are not allowed");
+            }
+
+            seg->text.data = s + start;
+            seg->text.len = i - start;
+        }
+
+        i++;
+    }
+
+    return 0;
+}
+
+
+static int
+lg_compile_schemas(lg_compile_t *c, lg_route_t *route, json_t *schema)
+{
+    char        *file;
+    size_t       i, s;
+    json_t      *doc, *v;
+    lg_api_t    *api;
+    lg_error_t   jerr;
+    const char  *vname;
+
+    api = route->api;
+
+    if (json_is_string(schema)) {
+        for (i = 0; i < api->nversions; i++) {
+            if (route->versions & ((uint64_t) 1 << i)) {
+                if (lg_arena_str(&c->policy->arena, &route->schemas[i],
+                                 json_string_value(schema),
+                                 json_string_length(schema))
+                    != 0)
+                {
+                    return lg_fail(c, "out of memory");
+                }
+            }
+        }
+
+    } else if (json_is_object(schema)) {
+        json_object_foreach(schema, vname, v) {
+            s = lg_json_path_key(&c->path, vname);
+
+            for (i = 0; i < api->nversions; i++) {
+                if (strcmp(api->versions[i].name.data, vname) == 0) {
+                    break;
+                }
+            }
+
+            if (i == api->nversions
+                || !(route->versions & ((uint64_t) 1 << i)))
+            {
+                return lg_fail(c, "route \"%s\" has no version \"%s\"",
+                               route->id.data, vname);
+            }
+
+            if (!json_is_string(v)) {
+                return lg_fail(c, "must be a file name");
+            }
+
+            if (lg_arena_str(&c->policy->arena, &route->schemas[i],
+                             json_string_value(v), json_string_length(v))
+                != 0)
+            {
+                return lg_fail(c, "out of memory");
+            }
+
+            lg_json_path_pop(&c->path, s);
+        }
+
+    } else {
+        return lg_fail(c, "must be a file name or an object of version "
+                       "names and file names");
+    }
+
+    /* every schema must at least be a readable JSON Schema document */
+
+    for (i = 0; i < api->nversions; i++) {
+        if (route->schemas[i].len == 0) {
+            continue;
+        }
+
+        if (memchr(route->schemas[i].data, '\0', route->schemas[i].len)
+            != NULL)
+        {
+            return lg_fail(c, "must not contain NUL");
+        }
+
+        file = lg_resolve(c, route->schemas[i].data);
+        if (file == NULL) {
+            return lg_fail(c, "out of memory");
+        }
+
+        doc = lg_json_load_file(file, LG_POLICY_MAX_FILE, &jerr);
+        free(file);
+
+        if (doc == NULL) {
+            return lg_fail(c, "schema %s", jerr.text);
+        }
+
+        if (!json_is_object(doc) && !json_is_boolean(doc)) {
+            json_decref(doc);
+            return lg_fail(c, "schema \"%s\" is not a JSON Schema (an "
+                           "object or a boolean)", route->schemas[i].data);
+        }
+
+        json_decref(doc);
+    }
+
+    return 0;
+}
+
+
+static int
+lg_compile_partners(lg_compile_t *c)
+{
+    size_t        i, n, saved, s;
+    json_t       *partners, *partner;
+    lg_policy_t  *p;
+    const char   *id;
+
+    p = c->policy;
+    n = lg_count(c, "partners", 0);
+
+    p->partners = lg_arena_calloc(&p->arena, n + 1, sizeof(lg_partner_t));
+    if (p->partners == NULL) {
+        return lg_fail(c, "out of memory");
+    }
+
+    for (i = 0; i < c->ndocs; i++) {
+        c->doc = &c->docs[i];
+        lg_json_path_init(&c->path);
+
+        partners = json_object_get(c->doc->json, "partners");
+        if (partners == NULL) {
+            continue;
+        }
+
+        saved = lg_json_path_key(&c->path, "partners");
+
+        if (!json_is_object(partners)) {
+            return lg_fail(c, "must be an object of partner ids");
+        }
+
+        json_object_foreach(partners, id, partner) {
+            s = lg_json_path_key(&c->path, id);
+
+            if (json_object_get(c->partner_map, id) != NULL) {
+                return lg_fail(c, "partner \"%s\" is defined twice", id);
+            }
+
+            if (json_object_set_new(c->partner_map, id, json_true()) != 0) {
+                return lg_fail(c, "out of memory");
+            }
+
+            if (lg_compile_partner(c, id, partner,
+                                   &p->partners[p->npartners])
+                != 0)
+            {
+                return -1;
+            }
+
+            p->npartners++;
+            lg_json_path_pop(&c->path, s);
+        }
+
+        lg_json_path_pop(&c->path, saved);
+    }
+
+    return 0;
+}
+
+
+static int
+lg_compile_partner(lg_compile_t *c, const char *id, json_t *pj,
+    lg_partner_t *out)
+{
+    size_t        i, j, saved, s, idx;
+    json_t       *v, *item, *found;
+    lg_str_t      file;
+    lg_policy_t  *p;
+
+    p = c->policy;
+
+    if (!lg_match_name(id, strlen(id), LG_LOWER_DIGIT,
+                       LG_LOWER_DIGIT "._-", 64))
+    {
+        return lg_fail(c, "invalid partner id (lowercase letters, digits "
+                       "and . _ -, at most 64)");
+    }
+
+    if (lg_fields(c, pj, lg_partner_fields, lg_partner_required) != 0) {
+        return -1;
+    }
+
+    if (lg_arena_str(&p->arena, &out->id, id, strlen(id)) != 0) {
+        return lg_fail(c, "out of memory");
+    }
+
+    if (lg_get_string(c, pj, "name", 0, &out->name) != 0) {
+        return -1;
+    }
+
+    v = json_object_get(pj, "suspended");
+
+    if (v != NULL) {
+        if (!json_is_boolean(v)) {
+            saved = lg_json_path_key(&c->path, "suspended");
+            return lg_fail(c, "must be true or false");
+        }
+
+        out->suspended = json_is_true(v);
+    }
+
+    saved = lg_json_path_key(&c->path, "scopes");
+
+    if (lg_compile_scope_set(c, json_object_get(pj, "scopes"), &out->scopes,
+                             NULL, NULL)
+        != 0)
+    {
+        return -1;
+    }
+
+    lg_json_path_pop(&c->path, saved);
+
+    v = json_object_get(pj, "routes");
+
+    if (v != NULL) {
+        saved = lg_json_path_key(&c->path, "routes");
+
+        if (!json_is_array(v)) {
+            return lg_fail(c, "must be an array of route ids");
+        }
+
+        out->routes = lg_arena_calloc(&p->arena, p->route_words,
+                                      sizeof(uint64_t));
+        if (out->routes == NULL) {
+            return lg_fail(c, "out of memory");
+        }
+
+        json_array_foreach(v, i, item) {
+            s = lg_json_path_index(&c->path, i);
+
+            if (!json_is_string(item)) {
+                return lg_fail(c, "must be a route id");
+            }
+
+            found = json_object_get(c->route_map, json_string_value(item));
+
+            if (found == NULL) {
+                return lg_fail(c, "unknown route \"%s\"",
+                               json_string_value(item));
+            }
+
+            idx = (size_t) json_integer_value(found);
+
+            if (out->routes[idx / 64] & ((uint64_t) 1 << (idx % 64))) {
+                return lg_fail(c, "route \"%s\" is listed twice",
+                               json_string_value(item));
+            }
+
+            out->routes[idx / 64] |= (uint64_t) 1 << (idx % 64);
+            lg_json_path_pop(&c->path, s);
+        }
+
+        lg_json_path_pop(&c->path, saved);
+    }
+
+    out->api_key_max_age = LG_TIME_UNSET;
+
+    if (lg_get_string(c, pj, "api_key_max_age", 0, &file) != 0) {
+        return -1;
+    }
+
+    if (file.data != NULL) {
+        saved = lg_json_path_key(&c->path, "api_key_max_age");
+
+        if (lg_duration_parse(file.data, file.len, &out->api_key_max_age)
+            != 0 || out->api_key_max_age == 0)
+        {
+            return lg_fail(c, "invalid duration \"%s\" (e.g. \"90d\", "
+                           "\"12h\", \"30m\", \"45s\", \"500ms\")",
+                           file.data);
+        }
+
+        lg_json_path_pop(&c->path, saved);
+    }
+
+    if (lg_get_string(c, pj, "odoo_credential_file", 0, &file) != 0) {
+        return -1;
+    }
+
+    if (file.data != NULL) {
+        saved = lg_json_path_key(&c->path, "odoo_credential_file");
+
+        if (lg_read_credential(c, file.data, &out->odoo_credential) != 0) {
+            return -1;
+        }
+
+        lg_json_path_pop(&c->path, saved);
+    }
+
+    v = json_object_get(pj, "api_keys");
+    saved = lg_json_path_key(&c->path, "api_keys");
+
+    if (!json_is_array(v)) {
+        return lg_fail(c, "must be an array of keys");
+    }
+
+    out->keys = lg_arena_calloc(&p->arena, json_array_size(v) + 1,
+                                sizeof(lg_api_key_t));
+    if (out->keys == NULL) {
+        return lg_fail(c, "out of memory");
+    }
+
+    json_array_foreach(v, i, item) {
+        s = lg_json_path_index(&c->path, i);
+
+        if (lg_compile_key(c, out, item, &out->keys[i]) != 0) {
+            return -1;
+        }
+
+        for (j = 0; j < i; j++) {
+            if (strcmp(out->keys[j].id.data, out->keys[i].id.data) == 0) {
+                lg_json_path_key(&c->path, "id");
+                return lg_fail(c, "key id \"%s\" is used twice",
+                               out->keys[i].id.data);
+            }
+        }
+
+        out->nkeys++;
+        p->nkeys++;
+        lg_json_path_pop(&c->path, s);
+    }
+
+    lg_json_path_pop(&c->path, saved);
+
+    return 0;
+}
+
+
+static int
+lg_compile_key(lg_compile_t *c, lg_partner_t *partner, json_t *k,
+    lg_api_key_t *out)
+{
+    int          hi, lo;
+    char         hex[65], where[LG_ERROR_MAX];
+    size_t       i, saved;
+    json_t      *seen;
+    lg_str_t     sha;
+
+    if (lg_fields(c, k, lg_key_fields, lg_key_required) != 0) {
+        return -1;
+    }
+
+    out->partner = partner;
+
+    if (lg_get_string(c, k, "id", 1, &out->id) != 0) {
+        return -1;
+    }
+
+    if (!lg_match_name(out->id.data, out->id.len, LG_ALNUM "._-",
+                       LG_ALNUM "._-", 64))
+    {
+        saved = lg_json_path_key(&c->path, "id");
+        return lg_fail(c, "invalid key id (letters, digits and . _ -, at "
+                       "most 64)");
+    }
+
+    if (lg_get_string(c, k, "sha256", 1, &sha) != 0) {
+        return -1;
+    }
+
+    saved = lg_json_path_key(&c->path, "sha256");
+
+    if (sha.len != 64) {
+        return lg_fail(c, "must be 64 hex digits (the SHA-256 of the key, "
+                       "never the key itself)");
+    }
+
+    for (i = 0; i < 64; i++) {
+        hex[i] = (char) (sha.data[i] | 0x20);
+
+        if (!((hex[i] >= '0' && hex[i] <= '9')
+              || (hex[i] >= 'a' && hex[i] <= 'f')))
+        {
+            return lg_fail(c, "must be 64 hex digits (the SHA-256 of the "
+                           "key, never the key itself)");
+        }
+    }
+
+    hex[64] = '\0';
+
+    for (i = 0; i < 32; i++) {
+        hi = hex[2 * i] <= '9' ? hex[2 * i] - '0' : hex[2 * i] - 'a' + 10;
+        lo = hex[2 * i + 1] <= '9' ? hex[2 * i + 1] - '0'
+                                   : hex[2 * i + 1] - 'a' + 10;
+        out->sha256[i] = (uint8_t) (hi << 4 | lo);
+    }
+
+    seen = json_object_get(c->hash_map, hex);
+
+    if (seen != NULL) {
+        return lg_fail(c, "the same key hash is already used at %s",
+                       json_string_value(seen));
+    }
+
+    snprintf(where, sizeof(where), "%s: %s", c->doc->file, c->path.data);
+
+    if (json_object_set_new(c->hash_map, hex, json_string(where)) != 0) {
+        return lg_fail(c, "out of memory");
+    }
+
+    lg_json_path_pop(&c->path, saved);
+
+    if (lg_get_time(c, k, "created", &out->created) != 0
+        || lg_get_time(c, k, "not_before", &out->not_before) != 0
+        || lg_get_time(c, k, "expires", &out->expires) != 0)
+    {
+        return -1;
+    }
+
+    if (out->expires != LG_TIME_UNSET && out->not_before != LG_TIME_UNSET
+        && out->expires <= out->not_before)
+    {
+        saved = lg_json_path_key(&c->path, "expires");
+        return lg_fail(c, "expires is not after not_before");
+    }
+
+    if (partner->api_key_max_age != LG_TIME_UNSET
+        && out->created == LG_TIME_UNSET)
+    {
+        return lg_fail(c, "missing required field \"created\" (the partner "
+                       "sets api_key_max_age)");
+    }
+
+    return 0;
+}
+
+
+/*
+ * The Odoo API key of the service account bound to a partner.  Read once
+ * here, never per request; the file holds one token on one line.
+ */
+
+static int
+lg_read_credential(lg_compile_t *c, const char *rel, lg_str_t *out)
+{
+    FILE         *f;
+    char         *file, buf[LG_CREDENTIAL_MAX + 2];
+    size_t        n, i;
+    struct stat   st;
+
+    file = lg_resolve(c, rel);
+    if (file == NULL) {
+        return lg_fail(c, "out of memory");
+    }
+
+    f = fopen(file, "rb");
+
+    if (f == NULL) {
+        lg_fail(c, "cannot open \"%s\": %s", file, strerror(errno));
+        free(file);
+        return -1;
+    }
+
+    free(file);
+
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return lg_fail(c, "\"%s\" is not a regular file", rel);
+    }
+
+    n = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+
+    if (n > 0 && buf[n - 1] == '\n') {
+        n--;
+    }
+
+    if (n > 0 && buf[n - 1] == '\r') {
+        n--;
+    }
+
+    if (n == 0) {
+        return lg_fail(c, "\"%s\" is empty", rel);
+    }
+
+    if (n > LG_CREDENTIAL_MAX) {
+        return lg_fail(c, "\"%s\" is longer than %d bytes", rel,
+                       LG_CREDENTIAL_MAX);
+    }
+
+    for (i = 0; i < n; i++) {
+        if (buf[i] < 0x21 || buf[i] > 0x7e) {
+            return lg_fail(c, "\"%s\" must hold one token of printable "
+                           "ASCII on one line", rel);
+        }
+    }
+
+    if (lg_arena_str(&c->policy->arena, out, buf, n) != 0) {
+        return lg_fail(c, "out of memory");
+    }
+
+    return 0;
+}
+
+
+static int
+lg_build_router(lg_compile_t *c)
+{
+    size_t         i, j, k, ndocs_route;
+    lg_route_t    *route, *conflict;
+    lg_policy_t   *p;
+    lg_version_t  *v;
+
+    p = c->policy;
+
+    for (i = 0; i < p->nroutes; i++) {
+        route = p->routes[i];
+
+        for (j = 0; j < route->api->nversions; j++) {
+            if (!(route->versions & ((uint64_t) 1 << j))) {
+                continue;
+            }
+
+            v = &route->api->versions[j];
+
+            if (lg_router_add(p, v, route, &conflict) != 0) {
+
+                if (conflict == NULL) {
+                    return lg_fail(c, "out of memory");
+                }
+
+                /* point at the route that came second */
+
+                ndocs_route = 0;
+
+                for (k = 0; k < c->ndocs; k++) {
+                    json_t      *apis, *api, *routes, *r;
+                    size_t       n;
+                    const char  *name;
+
+                    apis = json_object_get(c->docs[k].json, "apis");
+
+                    json_object_foreach(apis, name, api) {
+                        routes = json_object_get(api, "routes");
+
+                        json_array_foreach(routes, n, r) {
+                            if (ndocs_route++ == route->index) {
+                                c->doc = &c->docs[k];
+                                lg_json_path_init(&c->path);
+                                lg_json_path_key(&c->path, "apis");
+                                lg_json_path_key(&c->path, name);
+                                lg_json_path_key(&c->path, "routes");
+                                lg_json_path_index(&c->path, n);
+                            }
+                        }
+                    }
+                }
+
+                return lg_fail(c, "route \"%s\" (%s /%s%s) overlaps route "
+                               "\"%s\" (%s %s)", route->id.data,
+                               lg_method_name(route->method), v->name.data,
+                               route->path.data, conflict->id.data,
+                               lg_method_name(conflict->method),
+                               conflict->path.data);
+            }
+        }
+    }
+
+    return 0;
+}
+
+
+lg_policy_t *
+lg_policy_load(const char *file, lg_error_t *err)
+{
+    int            rc;
+    size_t         i;
+    lg_policy_t   *p;
+    lg_compile_t   c;
+
+    memset(&c, 0, sizeof(lg_compile_t));
+
+    p = calloc(1, sizeof(lg_policy_t));
+    if (p == NULL) {
+        lg_error_set(err, file, NULL, "out of memory");
+        return NULL;
+    }
+
+    c.policy = p;
+    c.err = err;
+    lg_json_path_init(&c.path);
+
+    if (lg_arena_str(&p->arena, &p->file, file, strlen(file)) != 0) {
+        free(p);
+        lg_error_set(err, file, NULL, "out of memory");
+        return NULL;
+    }
+
+    c.scope_map = json_object();
+    c.route_map = json_object();
+    c.partner_map = json_object();
+    c.api_map = json_object();
+    c.hash_map = json_object();
+
+    rc = -1;
+
+    if (c.scope_map == NULL || c.route_map == NULL || c.partner_map == NULL
+        || c.api_map == NULL || c.hash_map == NULL)
+    {
+        lg_error_set(err, file, NULL, "out of memory");
+        goto done;
+    }
+
+    if (lg_add_doc(&c, file, 1) != 0
+        || lg_load_includes(&c) != 0
+        || lg_compile_scopes(&c) != 0
+        || lg_compile_apis(&c) != 0
+        || lg_compile_partners(&c) != 0)
+    {
+        goto done;
+    }
+
+    c.doc = &c.docs[0];
+    lg_json_path_init(&c.path);
+
+    if (p->nroutes == 0) {
+        lg_fail(&c, "the policy defines no routes (\"apis\" is missing or "
+                "empty)");
+        goto done;
+    }
+
+    if (lg_build_router(&c) != 0) {
+        goto done;
+    }
+
+    c.doc = &c.docs[0];
+    lg_json_path_init(&c.path);
+
+    if (lg_apikey_build(p) != 0) {
+        lg_fail(&c, "out of memory");
+        goto done;
+    }
+
+    p->nfiles = c.ndocs;
+    rc = 0;
+
+done:
+
+    for (i = 0; i < c.ndocs; i++) {
+        json_decref(c.docs[i].json);
+        free(c.docs[i].file);
+        free(c.docs[i].dir);
+    }
+
+    free(c.docs);
+    json_decref(c.scope_map);
+    json_decref(c.route_map);
+    json_decref(c.partner_map);
+    json_decref(c.api_map);
+    json_decref(c.hash_map);
+
+    if (rc != 0) {
+        lg_policy_free(p);
+        return NULL;
+    }
+
+    return p;
+}
+
+
+void
+lg_policy_free(lg_policy_t *policy)
+{
+    if (policy == NULL) {
+        return;
+    }
+
+    lg_arena_free(&policy->arena);
+    free(policy);
+}
+
+
+static const struct {
+    const char  *name;
+    unsigned     method;
+} lg_methods[] = {
+    { "GET", LG_METHOD_GET },
+    { "HEAD", LG_METHOD_HEAD },
+    { "POST", LG_METHOD_POST },
+    { "PUT", LG_METHOD_PUT },
+    { "PATCH", LG_METHOD_PATCH },
+    { "DELETE", LG_METHOD_DELETE },
+    { "OPTIONS", LG_METHOD_OPTIONS },
+};
+
+
+const char *
+lg_method_name(unsigned method)
+{
+    size_t  i;
+
+    for (i = 0; i < sizeof(lg_methods) / sizeof(lg_methods[0]); i++) {
+        if (lg_methods[i].method == method) {
+            return lg_methods[i].name;
+        }
+    }
+
+    return "?";
+}
+
+
+unsigned
+lg_method_parse(const char *name, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < sizeof(lg_methods) / sizeof(lg_methods[0]); i++) {
+        if (strlen(lg_methods[i].name) == len
+            && memcmp(lg_methods[i].name, name, len) == 0)
+        {
+            return lg_methods[i].method;
+        }
+    }
+
+    return 0;
+}
+
+
+int
+lg_policy_scopes_allowed(const lg_policy_t *policy,
+    const lg_partner_t *partner, const lg_route_t *route)
+{
+    size_t  i;
+
+    for (i = 0; i < policy->scope_words; i++) {
+        if (route->scopes[i] & ~partner->scopes[i]) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+int
+lg_policy_route_allowed(const lg_partner_t *partner, const lg_route_t *route)
+{
+    if (partner->routes == NULL) {
+        return 1;
+    }
+
+    return (partner->routes[route->index / 64]
+            & ((uint64_t) 1 << (route->index % 64))) != 0;
+}

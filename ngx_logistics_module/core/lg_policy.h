@@ -1,0 +1,163 @@
+
+/*
+ * Copyright (C) ngx_logistics_module authors
+ */
+
+
+#ifndef _LG_POLICY_H_INCLUDED_
+#define _LG_POLICY_H_INCLUDED_
+
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lg_arena.h"
+#include "lg_json.h"
+#include "lg_time.h"
+
+
+#define LG_METHOD_GET       0x01
+#define LG_METHOD_POST      0x02
+#define LG_METHOD_PUT       0x04
+#define LG_METHOD_PATCH     0x08
+#define LG_METHOD_DELETE    0x10
+#define LG_METHOD_HEAD      0x20
+#define LG_METHOD_OPTIONS   0x40
+
+#define LG_AUTH_API_KEY     0x01
+
+#define LG_ROUTE_MAX_PARAMS     16
+#define LG_ROUTE_MAX_SEGMENTS   32
+#define LG_POLICY_MAX_FILE      (16 * 1024 * 1024)
+#define LG_POLICY_MAX_INCLUDES  1024
+
+
+typedef struct lg_policy_s    lg_policy_t;
+typedef struct lg_partner_s   lg_partner_t;
+typedef struct lg_api_s       lg_api_t;
+typedef struct lg_version_s   lg_version_t;
+typedef struct lg_route_s     lg_route_t;
+typedef struct lg_node_s      lg_node_t;
+
+
+typedef struct {
+    lg_str_t        id;
+    uint8_t         sha256[32];
+    int64_t         created;
+    int64_t         not_before;
+    int64_t         expires;
+    lg_partner_t   *partner;
+} lg_api_key_t;
+
+
+struct lg_partner_s {
+    lg_str_t        id;
+    lg_str_t        name;
+    unsigned        suspended:1;
+    uint64_t       *scopes;            /* bitset over policy->scopes */
+    uint64_t       *routes;            /* bitset over policy->routes;
+                                          NULL: every route */
+    lg_str_t        odoo_credential;   /* len 0: none */
+    int64_t         api_key_max_age;   /* msec; LG_TIME_UNSET: none */
+    lg_api_key_t   *keys;
+    size_t          nkeys;
+};
+
+
+struct lg_version_s {
+    lg_str_t        name;              /* "v2" */
+    lg_api_t       *api;
+    size_t          index;             /* in api->versions */
+    lg_str_t        upstream_prefix;   /* "/api/v2", "" allowed */
+    int64_t         deprecated;        /* LG_TIME_UNSET: not deprecated */
+    int64_t         sunset;            /* LG_TIME_UNSET: no sunset */
+    lg_version_t   *successor;
+};
+
+
+struct lg_api_s {
+    lg_str_t        name;
+    lg_version_t   *versions;
+    size_t          nversions;
+};
+
+
+typedef struct {
+    lg_str_t        text;              /* literal text or parameter name */
+    unsigned        param:1;
+} lg_segment_t;
+
+
+struct lg_route_s {
+    lg_str_t        id;
+    size_t          index;             /* in policy->routes */
+    lg_api_t       *api;
+    unsigned        method;
+    lg_str_t        path;              /* the template, "/shipments/{id}" */
+    lg_segment_t   *segments;
+    size_t          nsegments;
+    size_t          nparams;
+    uint64_t       *scopes;
+    lg_str_t       *scope_list;        /* names, for insufficient_scope */
+    size_t          nscope_list;
+    unsigned        auth;
+    uint64_t        versions;          /* bit i: api->versions[i] */
+    lg_str_t       *schemas;           /* per api version; len 0: none */
+};
+
+
+typedef struct {
+    lg_str_t        name;              /* "v2" */
+    lg_node_t      *root;
+} lg_router_version_t;
+
+
+struct lg_policy_s {
+    lg_arena_t            arena;
+    lg_str_t              file;
+
+    lg_str_t             *scopes;
+    size_t                nscopes;
+    size_t                scope_words;
+
+    lg_partner_t         *partners;
+    size_t                npartners;
+
+    lg_api_t             *apis;
+    size_t                napis;
+
+    lg_route_t          **routes;
+    size_t                nroutes;
+    size_t                route_words;
+
+    lg_api_key_t        **keytab;      /* open addressing by sha256 */
+    size_t                keytab_mask;
+    size_t                nkeys;
+
+    lg_router_version_t  *router;
+    size_t                nrouter;
+
+    size_t                nfiles;      /* files read, for messages */
+};
+
+
+/*
+ * Compiles a policy file (and the files it includes) into one read-only
+ * structure.  On failure returns NULL and err holds
+ * "file: json.path: reason".
+ */
+lg_policy_t *lg_policy_load(const char *file, lg_error_t *err);
+void lg_policy_free(lg_policy_t *policy);
+
+const char *lg_method_name(unsigned method);
+unsigned lg_method_parse(const char *name, size_t len);
+
+/* every scope of the route the partner holds */
+int lg_policy_scopes_allowed(const lg_policy_t *policy,
+    const lg_partner_t *partner, const lg_route_t *route);
+
+int lg_policy_route_allowed(const lg_partner_t *partner,
+    const lg_route_t *route);
+
+
+#endif /* _LG_POLICY_H_INCLUDED_ */

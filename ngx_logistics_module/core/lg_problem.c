@@ -1,0 +1,112 @@
+
+/*
+ * Copyright (C) ngx_logistics_module authors
+ */
+
+
+#include <stdio.h>
+#include <string.h>
+
+#include "lg_json.h"
+#include "lg_problem.h"
+
+
+/*
+ * Titles and details say what the partner can do about it and nothing an
+ * attacker could use: an unknown key and an expired key read the same.
+ */
+
+static const lg_problem_type_t  lg_problems[LG_PROBLEM_LAST] = {
+    { 400, "version-required", "API version required",
+      "Call a versioned path such as /v2/... or send an API-Version "
+      "header." },
+    { 400, "bad-request", "Bad request",
+      "The request could not be understood." },
+    { 401, "unauthorized", "Authentication required",
+      "A valid API key is required." },
+    { 403, "insufficient-scope", "Insufficient scope",
+      "The credentials do not grant the scopes this operation requires." },
+    { 403, "route-not-allowed", "Operation not allowed",
+      "This partner is not allowed to call this operation." },
+    { 404, "not-found", "Not found",
+      "No API operation matches this path." },
+    { 405, "method-not-allowed", "Method not allowed",
+      "This path does not accept this method; see the Allow header." },
+    { 410, "version-sunset", "API version retired",
+      "This API version has passed its sunset date; see the Link header "
+      "for its successor." },
+    { 500, "internal-error", "Internal error",
+      "The gateway could not process the request." },
+};
+
+
+const lg_problem_type_t *
+lg_problem_type(lg_problem_e problem)
+{
+    if ((unsigned) problem >= LG_PROBLEM_LAST) {
+        problem = LG_PROBLEM_INTERNAL;
+    }
+
+    return &lg_problems[problem];
+}
+
+
+size_t
+lg_problem_render(char *buf, size_t size, const char *type_base,
+    size_t type_base_len, lg_problem_e problem, const char *detail,
+    size_t detail_len, const char *request_id, size_t request_id_len)
+{
+    char                      type[512], status[16];
+    size_t                    n, room;
+    const lg_problem_type_t  *t;
+
+    t = lg_problem_type(problem);
+
+    if (detail == NULL) {
+        detail = t->detail;
+        detail_len = strlen(detail);
+    }
+
+    snprintf(type, sizeof(type), "%.*s%s", (int) type_base_len, type_base,
+             t->slug);
+    snprintf(status, sizeof(status), "%d", t->status);
+
+    n = 0;
+
+#define lg_room()  (n < size ? size - n : 0)
+#define lg_put(s, l)                                                          \
+    do {                                                                      \
+        if (n + (l) <= size) {                                                \
+            memcpy(buf + n, (s), (l));                                        \
+        }                                                                     \
+        n += (l);                                                             \
+    } while (0)
+
+    lg_put("{\"type\":", 8);
+    room = lg_room();
+    n += lg_json_escape(room ? buf + n : NULL, room, type, strlen(type));
+
+    lg_put(",\"title\":", 9);
+    room = lg_room();
+    n += lg_json_escape(room ? buf + n : NULL, room, t->title,
+                        strlen(t->title));
+
+    lg_put(",\"status\":", 10);
+    lg_put(status, strlen(status));
+
+    lg_put(",\"detail\":", 10);
+    room = lg_room();
+    n += lg_json_escape(room ? buf + n : NULL, room, detail, detail_len);
+
+    lg_put(",\"request_id\":", 14);
+    room = lg_room();
+    n += lg_json_escape(room ? buf + n : NULL, room, request_id,
+                        request_id_len);
+
+    lg_put("}\n", 2);
+
+#undef lg_put
+#undef lg_room
+
+    return n;
+}

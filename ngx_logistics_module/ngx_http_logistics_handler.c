@@ -1,0 +1,534 @@
+
+/*
+ * Copyright (C) ngx_logistics_module authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <openssl/rand.h>
+
+#include "ngx_http_logistics_module.h"
+#include "lg_apikey.h"
+
+
+static ngx_int_t ngx_http_logistics_scan_headers(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx);
+static ngx_int_t ngx_http_logistics_request_id(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx);
+static ngx_int_t ngx_http_logistics_version(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, lg_str_t *version, lg_str_t *path,
+    u_char *buf);
+static unsigned ngx_http_logistics_method(ngx_http_request_t *r);
+static ngx_int_t ngx_http_logistics_successor(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, const lg_policy_t *policy,
+    unsigned method, lg_str_t *path);
+static ngx_int_t ngx_http_logistics_authenticate(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, const lg_policy_t *policy);
+static ngx_int_t ngx_http_logistics_insufficient_scope(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, const lg_policy_t *policy);
+
+
+#define ngx_http_logistics_header_is(h, name)                                 \
+    ((h)->key.len == sizeof(name) - 1                                         \
+     && ngx_strncasecmp((h)->key.data, (u_char *) name, sizeof(name) - 1)     \
+        == 0)
+
+
+ngx_int_t
+ngx_http_logistics_access_handler(ngx_http_request_t *r)
+{
+    u_char                          *vbuf;
+    unsigned                         method;
+    ngx_int_t                        rc;
+    lg_str_t                         version, path;
+    lg_route_match_t                 match;
+    lg_route_status_e                status;
+    const lg_policy_t               *policy;
+    ngx_http_logistics_ctx_t        *ctx;
+    ngx_http_logistics_loc_conf_t   *lcf;
+    ngx_http_logistics_main_conf_t  *lmcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_logistics_module);
+
+    if (!lcf->enable) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_logistics_module);
+
+    if (ctx != NULL) {
+        /* the pipeline ran already for this request */
+        return NGX_DECLINED;
+    }
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
+    policy = lmcf->policy;
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_logistics_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_set_ctx(r, ctx, ngx_http_logistics_module);
+
+    if (ngx_http_logistics_scan_headers(r, ctx) != NGX_OK
+        || ngx_http_logistics_request_id(r, ctx) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* 1. route */
+
+    vbuf = ngx_pnalloc(r->pool, 8);
+    if (vbuf == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_logistics_version(r, ctx, &version, &path, vbuf);
+
+    if (rc != NGX_OK) {
+        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_VERSION_REQUIRED,
+                                       "version-required");
+    }
+
+    method = ngx_http_logistics_method(r);
+
+    status = lg_router_match(policy, version.data, version.len, method,
+                             path.data, path.len, &match);
+
+    if (status == LG_ROUTE_NOT_FOUND) {
+        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_NOT_FOUND,
+                                       "not-found");
+    }
+
+    if (status == LG_ROUTE_NO_METHOD) {
+
+        if (method == LG_METHOD_OPTIONS) {
+            ngx_str_set(&ctx->decision, "options");
+            return ngx_http_logistics_send_options(r, match.allow);
+        }
+
+        if (ngx_http_logistics_allow_header(r, match.allow) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_METHOD_NOT_ALLOWED,
+                                       "method-not-allowed");
+    }
+
+    ctx->route = match.route;
+    ctx->version = match.version;
+
+    if (match.version->successor != NULL
+        && ngx_http_logistics_successor(r, ctx, policy, method, &path)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (match.version->sunset != LG_TIME_UNSET
+        && (int64_t) ngx_time() >= match.version->sunset)
+    {
+        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_VERSION_SUNSET,
+                                       "version-sunset");
+    }
+
+    /* 2. authenticate */
+
+    rc = ngx_http_logistics_authenticate(r, ctx, policy);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    /* 3. authorize */
+
+    if (!lg_policy_route_allowed(ctx->partner, match.route)) {
+        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_ROUTE_NOT_ALLOWED,
+                                       "route-not-allowed");
+    }
+
+    if (!lg_policy_scopes_allowed(policy, ctx->partner, match.route)) {
+        return ngx_http_logistics_insufficient_scope(r, ctx, policy);
+    }
+
+    /* 7. forward */
+
+    if (ngx_http_logistics_forward(r, ctx, &match) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_str_set(&ctx->decision, "allow");
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_logistics_scan_headers(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (ngx_http_logistics_header_is(&h[i], "X-API-Key")) {
+            ctx->in.api_key = &h[i];
+            ctx->in.api_keys++;
+
+        } else if (ngx_http_logistics_header_is(&h[i], "API-Version")) {
+            ctx->in.api_version = &h[i];
+
+        } else if (ngx_http_logistics_header_is(&h[i], "X-Request-Id")) {
+            ctx->in.request_id = &h[i];
+
+        } else if (ngx_http_logistics_header_is(&h[i], "traceparent")) {
+            ctx->in.traceparent = &h[i];
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A partner's X-Request-Id is kept when it is a plausible id, so both
+ * sides can quote the same id to support; anything else (too long, odd
+ * bytes that would end up in logs) is replaced by a random one.
+ */
+
+static ngx_int_t
+ngx_http_logistics_request_id(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx)
+{
+    u_char           *p;
+    ngx_uint_t        i;
+    ngx_str_t        *in;
+    u_char            random[16];
+
+    if (ctx->in.request_id != NULL) {
+        in = &ctx->in.request_id->value;
+
+        if (in->len > 0 && in->len <= NGX_HTTP_LOGISTICS_REQUEST_ID_MAX) {
+
+            for (i = 0; i < in->len; i++) {
+                p = &in->data[i];
+
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+                      || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'
+                      || *p == '.' || *p == ':'))
+                {
+                    break;
+                }
+            }
+
+            if (i == in->len) {
+                ctx->request_id = *in;
+                return NGX_OK;
+            }
+        }
+    }
+
+    p = ngx_pnalloc(r->pool, 32);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (RAND_bytes(random, sizeof(random)) != 1) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "logistics: RAND_bytes() failed");
+        return NGX_ERROR;
+    }
+
+    ngx_hex_dump(p, random, sizeof(random));
+
+    ctx->request_id.data = p;
+    ctx->request_id.len = 32;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The version is the first path segment ("/v2/...") or, for unversioned
+ * paths, the API-Version header ("v2" or "2").  The path wins when both
+ * are present: it is what the partner's logs and caches show.
+ */
+
+static ngx_int_t
+ngx_http_logistics_version(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, lg_str_t *version, lg_str_t *path,
+    u_char *buf)
+{
+    size_t      i;
+    ngx_str_t  *h;
+
+    if (lg_router_split_version((const char *) r->uri.data, r->uri.len,
+                                version, path))
+    {
+        return NGX_OK;
+    }
+
+    if (ctx->in.api_version == NULL) {
+        return NGX_DECLINED;
+    }
+
+    h = &ctx->in.api_version->value;
+    i = (h->len > 0 && (h->data[0] == 'v' || h->data[0] == 'V')) ? 1 : 0;
+
+    if (h->len - i < 1 || h->len - i > 4 || h->data[i] == '0') {
+        return NGX_DECLINED;
+    }
+
+    buf[0] = 'v';
+
+    for (version->len = 1; i < h->len; i++) {
+        if (h->data[i] < '0' || h->data[i] > '9') {
+            return NGX_DECLINED;
+        }
+
+        buf[version->len++] = h->data[i];
+    }
+
+    version->data = (const char *) buf;
+    path->data = (const char *) r->uri.data;
+    path->len = r->uri.len;
+
+    return NGX_OK;
+}
+
+
+static unsigned
+ngx_http_logistics_method(ngx_http_request_t *r)
+{
+    switch (r->method) {
+    case NGX_HTTP_GET:      return LG_METHOD_GET;
+    case NGX_HTTP_HEAD:     return LG_METHOD_HEAD;
+    case NGX_HTTP_POST:     return LG_METHOD_POST;
+    case NGX_HTTP_PUT:      return LG_METHOD_PUT;
+    case NGX_HTTP_PATCH:    return LG_METHOD_PATCH;
+    case NGX_HTTP_DELETE:   return LG_METHOD_DELETE;
+    case NGX_HTTP_OPTIONS:  return LG_METHOD_OPTIONS;
+    default:                return 0;
+    }
+}
+
+
+/*
+ * Link: rel="successor-version" points at the same operation in the
+ * successor version when it exists there, else at the successor's root.
+ */
+
+static ngx_int_t
+ngx_http_logistics_successor(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, const lg_policy_t *policy,
+    unsigned method, lg_str_t *path)
+{
+    u_char              *p;
+    size_t               len;
+    uintptr_t            escape;
+    lg_route_match_t     match;
+    const lg_version_t  *succ;
+
+    succ = ctx->version->successor;
+
+    if (lg_router_match(policy, succ->name.data, succ->name.len, method,
+                        path->data, path->len, &match)
+        != LG_ROUTE_FOUND)
+    {
+        path = NULL;
+    }
+
+    escape = path ? ngx_escape_uri(NULL, (u_char *) path->data, path->len,
+                                   NGX_ESCAPE_URI)
+                  : 0;
+
+    len = 1 + succ->name.len + (path ? path->len + 2 * escape : 1);
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->successor.data = p;
+
+    *p++ = '/';
+    p = ngx_cpymem(p, succ->name.data, succ->name.len);
+
+    if (path != NULL) {
+        p = (u_char *) ngx_escape_uri(p, (u_char *) path->data, path->len,
+                                      NGX_ESCAPE_URI);
+
+    } else {
+        *p++ = '/';
+    }
+
+    ctx->successor.len = p - ctx->successor.data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_logistics_authenticate(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, const lg_policy_t *policy)
+{
+    u_char              *p, *last;
+    ngx_str_t            key, from_header;
+    ngx_uint_t           have_header;
+    lg_apikey_status_e   status;
+    const lg_api_key_t  *found;
+
+    ngx_str_null(&key);
+    have_header = 0;
+
+    if (r->headers_in.authorization != NULL) {
+        p = r->headers_in.authorization->value.data;
+        last = p + r->headers_in.authorization->value.len;
+
+        if (last - p > 7 && ngx_strncasecmp(p, (u_char *) "ApiKey ", 7) == 0)
+        {
+            for (p += 7; p < last && *p == ' '; p++) { /* void */ }
+
+            while (last > p && last[-1] == ' ') {
+                last--;
+            }
+
+            key.data = p;
+            key.len = last - p;
+            have_header = 1;
+        }
+    }
+
+    if (ctx->in.api_key != NULL) {
+
+        if (ctx->in.api_keys > 1) {
+            return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNAUTHORIZED,
+                                           "malformed-credentials");
+        }
+
+        from_header = ctx->in.api_key->value;
+
+        if (have_header
+            && (from_header.len != key.len
+                || ngx_strncmp(from_header.data, key.data, key.len) != 0))
+        {
+            return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNAUTHORIZED,
+                                           "malformed-credentials");
+        }
+
+        key = from_header;
+        have_header = 1;
+    }
+
+    if (!have_header) {
+        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNAUTHORIZED,
+                                       "missing-credentials");
+    }
+
+    if (!lg_apikey_well_formed((const char *) key.data, key.len)) {
+        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNAUTHORIZED,
+                                       "malformed-credentials");
+    }
+
+    status = lg_apikey_lookup(policy, (const char *) key.data, key.len,
+                              (int64_t) ngx_time(), &found);
+
+    if (found != NULL) {
+        ctx->key = found;
+        ctx->partner = found->partner;
+    }
+
+    switch (status) {
+
+    case LG_APIKEY_OK:
+        return NGX_OK;
+
+    case LG_APIKEY_UNKNOWN:
+        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNAUTHORIZED,
+                                       "unknown-key");
+
+    case LG_APIKEY_NOT_YET_VALID:
+        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNAUTHORIZED,
+                                       "key-not-yet-valid");
+
+    case LG_APIKEY_EXPIRED:
+        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNAUTHORIZED,
+                                       "expired-key");
+
+    default: /* LG_APIKEY_SUSPENDED */
+        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNAUTHORIZED,
+                                       "suspended-partner");
+    }
+}
+
+
+static ngx_int_t
+ngx_http_logistics_insufficient_scope(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, const lg_policy_t *policy)
+{
+    u_char            *p;
+    size_t             len, i;
+    ngx_str_t          value;
+    const lg_route_t  *route;
+
+    route = ctx->route;
+
+    len = sizeof("ApiKey realm=\"logistics\", error=\"insufficient_scope\", "
+                 "scope=\"\"") - 1;
+
+    for (i = 0; i < route->nscope_list; i++) {
+        len += route->scope_list[i].len + 1;
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    value.data = p;
+    p = ngx_cpymem(p, "ApiKey realm=\"logistics\", "
+                      "error=\"insufficient_scope\", scope=\"",
+                   sizeof("ApiKey realm=\"logistics\", "
+                          "error=\"insufficient_scope\", scope=\"") - 1);
+
+    for (i = 0; i < route->nscope_list; i++) {
+        if (i > 0) {
+            *p++ = ' ';
+        }
+
+        p = ngx_cpymem(p, route->scope_list[i].data, route->scope_list[i].len);
+    }
+
+    *p++ = '"';
+    value.len = p - value.data;
+
+    r->headers_out.www_authenticate =
+        ngx_http_logistics_add_out_header(r, "WWW-Authenticate", &value);
+
+    if (r->headers_out.www_authenticate == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    (void) policy;
+
+    return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_INSUFFICIENT_SCOPE,
+                                   "insufficient-scope");
+}

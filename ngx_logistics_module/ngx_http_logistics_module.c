@@ -1,0 +1,411 @@
+
+/*
+ * Copyright (C) ngx_logistics_module authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_logistics_module.h"
+
+
+static void *ngx_http_logistics_create_main_conf(ngx_conf_t *cf);
+static void *ngx_http_logistics_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_logistics_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_http_logistics_policy(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_logistics_gateway_post(ngx_conf_t *cf, void *post,
+    void *data);
+static void ngx_http_logistics_policy_cleanup(void *data);
+static ngx_int_t ngx_http_logistics_preconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_logistics_postconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_logistics_header_filter(ngx_http_request_t *r);
+
+
+static ngx_conf_enum_t  ngx_http_logistics_log_levels[] = {
+    { ngx_string("info"), NGX_LOG_INFO },
+    { ngx_string("notice"), NGX_LOG_NOTICE },
+    { ngx_string("warn"), NGX_LOG_WARN },
+    { ngx_string("error"), NGX_LOG_ERR },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_conf_post_t  ngx_http_logistics_gateway_post_handler = {
+    ngx_http_logistics_gateway_post
+};
+
+
+static ngx_command_t  ngx_http_logistics_commands[] = {
+
+    { ngx_string("logistics_policy"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_logistics_policy,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("logistics_gateway"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_logistics_loc_conf_t, enable),
+      &ngx_http_logistics_gateway_post_handler },
+
+    { ngx_string("logistics_deny_log_level"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_logistics_loc_conf_t, deny_log_level),
+      &ngx_http_logistics_log_levels },
+
+    { ngx_string("logistics_problem_type_base"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_logistics_loc_conf_t, problem_type_base),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_logistics_module_ctx = {
+    ngx_http_logistics_preconfiguration,   /* preconfiguration */
+    ngx_http_logistics_postconfiguration,  /* postconfiguration */
+
+    ngx_http_logistics_create_main_conf,   /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_logistics_create_loc_conf,    /* create location configuration */
+    ngx_http_logistics_merge_loc_conf      /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_logistics_module = {
+    NGX_MODULE_V1,
+    &ngx_http_logistics_module_ctx,        /* module context */
+    ngx_http_logistics_commands,           /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+
+
+static void *
+ngx_http_logistics_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_logistics_main_conf_t  *lmcf;
+
+    lmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_logistics_main_conf_t));
+    if (lmcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     lmcf->policy = NULL;
+     *     lmcf->policy_file = { 0, NULL };
+     *     lmcf->enabled = 0;
+     */
+
+    return lmcf;
+}
+
+
+static void *
+ngx_http_logistics_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_logistics_loc_conf_t  *lcf;
+
+    lcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_logistics_loc_conf_t));
+    if (lcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     lcf->problem_type_base = { 0, NULL };
+     */
+
+    lcf->enable = NGX_CONF_UNSET;
+    lcf->deny_log_level = NGX_CONF_UNSET_UINT;
+
+    return lcf;
+}
+
+
+static char *
+ngx_http_logistics_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_logistics_loc_conf_t *prev = parent;
+    ngx_http_logistics_loc_conf_t *conf = child;
+
+    ngx_conf_merge_value(conf->enable, prev->enable, 0);
+    ngx_conf_merge_uint_value(conf->deny_log_level, prev->deny_log_level,
+                              NGX_LOG_INFO);
+    ngx_conf_merge_str_value(conf->problem_type_base,
+                             prev->problem_type_base,
+                             "urn:logistics-gateway:problem:");
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_logistics_gateway_post(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_flag_t                      *fp = data;
+    ngx_http_logistics_main_conf_t  *lmcf;
+
+    if (*fp) {
+        lmcf = ngx_http_conf_get_module_main_conf(cf,
+                                                  ngx_http_logistics_module);
+        lmcf->enabled = 1;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * The policy is compiled here, once, while nginx reads its configuration:
+ * a bad policy fails "nginx -t" and a reload with a bad policy keeps the
+ * old cycle (and so the old policy) serving.
+ */
+
+static char *
+ngx_http_logistics_policy(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_logistics_main_conf_t *lmcf = conf;
+
+    u_char              *file;
+    ngx_str_t           *value, name;
+    lg_error_t           err;
+    ngx_pool_cleanup_t  *cln;
+
+    if (lmcf->policy != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    name = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    file = ngx_pnalloc(cf->pool, name.len + 1);
+    if (file == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memcpy(file, name.data, name.len);
+    file[name.len] = '\0';
+
+    lmcf->policy = lg_policy_load((char *) file, &err);
+
+    if (lmcf->policy == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s", err.text);
+        return NGX_CONF_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        lg_policy_free(lmcf->policy);
+        lmcf->policy = NULL;
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = ngx_http_logistics_policy_cleanup;
+    cln->data = lmcf->policy;
+
+    lmcf->policy_file.data = file;
+    lmcf->policy_file.len = name.len;
+
+    return NGX_CONF_OK;
+}
+
+
+static void
+ngx_http_logistics_policy_cleanup(void *data)
+{
+    lg_policy_free(data);
+}
+
+
+static ngx_int_t
+ngx_http_logistics_preconfiguration(ngx_conf_t *cf)
+{
+    return ngx_http_logistics_add_variables(cf);
+}
+
+
+static ngx_int_t
+ngx_http_logistics_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt             *h;
+    ngx_http_core_main_conf_t       *cmcf;
+    ngx_http_logistics_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_logistics_module);
+
+    if (!lmcf->enabled) {
+        /* an unused module costs nothing */
+        return NGX_OK;
+    }
+
+    if (lmcf->policy == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"logistics_gateway on\" requires a "
+                      "\"logistics_policy\" in the http block");
+        return NGX_ERROR;
+    }
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_logistics_access_handler;
+
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_logistics_header_filter;
+
+    return NGX_OK;
+}
+
+
+/*
+ * On the way out: the request id on every gateway response, and the
+ * RFC 9745 / RFC 8594 deprecation headers for deprecated versions.
+ */
+
+static ngx_int_t
+ngx_http_logistics_header_filter(ngx_http_request_t *r)
+{
+    u_char                    *p;
+    ngx_str_t                  value;
+    ngx_uint_t                 i;
+    ngx_list_part_t           *part;
+    ngx_table_elt_t           *h;
+    const lg_version_t        *v;
+    ngx_http_logistics_ctx_t  *ctx;
+
+    if (r != r->main) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_logistics_module);
+
+    if (ctx == NULL) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash != 0
+            && h[i].key.len == sizeof("X-Request-Id") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "X-Request-Id",
+                               sizeof("X-Request-Id") - 1) == 0)
+        {
+            h[i].hash = 0;
+        }
+    }
+
+    if (ctx->request_id.len
+        && ngx_http_logistics_add_out_header(r, "X-Request-Id",
+                                             &ctx->request_id)
+           == NULL)
+    {
+        return NGX_ERROR;
+    }
+
+    v = ctx->version;
+
+    if (v == NULL) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    if (v->deprecated != LG_TIME_UNSET) {
+        p = ngx_pnalloc(r->pool, NGX_INT64_LEN + 1);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        value.data = p;
+        value.len = ngx_sprintf(p, "@%L", v->deprecated) - p;
+
+        if (ngx_http_logistics_add_out_header(r, "Deprecation", &value)
+            == NULL)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (v->sunset != LG_TIME_UNSET) {
+        p = ngx_pnalloc(r->pool, LG_IMF_FIXDATE_LEN + 1);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        value.data = p;
+        value.len = lg_time_format_imf(v->sunset, (char *) p,
+                                       LG_IMF_FIXDATE_LEN + 1);
+
+        if (ngx_http_logistics_add_out_header(r, "Sunset", &value) == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ctx->successor.len) {
+        p = ngx_pnalloc(r->pool, ctx->successor.len
+                                 + sizeof("<>; rel=\"successor-version\"") - 1);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        value.data = p;
+        value.len = ngx_sprintf(p, "<%V>; rel=\"successor-version\"",
+                                &ctx->successor)
+                    - p;
+
+        if (ngx_http_logistics_add_out_header(r, "Link", &value) == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    return ngx_http_next_header_filter(r);
+}

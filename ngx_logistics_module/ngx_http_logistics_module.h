@@ -1,0 +1,85 @@
+
+/*
+ * Copyright (C) ngx_logistics_module authors
+ */
+
+
+#ifndef _NGX_HTTP_LOGISTICS_MODULE_H_INCLUDED_
+#define _NGX_HTTP_LOGISTICS_MODULE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "lg_policy.h"
+#include "lg_problem.h"
+#include "lg_router.h"
+
+
+#define NGX_HTTP_LOGISTICS_REQUEST_ID_MAX  128
+
+
+typedef struct {
+    lg_policy_t                *policy;
+    ngx_str_t                   policy_file;
+    ngx_flag_t                  enabled;       /* some location is on */
+} ngx_http_logistics_main_conf_t;
+
+
+typedef struct {
+    ngx_flag_t                  enable;
+    ngx_uint_t                  deny_log_level;
+    ngx_str_t                   problem_type_base;
+} ngx_http_logistics_loc_conf_t;
+
+
+/* the request headers the pipeline reads, found in one pass */
+
+typedef struct {
+    ngx_table_elt_t            *api_key;
+    ngx_table_elt_t            *api_version;
+    ngx_table_elt_t            *request_id;
+    ngx_table_elt_t            *traceparent;
+    ngx_uint_t                  api_keys;      /* X-API-Key count */
+} ngx_http_logistics_headers_t;
+
+
+typedef struct {
+    ngx_str_t                   request_id;
+    ngx_str_t                   decision;      /* "allow" or the reason */
+    ngx_str_t                   upstream_uri;  /* escaped, with args */
+    ngx_str_t                   successor;     /* Link target */
+
+    const lg_partner_t         *partner;
+    const lg_api_key_t         *key;
+    const lg_route_t           *route;
+    const lg_version_t         *version;
+
+    ngx_http_logistics_headers_t  in;
+} ngx_http_logistics_ctx_t;
+
+
+ngx_int_t ngx_http_logistics_access_handler(ngx_http_request_t *r);
+
+ngx_int_t ngx_http_logistics_forward(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, lg_route_match_t *match);
+
+ngx_int_t ngx_http_logistics_deny(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, lg_problem_e problem, const char *reason);
+ngx_int_t ngx_http_logistics_send_problem(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, lg_problem_e problem);
+ngx_int_t ngx_http_logistics_send_options(ngx_http_request_t *r,
+    unsigned allow);
+ngx_table_elt_t *ngx_http_logistics_add_out_header(ngx_http_request_t *r,
+    const char *key, ngx_str_t *value);
+ngx_int_t ngx_http_logistics_allow_header(ngx_http_request_t *r,
+    unsigned allow);
+
+ngx_int_t ngx_http_logistics_add_variables(ngx_conf_t *cf);
+
+
+extern ngx_module_t  ngx_http_logistics_module;
+
+
+#endif /* _NGX_HTTP_LOGISTICS_MODULE_H_INCLUDED_ */

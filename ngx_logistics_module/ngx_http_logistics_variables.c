@@ -1,0 +1,146 @@
+
+/*
+ * Copyright (C) ngx_logistics_module authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_logistics_module.h"
+
+
+typedef enum {
+    NGX_HTTP_LOGISTICS_VAR_PARTNER = 0,
+    NGX_HTTP_LOGISTICS_VAR_KEY_ID,
+    NGX_HTTP_LOGISTICS_VAR_ROUTE,
+    NGX_HTTP_LOGISTICS_VAR_API_VERSION,
+    NGX_HTTP_LOGISTICS_VAR_DECISION,
+    NGX_HTTP_LOGISTICS_VAR_REQUEST_ID,
+    NGX_HTTP_LOGISTICS_VAR_UPSTREAM_URI
+} ngx_http_logistics_var_e;
+
+
+static ngx_int_t ngx_http_logistics_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+
+
+static ngx_http_variable_t  ngx_http_logistics_vars[] = {
+
+    { ngx_string("logistics_partner"), NULL, ngx_http_logistics_variable,
+      NGX_HTTP_LOGISTICS_VAR_PARTNER, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("logistics_key_id"), NULL, ngx_http_logistics_variable,
+      NGX_HTTP_LOGISTICS_VAR_KEY_ID, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("logistics_route"), NULL, ngx_http_logistics_variable,
+      NGX_HTTP_LOGISTICS_VAR_ROUTE, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("logistics_api_version"), NULL, ngx_http_logistics_variable,
+      NGX_HTTP_LOGISTICS_VAR_API_VERSION, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("logistics_decision"), NULL, ngx_http_logistics_variable,
+      NGX_HTTP_LOGISTICS_VAR_DECISION, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("logistics_request_id"), NULL, ngx_http_logistics_variable,
+      NGX_HTTP_LOGISTICS_VAR_REQUEST_ID, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("logistics_upstream_uri"), NULL, ngx_http_logistics_variable,
+      NGX_HTTP_LOGISTICS_VAR_UPSTREAM_URI, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
+ngx_int_t
+ngx_http_logistics_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_logistics_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_logistics_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t                  value;
+    ngx_http_logistics_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_logistics_module);
+
+    if (ctx == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    ngx_str_null(&value);
+
+    switch ((ngx_http_logistics_var_e) data) {
+
+    case NGX_HTTP_LOGISTICS_VAR_PARTNER:
+        if (ctx->partner) {
+            value.data = (u_char *) ctx->partner->id.data;
+            value.len = ctx->partner->id.len;
+        }
+        break;
+
+    case NGX_HTTP_LOGISTICS_VAR_KEY_ID:
+        if (ctx->key) {
+            value.data = (u_char *) ctx->key->id.data;
+            value.len = ctx->key->id.len;
+        }
+        break;
+
+    case NGX_HTTP_LOGISTICS_VAR_ROUTE:
+        if (ctx->route) {
+            value.data = (u_char *) ctx->route->id.data;
+            value.len = ctx->route->id.len;
+        }
+        break;
+
+    case NGX_HTTP_LOGISTICS_VAR_API_VERSION:
+        if (ctx->version) {
+            value.data = (u_char *) ctx->version->name.data;
+            value.len = ctx->version->name.len;
+        }
+        break;
+
+    case NGX_HTTP_LOGISTICS_VAR_DECISION:
+        value = ctx->decision;
+        break;
+
+    case NGX_HTTP_LOGISTICS_VAR_REQUEST_ID:
+        value = ctx->request_id;
+        break;
+
+    case NGX_HTTP_LOGISTICS_VAR_UPSTREAM_URI:
+        value = ctx->upstream_uri;
+        break;
+    }
+
+    if (value.len == 0) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->len = value.len;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+    v->data = value.data;
+
+    return NGX_OK;
+}
