@@ -1,0 +1,18 @@
+#!/usr/bin/perl
+
+# Plain-C unit tests of the core (router), built by "make unit"; the binary
+# speaks TAP itself, so prove reads its output directly.
+
+use strict;
+use warnings;
+use FindBin;
+
+my $dir = $ENV{LG_UNIT_DIR} || "$FindBin::Bin/../build/unit";
+my $bin = "$dir/test_router";
+
+unless (-x $bin) {
+    print "1..1\nnot ok 1 - $bin is built (run make unit)\n";
+    exit 1;
+}
+
+exec $bin or die "exec $bin: $!";

@@ -1,0 +1,293 @@
+#!/usr/bin/perl
+
+# Strict policy compilation: every malformed policy fails with
+# "file: json.path: reason", identically in "logistics-policy check" and in
+# "nginx -t" (at [emerg]), and a valid policy passes both.
+
+use strict;
+use warnings;
+use FindBin;
+use File::Temp qw(tempdir);
+use File::Path qw(make_path);
+use JSON::PP;
+use Test::More;
+
+my $repo = "$FindBin::Bin/..";
+my $cli = $ENV{LG_CLI} || "$repo/build/logistics-policy";
+my $module = $ENV{LG_MODULE} || "$repo/build/ngx_http_logistics_module.so";
+my $nginx = $ENV{LG_NGINX} || '/usr/sbin/nginx';
+
+plan skip_all => "$cli not built" unless -x $cli;
+plan skip_all => "$module not built" unless -f $module;
+
+my $dir = tempdir('lg-policy-XXXXXX', TMPDIR => 1,
+    CLEANUP => !$ENV{LG_KEEP});
+
+my $json = JSON::PP->new->canonical->pretty;
+my $hash = 'a' x 64;
+
+sub base {
+    return {
+        scopes => { 'shipments:write' => 'w', 'tracking:read' => 'r' },
+        partners => {
+            acme => {
+                scopes => ['shipments:write', 'tracking:read'],
+                api_keys => [{ id => 'k1', sha256 => $hash }],
+            },
+        },
+        apis => {
+            shipments => {
+                versions => {
+                    v1 => { upstream_prefix => '/api/v1',
+                            deprecated => '2026-06-01T00:00:00Z',
+                            sunset => '2027-06-01T00:00:00Z',
+                            successor => 'v2' },
+                    v2 => { upstream_prefix => '/api/v2' },
+                },
+                routes => [
+                    { id => 'create', method => 'POST', path => '/shipments',
+                      scopes => ['shipments:write'] },
+                    { id => 'get', method => 'GET',
+                      path => '/shipments/{id}',
+                      scopes => ['tracking:read'] },
+                ],
+            },
+        },
+    };
+}
+
+my $cur = $dir;
+
+sub write_file {
+    my ($name, $text) = @_;
+    my $path = "$cur/$name";
+    (my $d = $path) =~ s{/[^/]+$}{};
+    make_path($d);
+    open my $fh, '>', $path or die "$path: $!";
+    print $fh $text;
+    close $fh;
+    return $path;
+}
+
+# Each case: name, a policy (hash after an edit, or raw text), the
+# expected "json.path: reason" (a regex after the file name).
+
+my @cases = (
+    [ 'unknown top-level field', sub { $_[0]{partnerz} = {} },
+      qr/\$\.partnerz: unknown field/ ],
+    [ 'typo in a partner field', sub { $_[0]{partners}{acme}{scope} = [] },
+      qr/\$\.partners\.acme\.scope: unknown field/ ],
+    [ 'unknown field in a key',
+      sub { $_[0]{partners}{acme}{api_keys}[0]{secret} = 'x' },
+      qr/\$\.partners\.acme\.api_keys\[0\]\.secret: unknown field/ ],
+    [ 'wrong type for scopes', sub { $_[0]{partners}{acme}{scopes} = 'x' },
+      qr/\$\.partners\.acme\.scopes: must be an array of scope names/ ],
+    [ 'wrong type for suspended',
+      sub { $_[0]{partners}{acme}{suspended} = 'yes' },
+      qr/\$\.partners\.acme\.suspended: must be true or false/ ],
+    [ 'duplicate object key', \'{"scopes": {}, "partners": {"a": {}, "a": {}}, "apis": {}}',
+      qr/\$\.partners\.a: duplicate object key/ ],
+    [ 'JSON syntax error', \'{"scopes": {"a": "b",}}',
+      qr/\$\.scopes: .*\(line 1, column \d+\)/ ],
+    [ 'duplicate key id', sub {
+          push @{$_[0]{partners}{acme}{api_keys}},
+              { id => 'k1', sha256 => 'b' x 64 } },
+      qr/\$\.partners\.acme\.api_keys\[1\]\.id: key id "k1" is used twice/ ],
+    [ 'hash too short',
+      sub { $_[0]{partners}{acme}{api_keys}[0]{sha256} = 'a' x 63 },
+      qr/\$\.partners\.acme\.api_keys\[0\]\.sha256: must be 64 hex digits/ ],
+    [ 'hash not hex',
+      sub { $_[0]{partners}{acme}{api_keys}[0]{sha256} = 'g' x 64 },
+      qr/\.sha256: must be 64 hex digits/ ],
+    [ 'same hash for two partners', sub {
+          $_[0]{partners}{other} = { scopes => [],
+              api_keys => [{ id => 'x', sha256 => uc $hash }] } },
+      qr/\$\.partners\.other\.api_keys\[0\]\.sha256: the same key hash is already used at .*\$\.partners\.acme\.api_keys\[0\]\.sha256/ ],
+    [ 'impossible date', sub {
+          $_[0]{partners}{acme}{api_keys}[0]{expires} = '2027-02-30T00:00:00Z' },
+      qr/\.api_keys\[0\]\.expires: invalid date-time "2027-02-30T00:00:00Z"/ ],
+    [ 'date without zone', sub {
+          $_[0]{apis}{shipments}{versions}{v1}{sunset} = '2027-06-01' },
+      qr/\$\.apis\.shipments\.versions\.v1\.sunset: invalid date-time/ ],
+    [ 'bad duration', sub { $_[0]{partners}{acme}{api_key_max_age} = '10 days' },
+      qr/\$\.partners\.acme\.api_key_max_age: invalid duration "10 days"/ ],
+    [ 'max age without created', sub { $_[0]{partners}{acme}{api_key_max_age} = '90d' },
+      qr/\$\.partners\.acme\.api_keys\[0\]: missing required field "created"/ ],
+    [ 'expires before not_before', sub {
+          $_[0]{partners}{acme}{api_keys}[0]{not_before} = '2027-01-01T00:00:00Z';
+          $_[0]{partners}{acme}{api_keys}[0]{expires} = '2026-01-01T00:00:00Z' },
+      qr/\.api_keys\[0\]\.expires: expires is not after not_before/ ],
+    [ 'unknown scope on a partner',
+      sub { push @{$_[0]{partners}{acme}{scopes}}, 'nope:read' },
+      qr/\$\.partners\.acme\.scopes\[2\]: unknown scope "nope:read"/ ],
+    [ 'unknown scope on a route',
+      sub { $_[0]{apis}{shipments}{routes}[1]{scopes} = ['tracking:reed'] },
+      qr/\$\.apis\.shipments\.routes\[1\]\.scopes\[0\]: unknown scope "tracking:reed"/ ],
+    [ 'scope listed twice',
+      sub { $_[0]{partners}{acme}{scopes} = ['tracking:read', 'tracking:read'] },
+      qr/\.scopes\[1\]: scope "tracking:read" is listed twice/ ],
+    [ 'invalid scope name', sub { $_[0]{scopes}{'Bad Scope'} = '' },
+      qr/\$\.scopes\["Bad Scope"\]: invalid scope name/ ],
+    [ 'unknown route referenced', sub { $_[0]{partners}{acme}{routes} = ['nope'] },
+      qr/\$\.partners\.acme\.routes\[0\]: unknown route "nope"/ ],
+    [ 'overlapping routes', sub {
+          push @{$_[0]{apis}{shipments}{routes}}, { id => 'get2',
+              method => 'GET', path => '/shipments/{ref}', scopes => [] } },
+      qr/\$\.apis\.shipments\.routes\[2\]: route "get2" \(GET \/v\d\/shipments\/\{ref\}\) overlaps route "get" \(GET \/shipments\/\{id\}\)/ ],
+    [ 'overlapping routes across APIs', sub {
+          $_[0]{apis}{other} = { versions => { v2 => { upstream_prefix => '' } },
+              routes => [{ id => 'o', method => 'POST', path => '/shipments',
+                           scopes => [] }] } },
+      qr/route "(o|create)" \(POST \/v2\/shipments\) overlaps route "(create|o)"/ ],
+    [ 'duplicate route id', sub {
+          $_[0]{apis}{shipments}{routes}[1]{id} = 'create' },
+      qr/\$\.apis\.shipments\.routes\[1\]\.id: route id "create" is defined twice/ ],
+    [ 'unknown method', sub { $_[0]{apis}{shipments}{routes}[0]{method} = 'FETCH' },
+      qr/\.routes\[0\]\.method: method must be one of GET, POST, PUT, PATCH, DELETE/ ],
+    [ 'path without leading slash', sub {
+          $_[0]{apis}{shipments}{routes}[0]{path} = 'shipments' },
+      qr/\.routes\[0\]\.path: must start with "\/"/ ],
+    [ 'broken parameter', sub {
+          $_[0]{apis}{shipments}{routes}[1]{path} = '/shipments/{id' },
+      qr/\.routes\[1\]\.path: a parameter must fill its segment/ ],
+    [ 'parameter used twice', sub {
+          $_[0]{apis}{shipments}{routes}[1]{path} = '/s/{id}/x/{id}' },
+      qr/\.routes\[1\]\.path: parameter "id" is used twice/ ],
+    [ 'dot segment in a path', sub {
+          $_[0]{apis}{shipments}{routes}[1]{path} = '/shipments/../admin' },
+      qr/\.routes\[1\]\.path: dot segments are not allowed/ ],
+    [ 'unknown version on a route', sub {
+          $_[0]{apis}{shipments}{routes}[0]{versions} = ['v9'] },
+      qr/\.routes\[0\]\.versions\[0\]: unknown version "v9" in API "shipments"/ ],
+    [ 'unknown successor', sub {
+          $_[0]{apis}{shipments}{versions}{v1}{successor} = 'v3' },
+      qr/\$\.apis\.shipments\.versions\.v1\.successor: unknown version "v3"/ ],
+    [ 'sunset before deprecation', sub {
+          $_[0]{apis}{shipments}{versions}{v1}{sunset} = '2026-01-01T00:00:00Z' },
+      qr/\.versions\.v1\.sunset: sunset is before the deprecation date/ ],
+    [ 'invalid version name', sub {
+          $_[0]{apis}{shipments}{versions}{'2'} = { upstream_prefix => '' } },
+      qr/\$\.apis\.shipments\.versions\.2: invalid version name/ ],
+    [ 'upstream prefix with trailing slash', sub {
+          $_[0]{apis}{shipments}{versions}{v2}{upstream_prefix} = '/api/v2/' },
+      qr/\.versions\.v2\.upstream_prefix: must be empty or start with "\/" and not end with "\/"/ ],
+    [ 'route without scopes', sub {
+          delete $_[0]{apis}{shipments}{routes}[0]{scopes} },
+      qr/\$\.apis\.shipments\.routes\[0\]: missing required field "scopes"/ ],
+    [ 'unknown auth method', sub {
+          $_[0]{apis}{shipments}{routes}[0]{auth} = ['basic'] },
+      qr/\.routes\[0\]\.auth\[0\]: unknown authentication method/ ],
+    [ 'invalid partner id', sub {
+          $_[0]{partners}{'Acme Carrier'} = delete $_[0]{partners}{acme} },
+      qr/\$\.partners\["Acme Carrier"\]: invalid partner id/ ],
+    [ 'missing credential file', sub {
+          $_[0]{partners}{acme}{odoo_credential_file} = 'secrets/none.key' },
+      qr/\$\.partners\.acme\.odoo_credential_file: cannot open ".*secrets\/none\.key": No such file/ ],
+    [ 'empty credential file', sub {
+          write_file('secrets/empty.key', "\n");
+          $_[0]{partners}{acme}{odoo_credential_file} = 'secrets/empty.key' },
+      qr/\.odoo_credential_file: "secrets\/empty\.key" is empty/ ],
+    [ 'credential with a space', sub {
+          write_file('secrets/two.key', "two words\n");
+          $_[0]{partners}{acme}{odoo_credential_file} = 'secrets/two.key' },
+      qr/\.odoo_credential_file: "secrets\/two\.key" must hold one token/ ],
+    [ 'missing schema file', sub {
+          $_[0]{apis}{shipments}{routes}[0]{schema} = 'schemas/none.json' },
+      qr/\$\.apis\.shipments\.routes\[0\]\.schema: schema .*none\.json: cannot open/ ],
+    [ 'schema that is not JSON', sub {
+          write_file('schemas/broken.json', '{"type": "object",');
+          $_[0]{apis}{shipments}{routes}[0]{schema} = 'schemas/broken.json' },
+      qr/\.routes\[0\]\.schema: schema .*broken\.json: \$\.type: .*line 1/ ],
+    [ 'schema for a version the route lacks', sub {
+          write_file('schemas/ok.json', '{"type": "object"}');
+          $_[0]{apis}{shipments}{routes}[0]{versions} = ['v2'];
+          $_[0]{apis}{shipments}{routes}[0]{schema} = { v1 => 'schemas/ok.json' } },
+      qr/\.routes\[0\]\.schema\.v1: route "create" has no version "v1"/ ],
+    [ 'missing include', sub { $_[0]{include} = ['partners/none.json'] },
+      qr/\$\.include\[0\]: file "partners\/none\.json" not found/ ],
+    [ 'partner defined in two files', sub {
+          write_file('partners/acme.json', encode_json({ partners => {
+              acme => { scopes => [], api_keys => [] } } }));
+          $_[0]{include} = ['partners/*.json'] },
+      qr/\$\.partners\.acme: partner "acme" is defined twice/,
+      'partners/acme.json' ],
+    [ 'include in an included file', sub {
+          write_file('partners/nested.json', encode_json({ include => [] }));
+          $_[0]{include} = ['partners/nested.json'] },
+      qr/\$\.include: unknown field/, 'partners/nested.json' ],
+    [ 'no routes at all', sub { delete $_[0]{apis} },
+      qr/\$: the policy defines no routes/ ],
+);
+
+# a valid policy passes both checks
+
+my $good = write_file('good/policy.json', $json->encode(base()));
+my $out = `$cli check $good 2>&1`;
+is($?, 0, 'valid policy: check exits 0');
+like($out, qr/^\Q$good\E: ok \(1 files, 2 scopes, 1 partners, 1 keys, 1 APIs, 2 versions, 2 routes\)$/,
+    'valid policy: check prints a summary');
+
+my ($rc, $text) = nginx_t($good);
+is($rc, 0, 'valid policy: nginx -t succeeds') or diag $text;
+
+my $n = 0;
+
+for my $case (@cases) {
+    my ($name, $edit, $expect, $in) = @$case;
+    $n++;
+
+    my $sub = "case$n";
+    my $text;
+
+    if (ref $edit eq 'SCALAR') {
+        $text = $$edit;
+    } else {
+        $cur = "$dir/$sub";
+        my $p = base();
+        $edit->($p);
+        $text = $json->encode($p);
+    }
+
+    $cur = $dir;
+    my $file = write_file("$sub/policy.json", $text);
+    my $where = $in ? "$dir/$sub/$in" : $file;
+
+    my $msg = `$cli check $file 2>&1`;
+    my $exit = $? >> 8;
+    chomp $msg;
+
+    is($exit, 1, "$name: check exits 1");
+    like($msg, qr/^\Q$where\E: (?:\$[^ ]*?)?(?:: )?$expect/, "$name: check says file: json.path: reason")
+        or diag $msg;
+
+    my ($nrc, $nout) = nginx_t($file);
+    isnt($nrc, 0, "$name: nginx -t fails");
+    like($nout, qr/\[emerg\] \d+#\d+: \Q$where\E: (?:\$[^ ]*?)?(?:: )?$expect.* in \S+\.conf:\d+/,
+        "$name: nginx -t reports it at [emerg]") or diag $nout;
+}
+
+cmp_ok(scalar @cases, '>=', 20, 'at least 20 distinct malformed policies');
+
+done_testing();
+
+
+sub nginx_t {
+    my ($policy) = @_;
+
+    my $conf = write_file("nginx-$$.conf", <<EOF);
+load_module $module;
+error_log stderr;
+pid $dir/nginx.pid;
+events { }
+http {
+    logistics_policy $policy;
+    server {
+        listen 127.0.0.1:1;
+        location / { logistics_gateway on; proxy_pass http://127.0.0.1:2; }
+    }
+}
+EOF
+
+    my $out = `$nginx -p $dir -c $conf -t 2>&1`;
+    return ($? >> 8, $out);
+}
