@@ -30,12 +30,14 @@ EXTRA_LDFLAGS ?=
 
 DEBIAN_PACKAGES = nginx nginx-dev libjansson-dev libhiredis-dev libjwt-dev \
 	libssl-dev libpcre2-dev zlib1g-dev redis-server wrk valgrind \
-	clang libclang-rt-14-dev nodejs npm curl perl
+	clang libclang-rt-14-dev curl perl
 
 UNIT_TESTS = $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(wildcard t/unit/test_*.c))
+FUZZ_TARGETS = $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 60
 
-.PHONY: all module cli unit deps test test-asan test-valgrind demo bench \
-	clean
+.PHONY: all module cli unit fuzz-build fuzz deps test test-asan \
+	test-valgrind demo bench clean
 
 all: module cli
 
@@ -47,6 +49,7 @@ deps:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do \
 	    dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
 	done; \
+	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
 	if [ -n "$$missing" ]; then \
 	    echo "installing:$$missing"; \
 	    apt-get update -qq && \
@@ -87,8 +90,25 @@ $(BUILD)/unit/%: t/unit/%.c t/unit/unit.h $(CORE_SRCS) $(CORE_HDRS)
 
 unit: $(UNIT_TESTS)
 
-test: deps all unit
-	npm ci --silent --prefix t >/dev/null 2>&1 || true
+# libFuzzer targets (clang): "make fuzz" runs each for FUZZ_SECONDS on a
+# copy of its seed corpus; "make test" runs them briefly (t/03-fuzz.t).
+$(BUILD)/fuzz/%: fuzz/%.c $(CORE_SRCS) $(CORE_HDRS)
+	@mkdir -p $(BUILD)/fuzz
+	clang -g -O1 -fsanitize=fuzzer,address,undefined \
+	    -Ingx_logistics_module/core -o $@ $< $(CORE_SRCS) $(CORE_LIBS)
+
+fuzz-build: $(FUZZ_TARGETS)
+
+fuzz: deps fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	    name=$$(basename $$t); corpus=$(BUILD)/fuzz/corpus-$$name; \
+	    mkdir -p $$corpus; cp fuzz/corpus/$${name#fuzz_}/* $$corpus/; \
+	    echo "== $$name ($(FUZZ_SECONDS)s)"; \
+	    $$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	        $$corpus || exit 1; \
+	done
+
+test: deps all unit fuzz-build
 	prove -I t/lib t/
 
 # Sanitizer build: module and core with ASan + UBSan, nginx started with

@@ -232,7 +232,9 @@ lg_json_load_buffer(const char *file, const char *buf, size_t len,
     json = json_loadb(buf, len, JSON_REJECT_DUPLICATES | flags, &jerr);
 
     if (json == NULL) {
-        lg_json_locate(buf, len, (size_t) jerr.position, &path);
+        /* the position is just past the offending token */
+        lg_json_locate(buf, len, jerr.position > 0 ? jerr.position - 1 : 0,
+                       &path);
         lg_error_set(err, file, &path, "%s (line %d, column %d)", jerr.text,
                      jerr.line, jerr.column);
         return NULL;
