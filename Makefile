@@ -64,7 +64,7 @@ $(BUILD)/%/objs/Makefile: config
 	cp -r $(NGINX_DEV)/. $(BUILD)/$*/
 	. $(NGINX_DEV)/conf_flags && cd $(BUILD)/$* && \
 	    ./configure "$${NGX_CONF_FLAGS[@]}" --with-cc="$(CC)" \
-	        --with-cc-opt="-Wextra $(EXTRA_CFLAGS)" \
+	        --with-cc-opt="-Wall -Wextra -Wno-unused-parameter -Werror $(EXTRA_CFLAGS)" \
 	        --with-ld-opt="$(EXTRA_LDFLAGS)" \
 	        --add-dynamic-module=$(CURDIR) >configure.log 2>&1 \
 	    || { tail -20 configure.log; exit 1; }

@@ -8,8 +8,6 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include <openssl/rand.h>
-
 #include "ngx_http_logistics_module.h"
 
 
@@ -18,7 +16,7 @@ static ngx_int_t ngx_http_logistics_rewrite_uri(ngx_http_request_t *r,
 static ngx_int_t ngx_http_logistics_rewrite_headers(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx);
 static ngx_int_t ngx_http_logistics_push(ngx_list_t *headers, const char *key,
-    u_char *value, size_t len);
+    const char *lowcase, u_char *value, size_t len);
 static ngx_uint_t ngx_http_logistics_strip(ngx_table_elt_t *h);
 static ngx_int_t ngx_http_logistics_traceparent_valid(ngx_str_t *value);
 
@@ -246,21 +244,26 @@ ngx_http_logistics_rewrite_headers(ngx_http_request_t *r,
     r->headers_in.authorization = NULL;
 
     if (ngx_http_logistics_push(headers, "X-Logistics-Partner",
+                                "x-logistics-partner",
                                 (u_char *) partner->id.data, partner->id.len)
         != NGX_OK
         || ngx_http_logistics_push(headers, "X-Logistics-Key-Id",
+                                "x-logistics-key-id",
                                    (u_char *) ctx->key->id.data,
                                    ctx->key->id.len)
            != NGX_OK
         || ngx_http_logistics_push(headers, "X-Logistics-Route",
+                                "x-logistics-route",
                                    (u_char *) ctx->route->id.data,
                                    ctx->route->id.len)
            != NGX_OK
         || ngx_http_logistics_push(headers, "X-Logistics-Api-Version",
+                                "x-logistics-api-version",
                                    (u_char *) ctx->version->name.data,
                                    ctx->version->name.len)
            != NGX_OK
         || ngx_http_logistics_push(headers, "X-Request-Id",
+                                "x-request-id",
                                    ctx->request_id.data, ctx->request_id.len)
            != NGX_OK)
     {
@@ -271,6 +274,7 @@ ngx_http_logistics_rewrite_headers(ngx_http_request_t *r,
 
     if (keep_tracestate) {
         if (ngx_http_logistics_push(headers, "traceparent",
+                                "traceparent",
                                     ctx->in.traceparent->value.data,
                                     ctx->in.traceparent->value.len)
             != NGX_OK)
@@ -280,6 +284,7 @@ ngx_http_logistics_rewrite_headers(ngx_http_request_t *r,
 
         if (tracestate != NULL
             && ngx_http_logistics_push(headers, "tracestate",
+                                "tracestate",
                                        tracestate->value.data,
                                        tracestate->value.len)
                != NGX_OK)
@@ -289,7 +294,9 @@ ngx_http_logistics_rewrite_headers(ngx_http_request_t *r,
 
     } else {
         p = ngx_pnalloc(r->pool, 55);
-        if (p == NULL || RAND_bytes(random, sizeof(random)) != 1) {
+        if (p == NULL
+            || ngx_http_logistics_random(random, sizeof(random)) != NGX_OK)
+        {
             return NGX_ERROR;
         }
 
@@ -303,7 +310,8 @@ ngx_http_logistics_rewrite_headers(ngx_http_request_t *r,
         ngx_hex_dump(p + 36, random + 16, 8);
         ngx_memcpy(p + 52, "-01", 3);
 
-        if (ngx_http_logistics_push(headers, "traceparent", p, 55)
+        if (ngx_http_logistics_push(headers, "traceparent",
+                                "traceparent", p, 55)
             != NGX_OK)
         {
             return NGX_ERROR;
@@ -322,7 +330,8 @@ ngx_http_logistics_rewrite_headers(ngx_http_request_t *r,
                    partner->odoo_credential.data,
                    partner->odoo_credential.len);
 
-        if (ngx_http_logistics_push(headers, "Authorization", p, len)
+        if (ngx_http_logistics_push(headers, "Authorization",
+                                "authorization", p, len)
             != NGX_OK)
         {
             return NGX_ERROR;
@@ -334,10 +343,9 @@ ngx_http_logistics_rewrite_headers(ngx_http_request_t *r,
 
 
 static ngx_int_t
-ngx_http_logistics_push(ngx_list_t *headers, const char *key, u_char *value,
-    size_t len)
+ngx_http_logistics_push(ngx_list_t *headers, const char *key,
+    const char *lowcase, u_char *value, size_t len)
 {
-    size_t            klen;
     ngx_table_elt_t  *h;
 
     h = ngx_list_push(headers);
@@ -345,19 +353,12 @@ ngx_http_logistics_push(ngx_list_t *headers, const char *key, u_char *value,
         return NGX_ERROR;
     }
 
-    klen = ngx_strlen(key);
-
     h->key.data = (u_char *) key;
-    h->key.len = klen;
+    h->key.len = ngx_strlen(key);
     h->value.data = value;
     h->value.len = len;
-
-    h->lowcase_key = ngx_pnalloc(headers->pool, klen);
-    if (h->lowcase_key == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = ngx_hash_strlow(h->lowcase_key, (u_char *) key, klen);
+    h->lowcase_key = (u_char *) lowcase;
+    h->hash = ngx_hash_key(h->lowcase_key, h->key.len);
 
     return NGX_OK;
 }

@@ -251,7 +251,7 @@ ngx_http_logistics_request_id(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (RAND_bytes(random, sizeof(random)) != 1) {
+    if (ngx_http_logistics_random(random, sizeof(random)) != NGX_OK) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "logistics: RAND_bytes() failed");
         return NGX_ERROR;
@@ -261,6 +261,44 @@ ngx_http_logistics_request_id(ngx_http_request_t *r,
 
     ctx->request_id.data = p;
     ctx->request_id.len = 32;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Request and trace ids need unpredictable bytes on every request.  One
+ * RAND_bytes() call per request costs more than the rest of the pipeline
+ * (provider lookups, DRBG locking), so the worker draws them in blocks.
+ * The block is tied to the pid that drew it: a forked process never
+ * reuses its parent's bytes.
+ */
+
+ngx_int_t
+ngx_http_logistics_random(u_char *buf, size_t len)
+{
+    static u_char      pool[4096];
+    static size_t      left;
+    static ngx_pid_t   owner;
+
+    if (len > sizeof(pool)) {
+        return RAND_bytes(buf, len) == 1 ? NGX_OK : NGX_ERROR;
+    }
+
+    if (owner != ngx_pid || left < len) {
+        if (RAND_bytes(pool, sizeof(pool)) != 1) {
+            return NGX_ERROR;
+        }
+
+        owner = ngx_pid;
+        left = sizeof(pool);
+    }
+
+    ngx_memcpy(buf, pool + sizeof(pool) - left, len);
+
+    /* bytes handed out are not kept around */
+    ngx_memzero(pool + sizeof(pool) - left, len);
+    left -= len;
 
     return NGX_OK;
 }

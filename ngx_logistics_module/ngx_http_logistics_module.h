@@ -78,6 +78,8 @@ ngx_int_t ngx_http_logistics_allow_header(ngx_http_request_t *r,
 
 ngx_int_t ngx_http_logistics_add_variables(ngx_conf_t *cf);
 
+ngx_int_t ngx_http_logistics_random(u_char *buf, size_t len);
+
 
 extern ngx_module_t  ngx_http_logistics_module;
 

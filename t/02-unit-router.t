@@ -15,4 +15,8 @@ unless (-x $bin) {
     exit 1;
 }
 
+# a plain process: under ASan, leak checking is on
+$ENV{ASAN_OPTIONS} =~ s/detect_leaks=0/detect_leaks=1/
+    if defined $ENV{ASAN_OPTIONS};
+
 exec $bin or die "exec $bin: $!";

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
@@ -14,6 +15,36 @@
 
 
 static size_t lg_apikey_slot(const uint8_t *digest, size_t mask);
+static void lg_sha256(const void *data, size_t len, uint8_t *digest);
+
+
+/*
+ * SHA256() in OpenSSL 3 fetches the algorithm from the provider and
+ * allocates a context on every call, which shows in a profile of the hot
+ * path.  The algorithm and one context are fetched once per process (an
+ * nginx worker is single-threaded) and reused; a failure falls back to the
+ * one-shot call.
+ */
+
+static void
+lg_sha256(const void *data, size_t len, uint8_t *digest)
+{
+    static EVP_MD      *md;
+    static EVP_MD_CTX  *ctx;
+
+    if (md == NULL) {
+        md = EVP_MD_fetch(NULL, "SHA256", NULL);
+        ctx = EVP_MD_CTX_new();
+    }
+
+    if (md == NULL || ctx == NULL
+        || EVP_DigestInit_ex2(ctx, md, NULL) != 1
+        || EVP_DigestUpdate(ctx, data, len) != 1
+        || EVP_DigestFinal_ex(ctx, digest, NULL) != 1)
+    {
+        SHA256(data, len, digest);
+    }
+}
 
 
 /*
@@ -99,7 +130,7 @@ lg_apikey_lookup(const lg_policy_t *policy, const char *key, size_t len,
 
     *found = NULL;
 
-    SHA256((const unsigned char *) key, len, digest);
+    lg_sha256(key, len, digest);
 
     slot = lg_apikey_slot(digest, policy->keytab_mask);
 
@@ -192,7 +223,7 @@ lg_sha256_hex(const char *data, size_t len, char hex[65])
 
     static const char  digits[] = "0123456789abcdef";
 
-    SHA256((const unsigned char *) data, len, digest);
+    lg_sha256(data, len, digest);
 
     for (i = 0; i < SHA256_DIGEST_LENGTH; i++) {
         hex[2 * i] = digits[digest[i] >> 4];
