@@ -128,8 +128,9 @@ test-asan: deps
 	UBSAN_OPTIONS=print_stacktrace=1 \
 	    prove -I t/lib t/
 
-test-valgrind: deps all unit
-	LG_VALGRIND=1 prove -I t/lib t/
+# valgrind memcheck: nginx with its master (so reloads are covered too)
+test-valgrind: deps all unit fuzz-build
+	LG_VALGRIND=master prove -I t/lib t/
 
 demo: deps all
 	demo/run

@@ -190,18 +190,43 @@ ngx_http_logistics_scan_headers(ngx_http_request_t *r,
         }
 
         if (ngx_http_logistics_header_is(&h[i], "X-API-Key")) {
+
+            /* the same key twice is fine; two different keys are not */
+            if (ctx->in.api_key != NULL
+                && (ctx->in.api_key->value.len != h[i].value.len
+                    || ngx_strncmp(ctx->in.api_key->value.data,
+                                   h[i].value.data, h[i].value.len)
+                       != 0))
+            {
+                ctx->in.api_key_conflict = 1;
+            }
+
             ctx->in.api_key = &h[i];
-            ctx->in.api_keys++;
 
         } else if (ngx_http_logistics_header_is(&h[i], "API-Version")) {
             ctx->in.api_version = &h[i];
 
         } else if (ngx_http_logistics_header_is(&h[i], "X-Request-Id")) {
             ctx->in.request_id = &h[i];
+            ctx->in.request_ids += ctx->in.request_ids < 2;
 
         } else if (ngx_http_logistics_header_is(&h[i], "traceparent")) {
             ctx->in.traceparent = &h[i];
+            ctx->in.traceparents += ctx->in.traceparents < 2;
         }
+    }
+
+    /*
+     * Several copies of an id header are ambiguous: W3C Trace Context
+     * says to restart the trace, and a fresh request id is the same idea.
+     */
+
+    if (ctx->in.request_ids > 1) {
+        ctx->in.request_id = NULL;
+    }
+
+    if (ctx->in.traceparents > 1) {
+        ctx->in.traceparent = NULL;
     }
 
     return NGX_OK;
@@ -457,7 +482,7 @@ ngx_http_logistics_authenticate(ngx_http_request_t *r,
 
     if (ctx->in.api_key != NULL) {
 
-        if (ctx->in.api_keys > 1) {
+        if (ctx->in.api_key_conflict) {
             return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNAUTHORIZED,
                                            "malformed-credentials");
         }

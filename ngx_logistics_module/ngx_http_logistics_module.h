@@ -41,7 +41,9 @@ typedef struct {
     ngx_table_elt_t            *api_version;
     ngx_table_elt_t            *request_id;
     ngx_table_elt_t            *traceparent;
-    ngx_uint_t                  api_keys;      /* X-API-Key count */
+    unsigned                    api_key_conflict:1;  /* two that differ */
+    unsigned                    request_ids:2;       /* seen, saturating */
+    unsigned                    traceparents:2;
 } ngx_http_logistics_headers_t;
 
 

@@ -236,6 +236,13 @@ like($out, qr/^\Q$good\E: ok \(1 files, 2 scopes, 1 partners, 1 keys, 1 APIs, 2 
 my ($rc, $text) = nginx_t($good);
 is($rc, 0, 'valid policy: nginx -t succeeds') or diag $text;
 
+# like nginx's include, a wildcard may match nothing (no such folder yet)
+my $p = base();
+$p->{include} = ['partners.d/*.json'];
+my $empty = write_file('empty-include/policy.json', $json->encode($p));
+$out = `$cli check $empty 2>&1`;
+is($?, 0, 'an include wildcard that matches nothing is accepted') or diag $out;
+
 my $n = 0;
 
 for my $case (@cases) {

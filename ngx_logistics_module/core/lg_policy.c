@@ -432,7 +432,8 @@ lg_load_includes(lg_compile_t *c)
             return lg_fail(c, "out of memory");
         }
 
-        rc = glob(pattern, GLOB_ERR, NULL, &g);
+        /* like nginx's own include: a wildcard may match nothing */
+        rc = glob(pattern, 0, NULL, &g);
         free(pattern);
 
         if (rc == GLOB_NOMATCH) {
