@@ -14,6 +14,8 @@
 #include "lg_apikey.h"
 
 
+static ngx_int_t ngx_http_logistics_pipeline(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, const lg_policy_t *policy);
 static ngx_int_t ngx_http_logistics_scan_headers(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx);
 static ngx_int_t ngx_http_logistics_request_id(ngx_http_request_t *r,
@@ -40,13 +42,7 @@ static ngx_int_t ngx_http_logistics_insufficient_scope(ngx_http_request_t *r,
 ngx_int_t
 ngx_http_logistics_access_handler(ngx_http_request_t *r)
 {
-    u_char                          *vbuf;
-    unsigned                         method;
     ngx_int_t                        rc;
-    lg_str_t                         version, path;
-    lg_route_match_t                 match;
-    lg_route_status_e                status;
-    const lg_policy_t               *policy;
     ngx_http_logistics_ctx_t        *ctx;
     ngx_http_logistics_loc_conf_t   *lcf;
     ngx_http_logistics_main_conf_t  *lmcf;
@@ -65,7 +61,6 @@ ngx_http_logistics_access_handler(ngx_http_request_t *r)
     }
 
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
-    policy = lmcf->policy;
 
     ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_logistics_ctx_t));
     if (ctx == NULL) {
@@ -73,6 +68,29 @@ ngx_http_logistics_access_handler(ngx_http_request_t *r)
     }
 
     ngx_http_set_ctx(r, ctx, ngx_http_logistics_module);
+
+    rc = ngx_http_logistics_pipeline(r, ctx, lmcf->policy);
+
+    if (rc == NGX_HTTP_INTERNAL_SERVER_ERROR || rc == NGX_ERROR) {
+        /* even our own failures answer in problem+json */
+        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_INTERNAL,
+                                       "internal-error");
+    }
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_http_logistics_pipeline(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, const lg_policy_t *policy)
+{
+    u_char             *vbuf;
+    unsigned            method;
+    ngx_int_t           rc;
+    lg_str_t            version, path;
+    lg_route_match_t    match;
+    lg_route_status_e   status;
 
     if (ngx_http_logistics_scan_headers(r, ctx) != NGX_OK
         || ngx_http_logistics_request_id(r, ctx) != NGX_OK)
