@@ -31,6 +31,8 @@ static ngx_int_t ngx_http_logistics_authenticate(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, const lg_policy_t *policy);
 static ngx_int_t ngx_http_logistics_insufficient_scope(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, const lg_policy_t *policy);
+static ngx_int_t ngx_http_logistics_store_failed(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, const lg_policy_t *policy);
 
 
 #define ngx_http_logistics_header_is(h, name)                                 \
@@ -170,6 +172,19 @@ ngx_http_logistics_pipeline(ngx_http_request_t *r,
 
     if (!lg_policy_scopes_allowed(policy, ctx->partner, match.route)) {
         return ngx_http_logistics_insufficient_scope(r, ctx, policy);
+    }
+
+    /* 4. rate limits */
+
+    rc = ngx_http_logistics_rate_limit(r, ctx);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_RATE_LIMITED,
+                                       "rate-limited");
+    }
+
+    if (rc == NGX_ERROR) {
+        return ngx_http_logistics_store_failed(r, ctx, policy);
     }
 
     /* 7. forward */
@@ -612,4 +627,37 @@ ngx_http_logistics_insufficient_scope(ngx_http_request_t *r,
 
     return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_INSUFFICIENT_SCOPE,
                                    "insufficient-scope");
+}
+
+
+/*
+ * The state store could not answer (the zone is full).  Fail open lets
+ * the request through without its limits for now; fail closed refuses
+ * with 503.  Either way the operator sees it in the error log.
+ */
+
+static ngx_int_t
+ngx_http_logistics_store_failed(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, const lg_policy_t *policy)
+{
+    ngx_uint_t                      mode;
+    ngx_http_logistics_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_logistics_module);
+
+    mode = lcf->fail_mode;
+
+    if (mode == NGX_CONF_UNSET_UINT) {
+        mode = (ngx_uint_t) policy->fail_mode;
+    }
+
+    ctx->nlimits = 0;
+
+    if (mode == LG_FAIL_CLOSED) {
+        ctx->retry_after = 1;
+        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNAVAILABLE,
+                                       "state-unavailable");
+    }
+
+    return NGX_OK;
 }

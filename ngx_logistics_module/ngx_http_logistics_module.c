@@ -19,6 +19,8 @@ static char *ngx_http_logistics_policy(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_logistics_gateway_post(ngx_conf_t *cf, void *post,
     void *data);
+static char *ngx_http_logistics_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static void ngx_http_logistics_policy_cleanup(void *data);
 static ngx_int_t ngx_http_logistics_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_logistics_postconfiguration(ngx_conf_t *cf);
@@ -30,6 +32,13 @@ static ngx_conf_enum_t  ngx_http_logistics_log_levels[] = {
     { ngx_string("notice"), NGX_LOG_NOTICE },
     { ngx_string("warn"), NGX_LOG_WARN },
     { ngx_string("error"), NGX_LOG_ERR },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_conf_enum_t  ngx_http_logistics_fail_modes[] = {
+    { ngx_string("open"), LG_FAIL_OPEN },
+    { ngx_string("closed"), LG_FAIL_CLOSED },
     { ngx_null_string, 0 }
 };
 
@@ -46,6 +55,27 @@ static ngx_command_t  ngx_http_logistics_commands[] = {
       ngx_http_logistics_policy,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("logistics_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_logistics_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("logistics_fail_mode"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_logistics_loc_conf_t, fail_mode),
+      &ngx_http_logistics_fail_modes },
+
+    { ngx_string("logistics_ratelimit_legacy_headers"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_logistics_loc_conf_t, legacy_headers),
       NULL },
 
     { ngx_string("logistics_gateway"),
@@ -147,6 +177,8 @@ ngx_http_logistics_create_loc_conf(ngx_conf_t *cf)
 
     lcf->enable = NGX_CONF_UNSET;
     lcf->deny_log_level = NGX_CONF_UNSET_UINT;
+    lcf->fail_mode = NGX_CONF_UNSET_UINT;
+    lcf->legacy_headers = NGX_CONF_UNSET;
 
     return lcf;
 }
@@ -164,6 +196,9 @@ ngx_http_logistics_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_str_value(conf->problem_type_base,
                              prev->problem_type_base,
                              "urn:logistics-gateway:problem:");
+    ngx_conf_merge_uint_value(conf->fail_mode, prev->fail_mode,
+                              NGX_CONF_UNSET_UINT);
+    ngx_conf_merge_value(conf->legacy_headers, prev->legacy_headers, 0);
 
     return NGX_CONF_OK;
 }
@@ -244,6 +279,28 @@ ngx_http_logistics_policy(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+static char *
+ngx_http_logistics_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_logistics_main_conf_t *lmcf = conf;
+
+    ngx_str_t  *value;
+
+    if (lmcf->zone != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    lmcf->zone = ngx_http_logistics_zone_add(cf, &value[1]);
+    if (lmcf->zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 static void
 ngx_http_logistics_policy_cleanup(void *data)
 {
@@ -276,6 +333,14 @@ ngx_http_logistics_postconfiguration(ngx_conf_t *cf)
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                       "\"logistics_gateway on\" requires a "
                       "\"logistics_policy\" in the http block");
+        return NGX_ERROR;
+    }
+
+    if (lmcf->policy->has_limits && lmcf->zone == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "the policy \"%V\" sets rate limits: add "
+                      "\"logistics_zone name:size\" to the http block",
+                      &lmcf->policy_file);
         return NGX_ERROR;
     }
 
@@ -349,6 +414,12 @@ ngx_http_logistics_header_filter(ngx_http_request_t *r)
         && ngx_http_logistics_add_out_header(r, "X-Request-Id",
                                              &ctx->request_id)
            == NULL)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ctx->nlimits
+        && ngx_http_logistics_rate_headers(r, ctx) != NGX_OK)
     {
         return NGX_ERROR;
     }

@@ -13,6 +13,7 @@
 #include <ngx_http.h>
 
 #include "lg_policy.h"
+#include "ngx_http_logistics_shm.h"
 #include "lg_problem.h"
 #include "lg_router.h"
 
@@ -24,6 +25,7 @@ typedef struct {
     lg_policy_t                *policy;
     ngx_str_t                   policy_file;
     ngx_flag_t                  enabled;       /* some location is on */
+    ngx_shm_zone_t             *zone;          /* logistics_zone */
 } ngx_http_logistics_main_conf_t;
 
 
@@ -31,6 +33,8 @@ typedef struct {
     ngx_flag_t                  enable;
     ngx_uint_t                  deny_log_level;
     ngx_str_t                   problem_type_base;
+    ngx_uint_t                  fail_mode;     /* LG_FAIL_*; unset: policy */
+    ngx_flag_t                  legacy_headers;
 } ngx_http_logistics_loc_conf_t;
 
 
@@ -59,6 +63,10 @@ typedef struct {
     const lg_version_t         *version;
 
     ngx_http_logistics_headers_t  in;
+
+    ngx_http_logistics_limit_t  limits[2];
+    ngx_uint_t                  nlimits;
+    int64_t                     retry_after;   /* seconds, 429 and 503 */
 } ngx_http_logistics_ctx_t;
 
 
@@ -81,6 +89,11 @@ ngx_int_t ngx_http_logistics_allow_header(ngx_http_request_t *r,
 ngx_int_t ngx_http_logistics_add_variables(ngx_conf_t *cf);
 
 ngx_int_t ngx_http_logistics_random(u_char *buf, size_t len);
+
+ngx_int_t ngx_http_logistics_rate_limit(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx);
+ngx_int_t ngx_http_logistics_rate_headers(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx);
 
 
 extern ngx_module_t  ngx_http_logistics_module;

@@ -130,6 +130,22 @@ ngx_http_logistics_deny(ngx_http_request_t *r, ngx_http_logistics_ctx_t *ctx,
         }
     }
 
+    if (ctx->retry_after > 0) {
+        value.data = ngx_pnalloc(r->pool, NGX_INT64_LEN);
+        if (value.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        value.len = ngx_sprintf(value.data, "%L", ctx->retry_after)
+                    - value.data;
+
+        if (ngx_http_logistics_add_out_header(r, "Retry-After", &value)
+            == NULL)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
     return ngx_http_logistics_send_problem(r, ctx, problem);
 }
 

@@ -221,6 +221,21 @@ my @cases = (
           write_file('partners/nested.json', encode_json({ include => [] }));
           $_[0]{include} = ['partners/nested.json'] },
       qr/\$\.include: unknown field/, 'partners/nested.json' ],
+    [ 'invalid rate', sub {
+          $_[0]{partners}{acme}{rate_limit} = { rate => '600/min' } },
+      qr/\$\.partners\.acme\.rate_limit\.rate: invalid rate "600\/min"/ ],
+    [ 'burst without rate', sub {
+          $_[0]{partners}{acme}{rate_limit} = { burst => 5 } },
+      qr/\$\.partners\.acme\.rate_limit: "burst" needs a "rate"/ ],
+    [ 'negative burst', sub {
+          $_[0]{partners}{acme}{rate_limit} = { rate => '5/s', burst => -1 } },
+      qr/\.rate_limit\.burst: must be an integer from 0/ ],
+    [ 'route limit for an unknown route', sub {
+          $_[0]{partners}{acme}{rate_limit} = { routes => {
+              'shipments.delete' => { rate => '1/s' } } } },
+      qr/\.rate_limit\.routes\["shipments\.delete"\]: unknown route "shipments\.delete"/ ],
+    [ 'unknown fail mode', sub { $_[0]{fail_mode} = 'ajar' },
+      qr/\$\.fail_mode: must be "open" or "closed"/ ],
     [ 'no routes at all', sub { delete $_[0]{apis} },
       qr/\$: the policy defines no routes/ ],
 );

@@ -81,12 +81,17 @@ static int lg_compile_key(lg_compile_t *c, lg_partner_t *partner, json_t *k,
     lg_api_key_t *out);
 static int lg_read_credential(lg_compile_t *c, const char *rel,
     lg_str_t *out);
+static int lg_compile_rate(lg_compile_t *c, json_t *obj,
+    const char *const *fields, lg_rate_t **out);
+static int lg_compile_limits(lg_compile_t *c, json_t *limit,
+    lg_partner_t *partner);
 static int lg_build_router(lg_compile_t *c);
 static size_t lg_count(lg_compile_t *c, const char *key, int array_members);
+static int lg_compile_fail_mode(lg_compile_t *c);
 
 
 static const char *const  lg_root_fields[] = {
-    "$schema", "include", "scopes", "partners", "apis", NULL
+    "$schema", "include", "fail_mode", "scopes", "partners", "apis", NULL
 };
 
 static const char *const  lg_include_fields[] = {
@@ -95,8 +100,18 @@ static const char *const  lg_include_fields[] = {
 
 static const char *const  lg_partner_fields[] = {
     "name", "suspended", "scopes", "routes", "api_keys",
-    "odoo_credential_file", "api_key_max_age", NULL
+    "odoo_credential_file", "api_key_max_age", "rate_limit", NULL
 };
+
+static const char *const  lg_limit_fields[] = {
+    "rate", "burst", "routes", NULL
+};
+
+static const char *const  lg_route_limit_fields[] = {
+    "rate", "burst", NULL
+};
+
+static const char *const  lg_rate_required[] = { "rate", NULL };
 
 static const char *const  lg_partner_required[] = {
     "scopes", "api_keys", NULL
@@ -490,6 +505,38 @@ lg_load_includes(lg_compile_t *c)
     (void) saved;
 
     return 0;
+}
+
+
+/*
+ * What the gateway does when the shared state store (Redis) cannot be
+ * reached: "open" keeps limiting in local shared memory, "closed" refuses
+ * with 503.  A location can override it (logistics_fail_mode).
+ */
+
+static int
+lg_compile_fail_mode(lg_compile_t *c)
+{
+    lg_str_t  mode;
+
+    c->policy->fail_mode = LG_FAIL_OPEN;
+
+    if (lg_get_string(c, c->docs[0].json, "fail_mode", 0, &mode) != 0) {
+        return -1;
+    }
+
+    if (mode.data == NULL || strcmp(mode.data, "open") == 0) {
+        return 0;
+    }
+
+    if (strcmp(mode.data, "closed") == 0) {
+        c->policy->fail_mode = LG_FAIL_CLOSED;
+        return 0;
+    }
+
+    lg_json_path_key(&c->path, "fail_mode");
+
+    return lg_fail(c, "must be \"open\" or \"closed\"");
 }
 
 
@@ -1533,6 +1580,18 @@ lg_compile_partner(lg_compile_t *c, const char *id, json_t *pj,
         lg_json_path_pop(&c->path, saved);
     }
 
+    v = json_object_get(pj, "rate_limit");
+
+    if (v != NULL) {
+        saved = lg_json_path_key(&c->path, "rate_limit");
+
+        if (lg_compile_limits(c, v, out) != 0) {
+            return -1;
+        }
+
+        lg_json_path_pop(&c->path, saved);
+    }
+
     if (lg_get_string(c, pj, "odoo_credential_file", 0, &file) != 0) {
         return -1;
     }
@@ -1679,6 +1738,131 @@ lg_compile_key(lg_compile_t *c, lg_partner_t *partner, json_t *k,
     {
         return lg_fail(c, "missing required field \"created\" (the partner "
                        "sets api_key_max_age)");
+    }
+
+    return 0;
+}
+
+
+/*
+ * "rate_limit": {"rate": "600/m", "burst": 50,
+ *                "routes": {"shipments.create": {"rate": "10/s"}}}
+ * The partner limit and each route limit are separate GCRA limits; a
+ * request must fit all that apply to it.
+ */
+
+static int
+lg_compile_limits(lg_compile_t *c, json_t *limit, lg_partner_t *partner)
+{
+    size_t        saved, s, idx;
+    json_t       *routes, *r, *found;
+    lg_policy_t  *p;
+    const char   *id;
+
+    p = c->policy;
+
+    if (lg_fields(c, limit, lg_limit_fields, NULL) != 0) {
+        return -1;
+    }
+
+    if (json_object_get(limit, "rate") != NULL) {
+        if (lg_compile_rate(c, limit, lg_limit_fields, &partner->rate) != 0) {
+            return -1;
+        }
+
+    } else if (json_object_get(limit, "burst") != NULL) {
+        return lg_fail(c, "\"burst\" needs a \"rate\"");
+    }
+
+    routes = json_object_get(limit, "routes");
+
+    if (routes == NULL) {
+        if (partner->rate == NULL) {
+            return lg_fail(c, "needs a \"rate\" or \"routes\"");
+        }
+
+        p->has_limits = 1;
+        return 0;
+    }
+
+    saved = lg_json_path_key(&c->path, "routes");
+
+    if (!json_is_object(routes) || json_object_size(routes) == 0) {
+        return lg_fail(c, "must be an object of route ids and limits");
+    }
+
+    partner->route_rates = lg_arena_calloc(&p->arena, p->nroutes + 1,
+                                           sizeof(lg_rate_t *));
+    if (partner->route_rates == NULL) {
+        return lg_fail(c, "out of memory");
+    }
+
+    json_object_foreach(routes, id, r) {
+        s = lg_json_path_key(&c->path, id);
+
+        found = json_object_get(c->route_map, id);
+        if (found == NULL) {
+            return lg_fail(c, "unknown route \"%s\"", id);
+        }
+
+        idx = (size_t) json_integer_value(found);
+
+        if (lg_fields(c, r, lg_route_limit_fields, lg_rate_required) != 0
+            || lg_compile_rate(c, r, lg_route_limit_fields,
+                               &partner->route_rates[idx])
+               != 0)
+        {
+            return -1;
+        }
+
+        lg_json_path_pop(&c->path, s);
+    }
+
+    lg_json_path_pop(&c->path, saved);
+    p->has_limits = 1;
+
+    return 0;
+}
+
+
+static int
+lg_compile_rate(lg_compile_t *c, json_t *obj, const char *const *fields,
+    lg_rate_t **out)
+{
+    json_t    *b;
+    int64_t    burst;
+    lg_str_t   rate;
+
+    (void) fields;
+
+    if (lg_get_string(c, obj, "rate", 1, &rate) != 0) {
+        return -1;
+    }
+
+    burst = 0;
+    b = json_object_get(obj, "burst");
+
+    if (b != NULL) {
+        if (!json_is_integer(b) || json_integer_value(b) < 0
+            || json_integer_value(b) > 1000000000)
+        {
+            lg_json_path_key(&c->path, "burst");
+            return lg_fail(c, "must be an integer from 0 to 1000000000");
+        }
+
+        burst = (int64_t) json_integer_value(b);
+    }
+
+    *out = lg_arena_calloc(&c->policy->arena, 1, sizeof(lg_rate_t));
+    if (*out == NULL) {
+        return lg_fail(c, "out of memory");
+    }
+
+    if (lg_rate_parse(rate.data, rate.len, burst, *out) != 0) {
+        lg_json_path_key(&c->path, "rate");
+        return lg_fail(c, "invalid rate \"%s\" (e.g. \"50/s\", \"600/m\", "
+                       "\"1000/h\", \"100000/d\"; at most 1000000/s)",
+                       rate.data);
     }
 
     return 0;
@@ -1862,6 +2046,7 @@ lg_policy_load(const char *file, lg_error_t *err)
     }
 
     if (lg_add_doc(&c, file, 1) != 0
+        || lg_compile_fail_mode(&c) != 0
         || lg_load_includes(&c) != 0
         || lg_compile_scopes(&c) != 0
         || lg_compile_apis(&c) != 0

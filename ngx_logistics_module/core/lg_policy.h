@@ -13,6 +13,7 @@
 
 #include "lg_arena.h"
 #include "lg_json.h"
+#include "lg_ratelimit.h"
 #include "lg_time.h"
 
 
@@ -25,6 +26,9 @@
 #define LG_METHOD_OPTIONS   0x40
 
 #define LG_AUTH_API_KEY     0x01
+
+#define LG_FAIL_OPEN        0
+#define LG_FAIL_CLOSED      1
 
 #define LG_ROUTE_MAX_PARAMS     16
 #define LG_ROUTE_MAX_SEGMENTS   32
@@ -61,6 +65,8 @@ struct lg_partner_s {
     int64_t         api_key_max_age;   /* msec; LG_TIME_UNSET: none */
     lg_api_key_t   *keys;
     size_t          nkeys;
+    lg_rate_t      *rate;              /* per partner; NULL: none */
+    lg_rate_t     **route_rates;       /* by route->index; NULL: none */
 };
 
 
@@ -138,6 +144,8 @@ struct lg_policy_s {
     size_t                nrouter;
 
     size_t                nfiles;      /* files read, for messages */
+    int                   fail_mode;   /* LG_FAIL_*: state store down */
+    unsigned              has_limits:1;
 };
 
 

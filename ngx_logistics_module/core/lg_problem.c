@@ -35,8 +35,14 @@ static const lg_problem_type_t  lg_problems[LG_PROBLEM_LAST] = {
     { 410, "version-sunset", "API version retired",
       "This API version has passed its sunset date; see the Link header "
       "for its successor." },
+    { 429, "rate-limited", "Too many requests",
+      "The rate limit for this partner or operation is exhausted; retry "
+      "after the number of seconds in Retry-After." },
     { 500, "internal-error", "Internal error",
       "The gateway could not process the request." },
+    { 503, "unavailable", "Service unavailable",
+      "The gateway cannot check its limits right now; retry after the "
+      "number of seconds in Retry-After." },
 };
 
 

@@ -1,0 +1,259 @@
+
+/*
+ * Copyright (C) ngx_logistics_module authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_logistics_module.h"
+
+
+static ngx_int_t ngx_http_logistics_limit_key(ngx_http_request_t *r,
+    ngx_str_t *key, const lg_partner_t *partner, const lg_route_t *route);
+static int64_t ngx_http_logistics_now(void);
+
+
+/*
+ * State keys are named as in Redis: lg:{partner}:rl for the partner
+ * limit, lg:{partner}:rl:<route id> for a route limit.  The braces are a
+ * Redis Cluster hash tag: all of a partner's keys share one slot, so one
+ * script can touch them atomically.
+ */
+
+static ngx_int_t
+ngx_http_logistics_limit_key(ngx_http_request_t *r, ngx_str_t *key,
+    const lg_partner_t *partner, const lg_route_t *route)
+{
+    size_t  len;
+
+    len = sizeof("lg:{}:rl") - 1 + partner->id.len
+          + (route ? 1 + route->id.len : 0);
+
+    key->data = ngx_pnalloc(r->pool, len);
+    if (key->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (route) {
+        key->len = ngx_sprintf(key->data, "lg:{%s}:rl:%s", partner->id.data,
+                               route->id.data)
+                   - key->data;
+
+    } else {
+        key->len = ngx_sprintf(key->data, "lg:{%s}:rl", partner->id.data)
+                   - key->data;
+    }
+
+    return NGX_OK;
+}
+
+
+static int64_t
+ngx_http_logistics_now(void)
+{
+    ngx_time_t  *tp;
+
+    tp = ngx_timeofday();
+
+    return (int64_t) tp->sec * 1000000 + (int64_t) tp->msec * 1000;
+}
+
+
+/*
+ * Step 4 of the pipeline.  NGX_OK: within limits (or none apply);
+ * NGX_DECLINED: refused, ctx->retry_after is set; NGX_ERROR: the state
+ * store failed and the fail mode decides.
+ */
+
+ngx_int_t
+ngx_http_logistics_rate_limit(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx)
+{
+    int64_t                          now, wait;
+    ngx_int_t                        rc;
+    ngx_uint_t                       i;
+    const lg_rate_t                 *route_rate;
+    const lg_partner_t              *partner;
+    ngx_http_logistics_main_conf_t  *lmcf;
+
+    partner = ctx->partner;
+    route_rate = NULL;
+
+    if (partner->route_rates != NULL) {
+        route_rate = partner->route_rates[ctx->route->index];
+    }
+
+    if (partner->rate == NULL && route_rate == NULL) {
+        return NGX_OK;
+    }
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
+
+    if (partner->rate) {
+        if (ngx_http_logistics_limit_key(r, &ctx->limits[ctx->nlimits].key,
+                                         partner, NULL)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        ctx->limits[ctx->nlimits].name = "partner";
+        ctx->limits[ctx->nlimits].rate = partner->rate;
+        ctx->nlimits++;
+    }
+
+    if (route_rate) {
+        if (ngx_http_logistics_limit_key(r, &ctx->limits[ctx->nlimits].key,
+                                         partner, ctx->route)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        ctx->limits[ctx->nlimits].name = "route";
+        ctx->limits[ctx->nlimits].rate = route_rate;
+        ctx->nlimits++;
+    }
+
+    now = ngx_http_logistics_now();
+
+    rc = ngx_http_logistics_zone_limit(lmcf->zone, ctx->limits,
+                                       ctx->nlimits, now,
+                                       r->connection->log);
+
+    if (rc == NGX_DECLINED) {
+        wait = 0;
+
+        for (i = 0; i < ctx->nlimits; i++) {
+            if (ctx->limits[i].result.retry_after > wait) {
+                wait = ctx->limits[i].result.retry_after;
+            }
+        }
+
+        /* Retry-After is in whole seconds: round up, never 0 */
+        ctx->retry_after = (wait + 999999) / 1000000;
+
+        if (ctx->retry_after == 0) {
+            ctx->retry_after = 1;
+        }
+    }
+
+    return rc;
+}
+
+
+/*
+ * IETF httpapi RateLimit headers (draft-ietf-httpapi-ratelimit-headers):
+ *   RateLimit-Policy: "partner";q=600;w=60, "route";q=10;w=1
+ *   RateLimit: "partner";r=42;t=6, "route";r=4;t=1
+ * and, when asked for, the legacy X-RateLimit-* trio for the most
+ * restrictive limit.
+ */
+
+ngx_int_t
+ngx_http_logistics_rate_headers(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx)
+{
+    u_char                         *p, *q;
+    size_t                          len;
+    int64_t                         reset;
+    ngx_str_t                       value;
+    ngx_uint_t                      i, tight;
+    ngx_http_logistics_limit_t     *l;
+    ngx_http_logistics_loc_conf_t  *lcf;
+
+    len = ctx->nlimits
+          * (sizeof("\"partner\";q=;w=, ") - 1 + 2 * NGX_INT64_LEN);
+
+    p = ngx_pnalloc(r->pool, 2 * len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    q = p + len;
+    value.data = p;
+    tight = 0;
+
+    for (i = 0; i < ctx->nlimits; i++) {
+        l = &ctx->limits[i];
+
+        p = ngx_sprintf(p, "%s\"%s\";q=%L;w=%L", i ? ", " : "", l->name,
+                        l->rate->count, lg_rate_window(l->rate));
+
+        if (l->result.remaining < ctx->limits[tight].result.remaining) {
+            tight = i;
+        }
+    }
+
+    value.len = p - value.data;
+
+    if (ngx_http_logistics_add_out_header(r, "RateLimit-Policy", &value)
+        == NULL)
+    {
+        return NGX_ERROR;
+    }
+
+    value.data = q;
+
+    for (i = 0; i < ctx->nlimits; i++) {
+        l = &ctx->limits[i];
+        reset = (l->result.reset + 999999) / 1000000;
+
+        q = ngx_sprintf(q, "%s\"%s\";r=%L;t=%L", i ? ", " : "", l->name,
+                        l->result.remaining, reset);
+    }
+
+    value.len = q - value.data;
+
+    if (ngx_http_logistics_add_out_header(r, "RateLimit", &value) == NULL) {
+        return NGX_ERROR;
+    }
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_logistics_module);
+
+    if (!lcf->legacy_headers) {
+        return NGX_OK;
+    }
+
+    l = &ctx->limits[tight];
+
+    p = ngx_pnalloc(r->pool, 3 * NGX_INT64_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    value.data = p;
+    value.len = ngx_sprintf(p, "%L", l->rate->count) - p;
+
+    if (ngx_http_logistics_add_out_header(r, "X-RateLimit-Limit", &value)
+        == NULL)
+    {
+        return NGX_ERROR;
+    }
+
+    p += value.len;
+    value.data = p;
+    value.len = ngx_sprintf(p, "%L", l->result.remaining) - p;
+
+    if (ngx_http_logistics_add_out_header(r, "X-RateLimit-Remaining", &value)
+        == NULL)
+    {
+        return NGX_ERROR;
+    }
+
+    p += value.len;
+    value.data = p;
+    value.len = ngx_sprintf(p, "%L", (l->result.reset + 999999) / 1000000)
+                - p;
+
+    if (ngx_http_logistics_add_out_header(r, "X-RateLimit-Reset", &value)
+        == NULL)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}

@@ -1,0 +1,403 @@
+
+/*
+ * Copyright (C) ngx_logistics_module authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_logistics_module.h"
+#include "ngx_http_logistics_shm.h"
+
+
+/*
+ * The embedded state store: a shared memory zone laid out like
+ * limit_req's (slab pool, rbtree by key hash, LRU queue).  A node holds
+ * one GCRA state (the TAT, in microseconds) and the instant after which
+ * it means nothing and can go.  The zone survives reloads.
+ */
+
+struct ngx_http_logistics_shctx_s {
+    ngx_rbtree_t                  rbtree;
+    ngx_rbtree_node_t             sentinel;
+    ngx_queue_t                   queue;
+};
+
+
+typedef struct {
+    u_char                        color;
+    u_char                        dummy;
+    u_short                       len;
+    ngx_queue_t                   queue;
+    int64_t                       value;
+    int64_t                       expires;
+    u_char                        data[1];
+} ngx_http_logistics_node_t;
+
+
+static ngx_int_t ngx_http_logistics_zone_init(ngx_shm_zone_t *shm_zone,
+    void *data);
+static void ngx_http_logistics_rbtree_insert(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+static ngx_rbtree_node_t *ngx_http_logistics_zone_find(
+    ngx_http_logistics_zone_t *zone, ngx_str_t *key, uint32_t hash);
+static void ngx_http_logistics_zone_expire(ngx_http_logistics_zone_t *zone,
+    int64_t now, ngx_uint_t force);
+static ngx_int_t ngx_http_logistics_zone_store(
+    ngx_http_logistics_zone_t *zone, ngx_str_t *key, uint32_t hash,
+    int64_t value, int64_t expires, ngx_log_t *log);
+
+
+ngx_shm_zone_t *
+ngx_http_logistics_zone_add(ngx_conf_t *cf, ngx_str_t *value)
+{
+    u_char                     *p;
+    ssize_t                     size;
+    ngx_str_t                   name, s;
+    ngx_shm_zone_t             *shm_zone;
+    ngx_http_logistics_zone_t  *zone;
+
+    p = (u_char *) ngx_strchr(value->data, ':');
+
+    if (p == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone \"%V\", expected name:size", value);
+        return NULL;
+    }
+
+    name.data = value->data;
+    name.len = p - value->data;
+
+    s.data = p + 1;
+    s.len = value->data + value->len - s.data;
+
+    size = ngx_parse_size(&s);
+
+    if (name.len == 0 || size == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone \"%V\"", value);
+        return NULL;
+    }
+
+    if (size < (ssize_t) (8 * ngx_pagesize)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\" is too small", value);
+        return NULL;
+    }
+
+    zone = ngx_pcalloc(cf->pool, sizeof(ngx_http_logistics_zone_t));
+    if (zone == NULL) {
+        return NULL;
+    }
+
+    shm_zone = ngx_shared_memory_add(cf, &name, size,
+                                     &ngx_http_logistics_module);
+    if (shm_zone == NULL) {
+        return NULL;
+    }
+
+    if (shm_zone->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "duplicate zone \"%V\"", &name);
+        return NULL;
+    }
+
+    shm_zone->init = ngx_http_logistics_zone_init;
+    shm_zone->data = zone;
+
+    return shm_zone;
+}
+
+
+static ngx_int_t
+ngx_http_logistics_zone_init(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_logistics_zone_t  *ozone = data;
+
+    size_t                      len;
+    ngx_http_logistics_zone_t  *zone;
+
+    zone = shm_zone->data;
+
+    if (ozone) {
+        /* a reload: keep every counter */
+        zone->sh = ozone->sh;
+        zone->shpool = ozone->shpool;
+        return NGX_OK;
+    }
+
+    zone->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        zone->sh = zone->shpool->data;
+        return NGX_OK;
+    }
+
+    zone->sh = ngx_slab_alloc(zone->shpool,
+                              sizeof(ngx_http_logistics_shctx_t));
+    if (zone->sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    zone->shpool->data = zone->sh;
+
+    ngx_rbtree_init(&zone->sh->rbtree, &zone->sh->sentinel,
+                    ngx_http_logistics_rbtree_insert);
+    ngx_queue_init(&zone->sh->queue);
+
+    len = sizeof(" in logistics_zone \"\"") + shm_zone->shm.name.len;
+
+    zone->shpool->log_ctx = ngx_slab_alloc(zone->shpool, len);
+    if (zone->shpool->log_ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(zone->shpool->log_ctx, " in logistics_zone \"%V\"%Z",
+                &shm_zone->shm.name);
+
+    zone->shpool->log_nomem = 0;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_logistics_rbtree_insert(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+{
+    ngx_rbtree_node_t          **p;
+    ngx_http_logistics_node_t   *n, *t;
+
+    for ( ;; ) {
+
+        if (node->key < temp->key) {
+            p = &temp->left;
+
+        } else if (node->key > temp->key) {
+            p = &temp->right;
+
+        } else { /* node->key == temp->key */
+
+            n = (ngx_http_logistics_node_t *) &node->color;
+            t = (ngx_http_logistics_node_t *) &temp->color;
+
+            p = (ngx_memn2cmp(n->data, t->data, n->len, t->len) < 0)
+                ? &temp->left : &temp->right;
+        }
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
+}
+
+
+static ngx_rbtree_node_t *
+ngx_http_logistics_zone_find(ngx_http_logistics_zone_t *zone, ngx_str_t *key,
+    uint32_t hash)
+{
+    ngx_int_t                   rc;
+    ngx_rbtree_node_t          *node, *sentinel;
+    ngx_http_logistics_node_t  *n;
+
+    node = zone->sh->rbtree.root;
+    sentinel = zone->sh->rbtree.sentinel;
+
+    while (node != sentinel) {
+
+        if (hash < node->key) {
+            node = node->left;
+            continue;
+        }
+
+        if (hash > node->key) {
+            node = node->right;
+            continue;
+        }
+
+        n = (ngx_http_logistics_node_t *) &node->color;
+        rc = ngx_memn2cmp(key->data, n->data, key->len, (size_t) n->len);
+
+        if (rc == 0) {
+            return node;
+        }
+
+        node = (rc < 0) ? node->left : node->right;
+    }
+
+    return NULL;
+}
+
+
+/*
+ * Drops states that no longer matter from the cold end of the LRU queue:
+ * at most two per call normally (cheap, amortised), or one live state when
+ * "force" is set because the zone is full.
+ */
+
+static void
+ngx_http_logistics_zone_expire(ngx_http_logistics_zone_t *zone, int64_t now,
+    ngx_uint_t force)
+{
+    ngx_uint_t                  n;
+    ngx_queue_t                *q;
+    ngx_rbtree_node_t          *node;
+    ngx_http_logistics_node_t  *ln;
+
+    for (n = 0; n < 3; n++) {
+
+        if (ngx_queue_empty(&zone->sh->queue)) {
+            return;
+        }
+
+        q = ngx_queue_last(&zone->sh->queue);
+        ln = ngx_queue_data(q, ngx_http_logistics_node_t, queue);
+
+        if (!force && (ln->expires == 0 || ln->expires > now)) {
+            return;
+        }
+
+        force = 0;
+
+        ngx_queue_remove(q);
+
+        node = (ngx_rbtree_node_t *)
+                   ((u_char *) ln - offsetof(ngx_rbtree_node_t, color));
+
+        ngx_rbtree_delete(&zone->sh->rbtree, node);
+        ngx_slab_free_locked(zone->shpool, node);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_logistics_zone_store(ngx_http_logistics_zone_t *zone,
+    ngx_str_t *key, uint32_t hash, int64_t value, int64_t expires,
+    ngx_log_t *log)
+{
+    size_t                      size;
+    ngx_rbtree_node_t          *node;
+    ngx_http_logistics_node_t  *ln;
+
+    node = ngx_http_logistics_zone_find(zone, key, hash);
+
+    if (node != NULL) {
+        ln = (ngx_http_logistics_node_t *) &node->color;
+        ln->value = value;
+        ln->expires = expires;
+
+        ngx_queue_remove(&ln->queue);
+        ngx_queue_insert_head(&zone->sh->queue, &ln->queue);
+
+        return NGX_OK;
+    }
+
+    size = offsetof(ngx_rbtree_node_t, color)
+           + offsetof(ngx_http_logistics_node_t, data)
+           + key->len;
+
+    node = ngx_slab_alloc_locked(zone->shpool, size);
+
+    if (node == NULL) {
+        ngx_http_logistics_zone_expire(zone, 0, 1);
+
+        node = ngx_slab_alloc_locked(zone->shpool, size);
+        if (node == NULL) {
+            ngx_log_error(NGX_LOG_ALERT, log, 0,
+                          "could not allocate node%s", zone->shpool->log_ctx);
+            return NGX_ERROR;
+        }
+    }
+
+    node->key = hash;
+
+    ln = (ngx_http_logistics_node_t *) &node->color;
+    ln->len = (u_short) key->len;
+    ln->value = value;
+    ln->expires = expires;
+    ngx_memcpy(ln->data, key->data, key->len);
+
+    ngx_rbtree_insert(&zone->sh->rbtree, node);
+    ngx_queue_insert_head(&zone->sh->queue, &ln->queue);
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_logistics_zone_limit(ngx_shm_zone_t *shm_zone,
+    ngx_http_logistics_limit_t *limits, ngx_uint_t n, int64_t now,
+    ngx_log_t *log)
+{
+    int64_t                     tat;
+    uint32_t                    hash[2];
+    ngx_int_t                   rc;
+    ngx_uint_t                  i, allowed;
+    ngx_rbtree_node_t          *node;
+    ngx_http_logistics_node_t  *ln;
+    ngx_http_logistics_zone_t  *zone;
+
+    zone = shm_zone->data;
+
+    if (n > 2) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        hash[i] = ngx_crc32_short(limits[i].key.data, limits[i].key.len);
+    }
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    ngx_http_logistics_zone_expire(zone, now, 0);
+
+    allowed = 1;
+
+    for (i = 0; i < n; i++) {
+        node = ngx_http_logistics_zone_find(zone, &limits[i].key, hash[i]);
+        tat = 0;
+
+        if (node != NULL) {
+            ln = (ngx_http_logistics_node_t *) &node->color;
+
+            if (ln->expires == 0 || ln->expires > now) {
+                tat = ln->value;
+            }
+        }
+
+        lg_rate_check(limits[i].rate, tat, now, &limits[i].result);
+
+        if (!limits[i].result.allowed) {
+            allowed = 0;
+        }
+    }
+
+    rc = allowed ? NGX_OK : NGX_DECLINED;
+
+    /* all or nothing: a refused request consumes no limit */
+
+    for (i = 0; allowed && i < n; i++) {
+        if (ngx_http_logistics_zone_store(zone, &limits[i].key, hash[i],
+                                          limits[i].result.tat,
+                                          limits[i].result.tat, log)
+            != NGX_OK)
+        {
+            rc = NGX_ERROR;
+            break;
+        }
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    return rc;
+}
