@@ -31,8 +31,8 @@ static ngx_int_t ngx_http_logistics_authenticate(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, const lg_policy_t *policy);
 static ngx_int_t ngx_http_logistics_insufficient_scope(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, const lg_policy_t *policy);
-static ngx_int_t ngx_http_logistics_store_failed(ngx_http_request_t *r,
-    ngx_http_logistics_ctx_t *ctx, const lg_policy_t *policy);
+static ngx_int_t ngx_http_logistics_after_limits(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, ngx_int_t rc);
 
 
 #define ngx_http_logistics_header_is(h, name)                                 \
@@ -58,8 +58,29 @@ ngx_http_logistics_access_handler(ngx_http_request_t *r)
     ctx = ngx_http_get_module_ctx(r, ngx_http_logistics_module);
 
     if (ctx != NULL) {
-        /* the pipeline ran already for this request */
-        return NGX_DECLINED;
+
+        if (ctx->waiting) {
+            return NGX_AGAIN;
+        }
+
+        if (!ctx->resumed) {
+            /* the pipeline ran already for this request */
+            return NGX_DECLINED;
+        }
+
+        /* back from Redis: finish step 4, then forward */
+
+        ctx->resumed = 0;
+
+        rc = ngx_http_logistics_after_limits(r, ctx,
+                                 ngx_http_logistics_rate_finish(r, ctx));
+
+        if (rc == NGX_HTTP_INTERNAL_SERVER_ERROR || rc == NGX_ERROR) {
+            return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_INTERNAL,
+                                           "internal-error");
+        }
+
+        return rc;
     }
 
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
@@ -174,22 +195,59 @@ ngx_http_logistics_pipeline(ngx_http_request_t *r,
         return ngx_http_logistics_insufficient_scope(r, ctx, policy);
     }
 
-    /* 4. rate limits */
+    /* 4. rate limits and revocation (may wait for Redis) */
+
+    ctx->match = match;
 
     rc = ngx_http_logistics_rate_limit(r, ctx);
 
-    if (rc == NGX_DECLINED) {
-        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_RATE_LIMITED,
-                                       "rate-limited");
+    if (rc == NGX_AGAIN) {
+        return NGX_AGAIN;
     }
 
-    if (rc == NGX_ERROR) {
-        return ngx_http_logistics_store_failed(r, ctx, policy);
+    return ngx_http_logistics_after_limits(r, ctx, rc);
+}
+
+
+static ngx_int_t
+ngx_http_logistics_after_limits(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, ngx_int_t rc)
+{
+    switch (rc) {
+
+    case NGX_OK:
+        break;
+
+    case NGX_DECLINED:
+        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_RATE_LIMITED,
+                                       "rate-limited");
+
+    case NGX_ABORT:
+        ctx->nlimits = 0;
+        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNAUTHORIZED,
+                                       "suspended-partner");
+
+    case NGX_BUSY:
+        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNAVAILABLE,
+                                       "state-unavailable");
+
+    default:
+        /* the shared memory zone is full: counted as a store failure */
+        ctx->nlimits = 0;
+        ctx->redis_rc = NGX_ERROR;
+        ngx_str_set(&ctx->redis_error, "zone full");
+
+        rc = ngx_http_logistics_rate_finish(r, ctx);
+
+        if (rc == NGX_BUSY) {
+            return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNAVAILABLE,
+                                           "state-unavailable");
+        }
     }
 
     /* 7. forward */
 
-    if (ngx_http_logistics_forward(r, ctx, &match) != NGX_OK) {
+    if (ngx_http_logistics_forward(r, ctx, &ctx->match) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -627,37 +685,4 @@ ngx_http_logistics_insufficient_scope(ngx_http_request_t *r,
 
     return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_INSUFFICIENT_SCOPE,
                                    "insufficient-scope");
-}
-
-
-/*
- * The state store could not answer (the zone is full).  Fail open lets
- * the request through without its limits for now; fail closed refuses
- * with 503.  Either way the operator sees it in the error log.
- */
-
-static ngx_int_t
-ngx_http_logistics_store_failed(ngx_http_request_t *r,
-    ngx_http_logistics_ctx_t *ctx, const lg_policy_t *policy)
-{
-    ngx_uint_t                      mode;
-    ngx_http_logistics_loc_conf_t  *lcf;
-
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_logistics_module);
-
-    mode = lcf->fail_mode;
-
-    if (mode == NGX_CONF_UNSET_UINT) {
-        mode = (ngx_uint_t) policy->fail_mode;
-    }
-
-    ctx->nlimits = 0;
-
-    if (mode == LG_FAIL_CLOSED) {
-        ctx->retry_after = 1;
-        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNAVAILABLE,
-                                       "state-unavailable");
-    }
-
-    return NGX_OK;
 }

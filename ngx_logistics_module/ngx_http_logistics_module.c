@@ -21,6 +21,10 @@ static char *ngx_http_logistics_gateway_post(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_http_logistics_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_logistics_redis_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_logistics_init_process(ngx_cycle_t *cycle);
+static void ngx_http_logistics_exit_process(ngx_cycle_t *cycle);
 static void ngx_http_logistics_policy_cleanup(void *data);
 static ngx_int_t ngx_http_logistics_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_logistics_postconfiguration(ngx_conf_t *cf);
@@ -60,6 +64,13 @@ static ngx_command_t  ngx_http_logistics_commands[] = {
     { ngx_string("logistics_zone"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_logistics_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("logistics_redis"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_logistics_redis_cmd,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -125,10 +136,10 @@ ngx_module_t  ngx_http_logistics_module = {
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_http_logistics_init_process,       /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_http_logistics_exit_process,       /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -298,6 +309,46 @@ ngx_http_logistics_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_logistics_redis_cmd(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_logistics_main_conf_t *lmcf = conf;
+
+    return ngx_http_logistics_redis_directive(cf, &lmcf->redis);
+}
+
+
+/* the Redis connection is opened in each worker, never in the master */
+
+static ngx_int_t
+ngx_http_logistics_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_logistics_main_conf_t  *lmcf;
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    lmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_logistics_module);
+
+    if (lmcf == NULL || lmcf->redis == NULL || !lmcf->enabled) {
+        return NGX_OK;
+    }
+
+    return ngx_http_logistics_redis_init_process(cycle, lmcf->redis);
+}
+
+
+static void
+ngx_http_logistics_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_logistics_redis_exit_process();
 }
 
 

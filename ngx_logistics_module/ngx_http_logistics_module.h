@@ -14,6 +14,7 @@
 
 #include "lg_policy.h"
 #include "ngx_http_logistics_shm.h"
+#include "ngx_http_logistics_redis.h"
 #include "lg_problem.h"
 #include "lg_router.h"
 
@@ -26,6 +27,7 @@ typedef struct {
     ngx_str_t                   policy_file;
     ngx_flag_t                  enabled;       /* some location is on */
     ngx_shm_zone_t             *zone;          /* logistics_zone */
+    ngx_http_logistics_redis_conf_t  *redis;   /* logistics_redis */
 } ngx_http_logistics_main_conf_t;
 
 
@@ -67,6 +69,15 @@ typedef struct {
     ngx_http_logistics_limit_t  limits[2];
     ngx_uint_t                  nlimits;
     int64_t                     retry_after;   /* seconds, 429 and 503 */
+
+    /* waiting for Redis: the match is kept for the forward step */
+    lg_route_match_t            match;
+    ngx_http_logistics_redis_op_t  *op;
+    ngx_event_t                 redis_timer;
+    ngx_int_t                   redis_rc;
+    ngx_str_t                   redis_error;
+    unsigned                    waiting:1;
+    unsigned                    resumed:1;
 } ngx_http_logistics_ctx_t;
 
 
@@ -91,6 +102,8 @@ ngx_int_t ngx_http_logistics_add_variables(ngx_conf_t *cf);
 ngx_int_t ngx_http_logistics_random(u_char *buf, size_t len);
 
 ngx_int_t ngx_http_logistics_rate_limit(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx);
+ngx_int_t ngx_http_logistics_rate_finish(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx);
 ngx_int_t ngx_http_logistics_rate_headers(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx);

@@ -64,17 +64,17 @@ ngx_http_logistics_now(void)
 
 /*
  * Step 4 of the pipeline.  NGX_OK: within limits (or none apply);
- * NGX_DECLINED: refused, ctx->retry_after is set; NGX_ERROR: the state
- * store failed and the fail mode decides.
+ * NGX_DECLINED: refused by a limit, ctx->retry_after is set; NGX_ABORT:
+ * the partner is suspended in Redis; NGX_BUSY: the state store is down
+ * and the fail mode is closed; NGX_AGAIN: waiting for Redis; NGX_ERROR:
+ * the shared memory zone failed.
  */
 
 ngx_int_t
 ngx_http_logistics_rate_limit(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx)
 {
-    int64_t                          now, wait;
     ngx_int_t                        rc;
-    ngx_uint_t                       i;
     const lg_rate_t                 *route_rate;
     const lg_partner_t              *partner;
     ngx_http_logistics_main_conf_t  *lmcf;
@@ -84,10 +84,6 @@ ngx_http_logistics_rate_limit(ngx_http_request_t *r,
 
     if (partner->route_rates != NULL) {
         route_rate = partner->route_rates[ctx->route->index];
-    }
-
-    if (partner->rate == NULL && route_rate == NULL) {
-        return NGX_OK;
     }
 
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
@@ -118,11 +114,81 @@ ngx_http_logistics_rate_limit(ngx_http_request_t *r,
         ctx->nlimits++;
     }
 
-    now = ngx_http_logistics_now();
+    if (lmcf->redis != NULL) {
+        /* every request: the limits and the suspension check together */
 
-    rc = ngx_http_logistics_zone_limit(lmcf->zone, ctx->limits,
-                                       ctx->nlimits, now,
-                                       r->connection->log);
+        rc = ngx_http_logistics_redis_limit(r);
+
+        if (rc == NGX_AGAIN) {
+            return NGX_AGAIN;
+        }
+
+        ctx->redis_rc = NGX_ERROR;
+        ngx_str_set(&ctx->redis_error, "not connected");
+
+        return ngx_http_logistics_rate_finish(r, ctx);
+    }
+
+    if (ctx->nlimits == 0) {
+        return NGX_OK;
+    }
+
+    ctx->redis_rc = NGX_DONE;      /* no Redis: the zone decides */
+
+    return ngx_http_logistics_rate_finish(r, ctx);
+}
+
+
+/* turns the state store's answer into the step's result */
+
+ngx_int_t
+ngx_http_logistics_rate_finish(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx)
+{
+    int64_t                          wait;
+    ngx_int_t                        rc;
+    ngx_uint_t                       i, mode;
+    ngx_http_logistics_loc_conf_t   *lcf;
+    ngx_http_logistics_main_conf_t  *lmcf;
+
+    rc = ctx->redis_rc;
+
+    if (rc == NGX_ERROR) {
+        lcf = ngx_http_get_module_loc_conf(r, ngx_http_logistics_module);
+        lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
+
+        mode = lcf->fail_mode;
+
+        if (mode == NGX_CONF_UNSET_UINT) {
+            mode = (ngx_uint_t) lmcf->policy->fail_mode;
+        }
+
+        ngx_http_logistics_redis_fallback(r->connection->log,
+                                          (char *) ctx->redis_error.data,
+                                          mode == LG_FAIL_CLOSED);
+
+        if (mode == LG_FAIL_CLOSED) {
+            ctx->nlimits = 0;
+            ctx->retry_after = 1;
+            return NGX_BUSY;
+        }
+
+        /* fail open: the same limits, counted on this node only */
+        rc = NGX_DONE;
+    }
+
+    if (rc == NGX_DONE) {
+        if (ctx->nlimits == 0) {
+            return NGX_OK;
+        }
+
+        lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
+
+        rc = ngx_http_logistics_zone_limit(lmcf->zone, ctx->limits,
+                                           ctx->nlimits,
+                                           ngx_http_logistics_now(),
+                                           r->connection->log);
+    }
 
     if (rc == NGX_DECLINED) {
         wait = 0;

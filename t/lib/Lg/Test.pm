@@ -652,10 +652,85 @@ sub log_problems {
 
 # stops nginx and the stub, then one test on the logs; for a second
 # instance in the same test file
+###############################################################################
+# a real redis-server of the test's own, on a free loopback port
+
+# run_redis(password => P, port => N): starts (or restarts on the same
+# port) redis-server in the test directory; returns its port
+sub run_redis {
+    my ($self, %opt) = @_;
+    my $bin = $ENV{LG_REDIS_SERVER} // 'redis-server';
+    my $port = $opt{port} // $self->{redis_port} // free_port();
+    my $d = $self->{testdir};
+
+    my @args = ('--port', $port, '--bind', '127.0.0.1', '--save', '',
+                '--appendonly', 'no', '--daemonize', 'no',
+                '--dir', $d, '--logfile', "$d/redis.log");
+    push @args, '--requirepass', $opt{password} if defined $opt{password};
+
+    my $pid = fork();
+    die "fork: $!\n" unless defined $pid;
+    if ($pid == 0) {
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>>', "$d/redis.out";
+        open STDERR, '>&', \*STDOUT;
+        exec $bin, @args or POSIX::_exit(127);
+    }
+
+    $self->{redis_pid} = $pid;
+    $self->{redis_port} = $port;
+    $self->{redis_password} = $opt{password};
+
+    my $end = time() + $self->{timeout};
+    while (time() < $end) {
+        my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port");
+        return $port if $s;
+        if (waitpid($pid, WNOHANG) == $pid) {
+            $self->{redis_pid} = undef;
+            die "redis-server exited: " . $self->read_file('redis.log');
+        }
+        sleep 0.05;
+    }
+    die "redis-server not ready after $self->{timeout}s\n";
+}
+
+sub redis_port { $_[0]{redis_port} }
+sub redis_pid { $_[0]{redis_pid} }
+
+# one redis-cli command; returns its output without the final newline
+sub redis_cli {
+    my ($self, @cmd) = @_;
+    my @auth = defined $self->{redis_password}
+        ? ('--no-auth-warning', '-a', $self->{redis_password}) : ();
+    my $pid = open(my $fh, '-|');
+    die "fork: $!\n" unless defined $pid;
+    if ($pid == 0) {
+        open STDERR, '>&', \*STDOUT;
+        exec 'redis-cli', '-p', $self->{redis_port}, @auth, @cmd
+            or POSIX::_exit(127);
+    }
+    local $/;
+    my $out = <$fh> // '';
+    close $fh;
+    $out =~ s/\n\z//;
+    return $out;
+}
+
+# stop_redis(): SIGKILL, the way a crash looks to clients
+sub stop_redis {
+    my ($self) = @_;
+    my $pid = $self->{redis_pid} or return;
+    kill 'CONT', $pid;
+    kill 'KILL', $pid;
+    waitpid($pid, 0);
+    $self->{redis_pid} = undef;
+}
+
 sub finish {
     my ($self) = @_;
     $self->stop();
     $self->stop_stub();
+    $self->stop_redis();
     $self->{done} = 1;
 
     my @bad = $self->log_problems();
@@ -702,7 +777,7 @@ END {
     my $rc = $?;
     for my $t (@LIVE) {
         next if $t->{done};
-        eval { $t->stop(); $t->stop_stub(); };
+        eval { $t->stop(); $t->stop_stub(); $t->stop_redis(); };
         my @bad = eval { $t->log_problems() };
         if (@bad) {
             Test::More::diag("error.log findings:\n" . join "\n", @bad);

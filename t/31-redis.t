@@ -1,0 +1,249 @@
+#!/usr/bin/perl
+
+# Shared state in a real redis-server: limits that hold across two gateway
+# instances, partner suspension recorded in Redis, and every failure mode
+# for real -- Redis killed, frozen with SIGSTOP, restarted, wrong password
+# -- with fail open (local limits) and fail closed (503).  No request may
+# wait longer than the command timeout plus a margin, no worker may die,
+# no file descriptor may leak.
+
+use strict;
+use warnings;
+
+use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Lg::Test;
+use JSON::PP;
+use Time::HiRes qw(time sleep);
+
+plan skip_all => 'redis-server not installed'
+    unless system('command -v redis-server >/dev/null 2>&1') == 0;
+
+my %K = (limited => 'rd-limited-key', open => 'rd-open-key');
+
+sub sha { my $k = shift; my $h = `printf '%s' '$k' | sha256sum`; $h =~ s/\s.*//s; $h }
+
+my $policy = JSON::PP->new->canonical->encode({
+    scopes => { 'tracking:read' => '' },
+    partners => {
+        limited => { scopes => ['tracking:read'],
+                     api_keys => [{ id => 'k', sha256 => sha($K{limited}) }],
+                     rate_limit => { rate => '1/h', burst => 9 } },
+        open => { scopes => ['tracking:read'],
+                  api_keys => [{ id => 'k', sha256 => sha($K{open}) }],
+                  rate_limit => { rate => '100000/s', burst => 1000 } },
+    },
+    apis => { shipments => {
+        versions => { v2 => { upstream_prefix => '/api/v2' } },
+        routes => [{ id => 'shipments.get', method => 'GET',
+                     path => '/shipments/{id}', scopes => ['tracking:read'] }],
+    } },
+});
+
+my $t = Lg::Test->new();
+my $rport = $t->run_redis();
+
+sub gateway {
+    my ($t, %o) = @_;
+    $t->write_file('policy.json', $policy);
+    my $pw = defined $o{password} ? " password=$o{password}" : '';
+    $t->write_config($t->gateway_http_body(
+        policy => '%%TESTDIR%%/policy.json',
+        http_extra => "    logistics_zone lgstate:1m;\n"
+            . "    logistics_redis 127.0.0.1:$rport$pw"
+            . " connect_timeout=100ms timeout=100ms;",
+        server_extra => <<'EOF'), workers => 2);
+        location /closed/ {
+            logistics_gateway on;
+            logistics_fail_mode closed;
+            rewrite ^/closed(/.*)$ $1 break;
+            proxy_pass http://odoo;
+        }
+EOF
+    $t->run_stub();
+    $t->run();
+    return $t->port(0);
+}
+
+my $p = gateway($t);
+
+sub get {
+    my ($port, $uri, $key) = @_;
+    my $t0 = time();
+    my $r = http_get($uri, port => $port, 'X-API-Key' => $key,
+                     'Connection' => 'close');
+    $r->{elapsed} = time() - $t0;
+    return $r;
+}
+
+sub workers {
+    my ($t) = @_;
+    my $master = $t->master_pid() or return ();
+    my @w;
+    for my $stat (glob '/proc/[0-9]*/stat') {
+        open my $fh, '<', $stat or next;
+        my $line = <$fh> // '';
+        push @w, $1 if $line =~ /^(\d+) \(nginx\) \S+ (\d+)/ && $2 == $master;
+    }
+    return sort @w;
+}
+
+sub fds { my $pid = shift; my @f = glob "/proc/$pid/fd/*"; scalar @f }
+
+# wait until both workers are connected (their log says "ready")
+sub wait_ready {
+    my ($t, $n) = @_;
+    my $end = time() + 5;
+    while (time() < $end) {
+        my @l = grep { /Redis .* ready/ } split /\n/, $t->read_file('error.log');
+        return 1 if @l >= $n;
+        sleep 0.05;
+    }
+    return 0;
+}
+
+ok(wait_ready($t, 2), 'both workers connected to Redis');
+
+# limits live in Redis
+
+my @st = map { get($p, '/v2/shipments/1', $K{limited})->{status} } 1 .. 10;
+is_deeply(\@st, [(200) x 10], 'burst 9: ten requests pass');
+is(get($p, '/v2/shipments/1', $K{limited})->{status}, 429,
+   'the eleventh is refused');
+is($t->redis_cli('EXISTS', 'lg:{limited}:rl'), '1',
+   'the limit state is the Redis key lg:{limited}:rl');
+my $pttl = $t->redis_cli('PTTL', 'lg:{limited}:rl');
+ok($pttl > 0 && $pttl <= 3600 * 1000 * 10 + 1000,
+   "the key expires with the limit ($pttl ms)");
+
+# a second gateway instance shares them
+
+my $t2 = Lg::Test->new();
+my $p2 = gateway($t2);
+ok(wait_ready($t2, 2), 'second instance connected');
+is(get($p2, '/v2/shipments/1', $K{limited})->{status}, 429,
+   'the second instance sees the limit exhausted on the first');
+
+# suspension recorded in Redis, checked in the same round trip
+
+is(get($p, '/v2/shipments/1', $K{open})->{status}, 200, 'partner allowed');
+$t->redis_cli('SET', 'lg:{open}:suspended', '1', 'EX', '60');
+my $r = get($p, '/v2/shipments/1', $K{open});
+is_problem($r, 401, 'unauthorized', 'suspended in Redis: 401 on node 1');
+is(get($p2, '/v2/shipments/1', $K{open})->{status}, 401,
+   'and on node 2');
+$t->redis_cli('DEL', 'lg:{open}:suspended');
+is(get($p, '/v2/shipments/1', $K{open})->{status}, 200,
+   'reinstated when the key is deleted');
+
+$t2->finish();
+
+# Redis killed: connection refused, fail open keeps local limits
+
+my @w = workers($t);
+is(scalar @w, 2, 'two workers');
+my %fd_before = map { ($_ => fds($_)) } @w;
+
+$t->stop_redis();
+
+my $max = 0;
+my @codes;
+for (1 .. 20) {
+    my $res = get($p, '/v2/shipments/1', $K{open});
+    push @codes, $res->{status};
+    $max = $res->{elapsed} if $res->{elapsed} > $max;
+}
+is_deeply([grep { $_ != 200 } @codes], [],
+          'Redis down, fail open: requests pass on local limits');
+cmp_ok($max, '<', 0.6, "no request waited more than timeout + margin"
+       . sprintf(' (max %.3fs)', $max));
+
+$r = get($p, '/closed/v2/shipments/1', $K{open});
+is_problem($r, 503, 'unavailable', 'fail closed location: 503');
+ok((hdr($r, 'retry-after') // '') =~ /^\d+$/, '503 carries Retry-After');
+
+# local limits still apply while failing open: the zone has no state for
+# "limited" yet, so it admits burst + 1 and then refuses
+my $ok = grep { $_ == 200 }
+         map { get($p, '/v2/shipments/1', $K{limited})->{status} } 1 .. 25;
+ok($ok >= 10 && $ok <= 20,
+   "fail open uses the same limit locally ($ok of 25 passed)");
+
+# Redis restarted: reconnects by itself within a second
+
+$t->run_redis(port => $rport);
+sleep 1.0;
+is(get($p, '/v2/shipments/1', $K{open})->{status}, 200,
+   'after a restart requests pass');
+$t->redis_cli('SET', 'lg:{open}:suspended', '1');
+is(get($p, '/v2/shipments/1', $K{open})->{status}, 401,
+   'within a second of the restart Redis decides again');
+$t->redis_cli('DEL', 'lg:{open}:suspended');
+
+my $log = $t->read_file('error.log');
+my @outages = $log =~ /Redis "[^"]+" unavailable/g;
+ok(@outages >= 1 && @outages <= 4,
+   'each worker logged the outage once, not per request ('
+   . scalar(@outages) . ' lines for ' . (20 + 1 + 25) . ' fallbacks)');
+like($log, qr/Redis "[^"]+" answers again after \d+ fallbacks/,
+     'the recovery is logged with the count');
+
+# Redis frozen: replies never come, each request waits at most the timeout
+
+kill 'STOP', $t->redis_pid();
+$max = 0;
+@codes = ();
+for (1 .. 8) {
+    my $res = get($p, '/v2/shipments/1', $K{open});
+    push @codes, $res->{status};
+    $max = $res->{elapsed} if $res->{elapsed} > $max;
+}
+is_deeply([grep { $_ != 200 } @codes], [], 'frozen Redis, fail open: 200s');
+cmp_ok($max, '<', 0.6, sprintf('frozen Redis: max wait %.3fs', $max));
+$r = get($p, '/closed/v2/shipments/1', $K{open});
+is($r->{status}, 503, 'frozen Redis, fail closed: 503');
+kill 'CONT', $t->redis_pid();
+sleep 1.0;
+$t->redis_cli('SET', 'lg:{open}:suspended', '1');
+is(get($p, '/v2/shipments/1', $K{open})->{status}, 401,
+   'thawed: Redis decides again within a second');
+$t->redis_cli('DEL', 'lg:{open}:suspended');
+
+# no worker died, no descriptor leaked
+
+is_deeply([workers($t)], \@w, 'the same two workers are alive');
+for my $pid (@w) {
+    cmp_ok(fds($pid), '<=', $fd_before{$pid} + 1,
+           "worker $pid: no file descriptor leak"
+           . " ($fd_before{$pid} before, " . fds($pid) . ' after)');
+}
+
+$t->finish();
+
+# wrong password: AUTH fails, the fail mode applies, the log says why
+
+my $t3 = Lg::Test->new();
+$t3->run_redis(password => 's3cret');
+$rport = $t3->redis_port();
+my $p3 = gateway($t3, password => 'wrong');
+sleep 0.5;
+$r = get($p3, '/v2/shipments/1', $K{open});
+is($r->{status}, 200, 'AUTH failure, fail open: request passes');
+$r = get($p3, '/closed/v2/shipments/1', $K{open});
+is($r->{status}, 503, 'AUTH failure, fail closed: 503');
+like($t3->read_file('error.log'), qr/AUTH failed: .*(WRONGPASS|invalid)/i,
+     'the error log says AUTH failed');
+$t3->stop();   # its redis-server stays up for the next instance
+
+my $t4 = Lg::Test->new();
+$t4->{redis_port} = $rport;
+$t4->{redis_password} = 's3cret';
+my $p4 = gateway($t4, password => 's3cret');
+ok(wait_ready($t4, 2), 'right password: connected');
+$t3->redis_cli('SET', 'lg:{open}:suspended', '1');
+is(get($p4, '/v2/shipments/1', $K{open})->{status}, 401,
+   'authenticated connection reads Redis');
+
+$t3->finish();
+$t4->done_testing();
