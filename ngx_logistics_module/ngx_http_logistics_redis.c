@@ -53,6 +53,7 @@ typedef struct {
     ngx_msec_t                        backoff;
     ngx_log_t                        *log;
 
+    ngx_uint_t                        writing;    /* in the write handler */
     ngx_uint_t                        outage;     /* failing over now */
     ngx_uint_t                        fallbacks;  /* in this outage */
     ngx_uint_t                        total_fallbacks;
@@ -640,10 +641,15 @@ ngx_http_logistics_redis_read(ngx_event_t *ev)
 static void
 ngx_http_logistics_redis_write(ngx_event_t *ev)
 {
-    ngx_connection_t  *c;
+    ngx_connection_t            *c;
+    ngx_http_logistics_redis_t  *rs;
 
+    rs = &ngx_http_logistics_redis;
     c = ev->data;
+
+    rs->writing = 1;
     redisAsyncHandleWrite(c->data);
+    rs->writing = 0;
 }
 
 
@@ -669,10 +675,26 @@ ngx_http_logistics_redis_del_read(void *data)
 }
 
 
+/*
+ * Commands are written at the end of the current event loop iteration (a
+ * posted event), so every command queued in one iteration goes out in one
+ * write() and no epoll_ctl() is spent per batch.  Only when the socket
+ * buffer is full, i.e. hiredis asks again from inside the write handler,
+ * is the write event registered with the kernel.
+ */
+
 static void
 ngx_http_logistics_redis_add_write(void *data)
 {
     ngx_connection_t  *c = data;
+
+    if (!ngx_http_logistics_redis.writing) {
+        if (!c->write->posted) {
+            ngx_post_event(c->write, &ngx_posted_events);
+        }
+
+        return;
+    }
 
     if (!c->write->active) {
         ngx_add_event(c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT);
@@ -684,6 +706,10 @@ static void
 ngx_http_logistics_redis_del_write(void *data)
 {
     ngx_connection_t  *c = data;
+
+    if (c->write->posted) {
+        ngx_delete_posted_event(c->write);
+    }
 
     if (c->write->active) {
         ngx_del_event(c->write, NGX_WRITE_EVENT, 0);
