@@ -17,6 +17,9 @@
  *   2. applies the GCRA step of lg_ratelimit.c to every limit key, and
  *      stores the new states only if all of them allow the request.
  *
+ * All keys are read with one MGET: a partner's keys share the {partner}
+ * hash tag, so this also holds on Redis Cluster.
+ *
  * It uses Redis's clock (TIME), so gateway nodes with skewed clocks still
  * share one limit.  Lua numbers are doubles: microsecond timestamps stay
  * exact below 2^53 (the year 2255).
