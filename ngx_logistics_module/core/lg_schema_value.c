@@ -1,0 +1,525 @@
+
+/*
+ * Copyright (C) ngx_logistics_module authors
+ */
+
+
+/*
+ * JSON values and numbers the way JSON Schema sees them: 1 and 1.0 are the
+ * same number and 1.0 is an integer; equality is deep and mathematical;
+ * hashes agree with that equality (so "uniqueItems" and "enum" can hash
+ * instead of comparing every pair).
+ */
+
+
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#include "lg_schema_int.h"
+
+
+#define LG_HASH_NULL    0x9e3779b97f4a7c15ULL
+#define LG_HASH_TRUE    0xc2b2ae3d27d4eb4fULL
+#define LG_HASH_FALSE   0x165667b19e3779f9ULL
+#define LG_HASH_ARRAY   0x27d4eb2f165667c5ULL
+#define LG_HASH_OBJECT  0x85ebca77c2b2ae63ULL
+
+
+static uint64_t lg_schema_mix(uint64_t h);
+static uint64_t lg_schema_bytes_hash(const char *s, size_t len);
+static uint64_t lg_schema_num_hash(const lg_schema_num_t *num);
+static double lg_schema_trunc(double d);
+static double lg_schema_floor(double d);
+static int lg_schema_real_to_int(double d, json_int_t *i);
+static int lg_schema_cmp_int_real(json_int_t i, double d);
+
+
+static uint64_t
+lg_schema_mix(uint64_t h)
+{
+    /* splitmix64 finaliser */
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebULL;
+    h ^= h >> 31;
+
+    return h;
+}
+
+
+static uint64_t
+lg_schema_bytes_hash(const char *s, size_t len)
+{
+    size_t    i;
+    uint64_t  h;
+
+    h = 0xcbf29ce484222325ULL;
+
+    for (i = 0; i < len; i++) {
+        h ^= (unsigned char) s[i];
+        h *= 0x100000001b3ULL;
+    }
+
+    return lg_schema_mix(h);
+}
+
+
+/*
+ * trunc() and floor() without libm (the core links none): a double of
+ * magnitude 2^52 or more is already integral.
+ */
+
+static double
+lg_schema_trunc(double d)
+{
+    if (!(fabs(d) < 4503599627370496.0)) {
+        return d;
+    }
+
+    return (double) (long long) d;
+}
+
+
+static double
+lg_schema_floor(double d)
+{
+    double  t;
+
+    t = lg_schema_trunc(d);
+
+    return t > d ? t - 1 : t;
+}
+
+
+/* an integral double inside the int64 range converts exactly */
+
+static int
+lg_schema_real_to_int(double d, json_int_t *i)
+{
+    if (!isfinite(d) || d != lg_schema_floor(d)
+        || d < -9223372036854775808.0 || d >= 9223372036854775808.0)
+    {
+        return 0;
+    }
+
+    *i = (json_int_t) d;
+
+    return 1;
+}
+
+
+static uint64_t
+lg_schema_num_hash(const lg_schema_num_t *num)
+{
+    double      d;
+    uint64_t    bits;
+    json_int_t  i;
+
+    if (num->is_int) {
+        return lg_schema_mix((uint64_t) num->i ^ 0x5555);
+    }
+
+    if (lg_schema_real_to_int(num->d, &i)) {
+        return lg_schema_mix((uint64_t) i ^ 0x5555);
+    }
+
+    d = num->d;
+    memcpy(&bits, &d, sizeof(bits));
+
+    return lg_schema_mix(bits);
+}
+
+
+int
+lg_schema_num_get(const json_t *json, lg_schema_num_t *num)
+{
+    if (json_is_integer(json)) {
+        num->is_int = 1;
+        num->i = json_integer_value(json);
+        num->d = (double) num->i;
+        return 0;
+    }
+
+    if (json_is_real(json)) {
+        num->is_int = 0;
+        num->d = json_real_value(json);
+        num->i = 0;
+        return 0;
+    }
+
+    return -1;
+}
+
+
+int
+lg_schema_num_is_integer(const json_t *json)
+{
+    double  d;
+
+    if (json_is_integer(json)) {
+        return 1;
+    }
+
+    if (json_is_real(json)) {
+        d = json_real_value(json);
+        return isfinite(d) && d == lg_schema_floor(d);
+    }
+
+    return 0;
+}
+
+
+static int
+lg_schema_cmp_int_real(json_int_t i, double d)
+{
+    double      t, frac;
+    json_int_t  ti;
+
+    if (d >= 9223372036854775808.0) {
+        return -1;
+    }
+
+    if (d < -9223372036854775808.0) {
+        return 1;
+    }
+
+    t = lg_schema_trunc(d);
+    ti = (json_int_t) t;
+
+    if (i != ti) {
+        return i < ti ? -1 : 1;
+    }
+
+    frac = d - t;
+
+    return frac > 0 ? -1 : (frac < 0 ? 1 : 0);
+}
+
+
+int
+lg_schema_num_cmp(const lg_schema_num_t *a, const lg_schema_num_t *b)
+{
+    if (a->is_int && b->is_int) {
+        return a->i < b->i ? -1 : (a->i > b->i ? 1 : 0);
+    }
+
+    if (a->is_int) {
+        return lg_schema_cmp_int_real(a->i, b->d);
+    }
+
+    if (b->is_int) {
+        return -lg_schema_cmp_int_real(b->i, a->d);
+    }
+
+    return a->d < b->d ? -1 : (a->d > b->d ? 1 : 0);
+}
+
+
+/*
+ * Exact for integers; for reals the quotient must be integral within two
+ * ulps, which accepts 0.0075 / 0.0001 (74.99999999999999) and rejects a
+ * true remainder.  An infinite quotient is not a multiple.
+ */
+
+int
+lg_schema_num_multiple(const lg_schema_num_t *x, const lg_schema_num_t *m)
+{
+    double      q, r;
+    json_int_t  xi, mi;
+
+    if ((x->is_int || lg_schema_real_to_int(x->d, &xi))
+        && (m->is_int || lg_schema_real_to_int(m->d, &mi)))
+    {
+        if (x->is_int) {
+            xi = x->i;
+        }
+
+        if (m->is_int) {
+            mi = m->i;
+        }
+
+        if (mi == 0) {
+            return 0;
+        }
+
+        if (mi == -1) {
+            return 1;
+        }
+
+        return xi % mi == 0;
+    }
+
+    q = x->d / m->d;
+
+    if (!isfinite(q)) {
+        return 0;
+    }
+
+    r = q - lg_schema_floor(q + 0.5);
+
+    return fabs(r) <= 2 * DBL_EPSILON * fabs(q);
+}
+
+
+uint64_t
+lg_schema_json_hash(const json_t *json)
+{
+    size_t            i, key_len;
+    uint64_t          h;
+    const char       *key;
+    json_t           *v;
+    lg_schema_num_t   num;
+
+    switch (json_typeof(json)) {
+
+    case JSON_NULL:
+        return LG_HASH_NULL;
+
+    case JSON_TRUE:
+        return LG_HASH_TRUE;
+
+    case JSON_FALSE:
+        return LG_HASH_FALSE;
+
+    case JSON_INTEGER:
+    case JSON_REAL:
+        lg_schema_num_get(json, &num);
+        return lg_schema_num_hash(&num);
+
+    case JSON_STRING:
+        return lg_schema_bytes_hash(json_string_value(json),
+                                    json_string_length(json));
+
+    case JSON_ARRAY:
+        h = LG_HASH_ARRAY;
+
+        for (i = 0; i < json_array_size(json); i++) {
+            h = lg_schema_mix(h ^ lg_schema_json_hash(json_array_get(json, i)));
+        }
+
+        return h;
+
+    case JSON_OBJECT:
+        /* order-independent: a sum of per-member hashes */
+        h = LG_HASH_OBJECT;
+
+        json_object_keylen_foreach((json_t *) json, key, key_len, v) {
+            h += lg_schema_mix(lg_schema_bytes_hash(key, key_len)
+                               ^ lg_schema_mix(lg_schema_json_hash(v)));
+        }
+
+        return h;
+    }
+
+    return 0;
+}
+
+
+int
+lg_schema_json_equal(const json_t *a, const json_t *b)
+{
+    size_t            i, key_len;
+    json_t           *v, *w;
+    const char       *key;
+    lg_schema_num_t   x, y;
+
+    if (json_is_number(a) && json_is_number(b)) {
+        lg_schema_num_get(a, &x);
+        lg_schema_num_get(b, &y);
+        return lg_schema_num_cmp(&x, &y) == 0;
+    }
+
+    if (json_typeof(a) != json_typeof(b)) {
+        return 0;
+    }
+
+    switch (json_typeof(a)) {
+
+    case JSON_STRING:
+        return json_string_length(a) == json_string_length(b)
+               && memcmp(json_string_value(a), json_string_value(b),
+                         json_string_length(a)) == 0;
+
+    case JSON_ARRAY:
+        if (json_array_size(a) != json_array_size(b)) {
+            return 0;
+        }
+
+        for (i = 0; i < json_array_size(a); i++) {
+            if (!lg_schema_json_equal(json_array_get(a, i),
+                                      json_array_get(b, i)))
+            {
+                return 0;
+            }
+        }
+
+        return 1;
+
+    case JSON_OBJECT:
+        if (json_object_size(a) != json_object_size(b)) {
+            return 0;
+        }
+
+        json_object_keylen_foreach((json_t *) a, key, key_len, v) {
+            w = json_object_getn(b, key, key_len);
+
+            if (w == NULL || !lg_schema_json_equal(v, w)) {
+                return 0;
+            }
+        }
+
+        return 1;
+
+    default:
+        /* null, true, false */
+        return 1;
+    }
+}
+
+
+int
+lg_schema_value_from_json(lg_arena_t *arena, lg_schema_value_t *v,
+    const json_t *json)
+{
+    size_t       i, n, key_len;
+    json_t      *m;
+    const char  *key;
+
+    memset(v, 0, sizeof(lg_schema_value_t));
+
+    v->type = json_typeof(json);
+    v->hash = lg_schema_json_hash(json);
+
+    switch (v->type) {
+
+    case JSON_INTEGER:
+    case JSON_REAL:
+        lg_schema_num_get(json, &v->num);
+        break;
+
+    case JSON_STRING:
+        v->len = json_string_length(json);
+        v->str = lg_arena_strndup(arena, json_string_value(json), v->len);
+        if (v->str == NULL) {
+            return -1;
+        }
+
+        break;
+
+    case JSON_ARRAY:
+        v->nitems = json_array_size(json);
+        v->items = lg_arena_calloc(arena, v->nitems + 1,
+                                   sizeof(lg_schema_value_t));
+        if (v->items == NULL) {
+            return -1;
+        }
+
+        for (i = 0; i < v->nitems; i++) {
+            if (lg_schema_value_from_json(arena, &v->items[i],
+                                          json_array_get(json, i))
+                != 0)
+            {
+                return -1;
+            }
+        }
+
+        break;
+
+    case JSON_OBJECT:
+        v->nitems = json_object_size(json);
+        v->items = lg_arena_calloc(arena, v->nitems + 1,
+                                   sizeof(lg_schema_value_t));
+        if (v->items == NULL) {
+            return -1;
+        }
+
+        n = 0;
+
+        json_object_keylen_foreach((json_t *) json, key, key_len, m) {
+            if (lg_schema_value_from_json(arena, &v->items[n], m) != 0) {
+                return -1;
+            }
+
+            v->items[n].key = lg_arena_strndup(arena, key, key_len);
+            v->items[n].key_len = key_len;
+
+            if (v->items[n].key == NULL) {
+                return -1;
+            }
+
+            n++;
+        }
+
+        break;
+
+    default:
+        break;
+    }
+
+    return 0;
+}
+
+
+int
+lg_schema_value_equal(const lg_schema_value_t *v, const json_t *json)
+{
+    size_t            i;
+    json_t           *m;
+    lg_schema_num_t   num;
+
+    if (json_is_number(json)) {
+        if (v->type != JSON_INTEGER && v->type != JSON_REAL) {
+            return 0;
+        }
+
+        lg_schema_num_get(json, &num);
+
+        return lg_schema_num_cmp(&v->num, &num) == 0;
+    }
+
+    if ((int) json_typeof(json) != v->type) {
+        return 0;
+    }
+
+    switch (v->type) {
+
+    case JSON_STRING:
+        return json_string_length(json) == v->len
+               && memcmp(json_string_value(json), v->str, v->len) == 0;
+
+    case JSON_ARRAY:
+        if (json_array_size(json) != v->nitems) {
+            return 0;
+        }
+
+        for (i = 0; i < v->nitems; i++) {
+            if (!lg_schema_value_equal(&v->items[i],
+                                       json_array_get(json, i)))
+            {
+                return 0;
+            }
+        }
+
+        return 1;
+
+    case JSON_OBJECT:
+        if (json_object_size(json) != v->nitems) {
+            return 0;
+        }
+
+        for (i = 0; i < v->nitems; i++) {
+            m = json_object_getn(json, v->items[i].key, v->items[i].key_len);
+
+            if (m == NULL || !lg_schema_value_equal(&v->items[i], m)) {
+                return 0;
+            }
+        }
+
+        return 1;
+
+    default:
+        return 1;
+    }
+}
