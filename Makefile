@@ -76,12 +76,13 @@ $(BUILD)/$(MODULE): $(BUILD)/nginx/objs/Makefile $(CORE_SRCS) $(CORE_HDRS) \
 	$(MAKE) -s -C $(BUILD)/nginx -f objs/Makefile modules
 	cp $(BUILD)/nginx/objs/$(MODULE) $@
 
-$(BUILD)/logistics-policy: ngx_logistics_module/cli/logistics_policy.c \
-		$(CORE_SRCS) $(CORE_HDRS)
+CLI_SRCS = $(wildcard ngx_logistics_module/cli/*.c)
+CLI_HDRS = $(wildcard ngx_logistics_module/cli/*.h)
+
+$(BUILD)/logistics-policy: $(CLI_SRCS) $(CLI_HDRS) $(CORE_SRCS) $(CORE_HDRS)
 	@mkdir -p $(BUILD)
-	$(CC) $(CORE_CFLAGS) $(EXTRA_CFLAGS) -o $@ \
-	    ngx_logistics_module/cli/logistics_policy.c $(CORE_SRCS) \
-	    $(EXTRA_LDFLAGS) $(CORE_LIBS)
+	$(CC) $(CORE_CFLAGS) $(EXTRA_CFLAGS) -Ingx_logistics_module/cli -o $@ \
+	    $(CLI_SRCS) $(CORE_SRCS) $(EXTRA_LDFLAGS) $(CORE_LIBS) -lhiredis
 
 $(BUILD)/unit/%: t/unit/%.c t/unit/unit.h $(CORE_SRCS) $(CORE_HDRS)
 	@mkdir -p $(BUILD)/unit

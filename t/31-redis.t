@@ -137,6 +137,19 @@ $t->redis_cli('DEL', 'lg:{open}:suspended');
 is(get($p, '/v2/shipments/1', $K{open})->{status}, 200,
    'reinstated when the key is deleted');
 
+# the same through the policy CLI
+my $cli = $ENV{LG_CLI} || "$FindBin::Bin/../build/logistics-policy";
+my $out = `$cli suspend open --redis 127.0.0.1:$rport --ttl 60 2>&1`;
+is($? >> 8, 0, 'logistics-policy suspend exits 0');
+like($out, qr/SET 'lg:\{open\}:suspended' 1 EX 60/,
+     'and prints the equivalent redis-cli command');
+is(get($p2, '/v2/shipments/1', $K{open})->{status}, 401,
+   'suspended by the CLI: 401');
+$out = `$cli reinstate open --redis 127.0.0.1:$rport 2>&1`;
+is($? >> 8, 0, 'logistics-policy reinstate exits 0');
+is(get($p2, '/v2/shipments/1', $K{open})->{status}, 200,
+   'reinstated by the CLI: 200');
+
 $t2->finish();
 
 # Redis killed: connection refused, fail open keeps local limits

@@ -17,12 +17,20 @@
 #include <time.h>
 
 #include "lg_apikey.h"
+#include "logistics_cli.h"
 #include "lg_policy.h"
+#include "lg_schema.h"
+
+
+/* an instance bigger than this is not what a contract test feeds */
+#define LG_CLI_MAX_INSTANCE  (64 * 1024 * 1024)
 
 
 static int lg_cli_check(int argc, char **argv);
 static int lg_cli_keygen(int argc, char **argv);
 static int lg_cli_hash(int argc, char **argv);
+static int lg_cli_validate(int argc, char **argv);
+static char *lg_cli_read(const char *file, size_t *len);
 static void lg_cli_usage(FILE *out);
 
 
@@ -34,12 +42,27 @@ lg_cli_usage(FILE *out)
         "       logistics-policy keygen PARTNER [--id KEY_ID] "
         "[--expires RFC3339]\n"
         "       logistics-policy hash < KEY\n"
+        "       logistics-policy suspend PARTNER --redis HOST:PORT "
+        "[--ttl SECONDS]\n"
+        "                        [--password-file FILE] [--db N]\n"
+        "       logistics-policy reinstate PARTNER --redis HOST:PORT "
+        "[--password-file FILE] [--db N]\n"
+        "       logistics-policy validate --schema SCHEMA "
+        "[--format-assertion]\n"
+        "                                 INSTANCE...\n"
         "\n"
         "check   compile policy files as nginx does; print FILE: ok or\n"
         "        FILE: json.path: reason; exit 1 on the first bad file\n"
         "keygen  print a fresh random API key once, and the policy snippet\n"
         "        holding only its SHA-256\n"
-        "hash    print the SHA-256 (hex) of a key read from stdin\n");
+        "hash    print the SHA-256 (hex) of a key read from stdin\n"
+        "suspend / reinstate  refuse or allow a partner on every gateway node\n"
+        "        through Redis (key lg:{PARTNER}:suspended)\n"
+        "validate  check JSON documents against a JSON Schema (2020-12, or\n"
+        "        draft-07 by $schema) exactly as the gateway does; print\n"
+        "        \"valid PATH\" or \"invalid PATH: LOCATION: reason\" (first\n"
+        "        error); exit 0 all valid, 1 any invalid, 2 when the schema\n"
+        "        or a file cannot be used\n");
 }
 
 
@@ -189,9 +212,178 @@ lg_cli_hash(int argc, char **argv)
 }
 
 
+static char *
+lg_cli_read(const char *file, size_t *len)
+{
+    FILE    *f;
+    char    *buf, *p;
+    size_t   n, size;
+
+    f = fopen(file, "rb");
+    if (f == NULL) {
+        return NULL;
+    }
+
+    size = 65536;
+    n = 0;
+    buf = malloc(size);
+
+    while (buf != NULL) {
+        n += fread(buf + n, 1, size - n, f);
+
+        if (n < size) {
+            break;
+        }
+
+        if (size >= LG_CLI_MAX_INSTANCE) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+
+        size *= 2;
+        p = realloc(buf, size);
+
+        if (p == NULL) {
+            free(buf);
+        }
+
+        buf = p;
+    }
+
+    if (buf != NULL && ferror(f)) {
+        free(buf);
+        buf = NULL;
+    }
+
+    fclose(f);
+
+    *len = n;
+
+    return buf;
+}
+
+
+static int
+lg_cli_validate(int argc, char **argv)
+{
+    int                   i, rc, status, ninstances;
+    char                 *buf;
+    size_t                len;
+    json_t               *inst;
+    const char           *schema_file, *where;
+    lg_arena_t            arena, rarena;
+    lg_error_t            err;
+    lg_schema_t          *schema;
+    lg_schema_result_t    res;
+    lg_schema_options_t   opts;
+
+    memset(&opts, 0, sizeof(opts));
+    schema_file = NULL;
+    ninstances = 0;
+
+    for (i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--schema") == 0 && i + 1 < argc) {
+            schema_file = argv[++i];
+
+        } else if (strcmp(argv[i], "--format-assertion") == 0) {
+            opts.format_assertion = 1;
+
+        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            lg_cli_usage(stderr);
+            return 2;
+
+        } else {
+            ninstances++;
+        }
+    }
+
+    if (schema_file == NULL || ninstances == 0) {
+        lg_cli_usage(stderr);
+        return 2;
+    }
+
+    arena.head = NULL;
+    rarena.head = NULL;
+
+    schema = lg_schema_compile_file(&arena, schema_file, &opts, &err);
+    if (schema == NULL) {
+        fprintf(stderr, "%s\n", err.text);
+        lg_arena_free(&arena);
+        return 2;
+    }
+
+    status = 0;
+
+    for (i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--schema") == 0) {
+            i++;
+            continue;
+        }
+
+        if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            continue;
+        }
+
+        buf = lg_cli_read(argv[i], &len);
+        if (buf == NULL) {
+            fprintf(stderr, "%s: cannot read (at most %d bytes)\n", argv[i],
+                    LG_CLI_MAX_INSTANCE);
+            status = 2;
+            continue;
+        }
+
+        inst = lg_schema_parse_body(buf, len, &err);
+        free(buf);
+
+        if (inst == NULL) {
+            fprintf(stderr, "%s: %s\n", argv[i], err.text);
+            status = 2;
+            continue;
+        }
+
+        memset(&res, 0, sizeof(res));
+        res.max_errors = 1;
+        res.arena = &rarena;
+
+        rc = lg_schema_validate(schema, inst, &res);
+        json_decref(inst);
+
+        if (rc == 0) {
+            printf("valid %s\n", argv[i]);
+
+        } else if (rc == 1 && res.nerrors > 0) {
+            where = res.errors[0].instance_location;
+
+            printf("invalid %s: %s: %s\n", argv[i],
+                   where[0] != '\0' ? where : "(root)",
+                   res.errors[0].message);
+
+            if (status == 0) {
+                status = 1;
+            }
+
+        } else {
+            fprintf(stderr, "%s: %s\n", argv[i],
+                    res.nerrors > 0 ? res.errors[0].message
+                                    : "validation failed (out of memory)");
+            status = 2;
+        }
+
+        lg_arena_free(&rarena);
+    }
+
+    lg_arena_free(&arena);
+
+    return status;
+}
+
+
 int
 main(int argc, char **argv)
 {
+    int  rc;
+
     if (argc < 2) {
         lg_cli_usage(stderr);
         return 2;
@@ -207,6 +399,21 @@ main(int argc, char **argv)
 
     if (strcmp(argv[1], "hash") == 0) {
         return lg_cli_hash(argc - 2, argv + 2);
+    }
+
+    if (strcmp(argv[1], "suspend") == 0 || strcmp(argv[1], "reinstate") == 0)
+    {
+        rc = lg_cli_suspend(argc - 2, argv + 2, argv[1][0] == 's');
+
+        if (rc == 2) {
+            lg_cli_usage(stderr);
+        }
+
+        return rc;
+    }
+
+    if (strcmp(argv[1], "validate") == 0) {
+        return lg_cli_validate(argc - 2, argv + 2);
     }
 
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {

@@ -1,0 +1,15 @@
+
+/*
+ * Copyright (C) ngx_logistics_module authors
+ */
+
+
+#ifndef _LOGISTICS_CLI_H_INCLUDED_
+#define _LOGISTICS_CLI_H_INCLUDED_
+
+
+/* suspend (1) or reinstate (0) a partner in Redis; 2 means usage */
+int lg_cli_suspend(int argc, char **argv, int suspend);
+
+
+#endif /* _LOGISTICS_CLI_H_INCLUDED_ */
