@@ -36,7 +36,7 @@ UNIT_TESTS = $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(wildcard t/unit/test_*.c))
 FUZZ_TARGETS = $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 60
 
-.PHONY: all module cli unit fuzz-build fuzz deps test test-asan \
+.PHONY: all module cli unit fuzz-build fuzz deps oauth-deps test test-asan \
 	test-valgrind demo bench clean
 
 all: module cli
@@ -109,7 +109,12 @@ fuzz: deps fuzz-build
 	        $$corpus || exit 1; \
 	done
 
-test: deps all unit fuzz-build
+# t/oauth: the OAuth server (oidc-provider) and signer (jose) of the JWT
+# tests, pinned by t/oauth/package-lock.json
+oauth-deps:
+	npm ci --prefix t/oauth --no-audit --no-fund --loglevel=error
+
+test: deps all unit fuzz-build oauth-deps
 	prove -I t/lib t/
 
 # Sanitizer build: module and core with ASan + UBSan, nginx started with
@@ -117,7 +122,7 @@ test: deps all unit fuzz-build
 ASAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
 
-test-asan: deps
+test-asan: deps oauth-deps
 	$(MAKE) BUILD=$(BUILD)/asan EXTRA_CFLAGS="$(ASAN_FLAGS)" \
 	    EXTRA_LDFLAGS="-fsanitize=address,undefined" all unit
 	LG_MODULE=$(CURDIR)/$(BUILD)/asan/$(MODULE) \
@@ -130,7 +135,7 @@ test-asan: deps
 	    prove -I t/lib t/
 
 # valgrind memcheck: nginx with its master (so reloads are covered too)
-test-valgrind: deps all unit fuzz-build
+test-valgrind: deps all unit fuzz-build oauth-deps
 	LG_VALGRIND=master prove -I t/lib t/
 
 demo: deps all

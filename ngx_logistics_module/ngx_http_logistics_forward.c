@@ -247,24 +247,46 @@ ngx_http_logistics_rewrite_headers(ngx_http_request_t *r,
                                 "x-logistics-partner",
                                 (u_char *) partner->id.data, partner->id.len)
         != NGX_OK
-        || ngx_http_logistics_push(headers, "X-Logistics-Key-Id",
-                                "x-logistics-key-id",
-                                   (u_char *) ctx->key->id.data,
-                                   ctx->key->id.len)
+        || ngx_http_logistics_push(headers, "X-Logistics-Auth",
+                                   "x-logistics-auth",
+                                   (u_char *) (ctx->bearer ? "bearer"
+                                                           : "api_key"),
+                                   ctx->bearer ? 6 : 7)
            != NGX_OK
         || ngx_http_logistics_push(headers, "X-Logistics-Route",
-                                "x-logistics-route",
+                                   "x-logistics-route",
                                    (u_char *) ctx->route->id.data,
                                    ctx->route->id.len)
            != NGX_OK
         || ngx_http_logistics_push(headers, "X-Logistics-Api-Version",
-                                "x-logistics-api-version",
+                                   "x-logistics-api-version",
                                    (u_char *) ctx->version->name.data,
                                    ctx->version->name.len)
            != NGX_OK
         || ngx_http_logistics_push(headers, "X-Request-Id",
-                                "x-request-id",
+                                   "x-request-id",
                                    ctx->request_id.data, ctx->request_id.len)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    /* which credential: the API key's id, or the token's id */
+
+    if (ctx->key != NULL
+        && ngx_http_logistics_push(headers, "X-Logistics-Key-Id",
+                                   "x-logistics-key-id",
+                                   (u_char *) ctx->key->id.data,
+                                   ctx->key->id.len)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ctx->token_jti.len
+        && ngx_http_logistics_push(headers, "X-Logistics-Token-Id",
+                                   "x-logistics-token-id",
+                                   ctx->token_jti.data, ctx->token_jti.len)
            != NGX_OK)
     {
         return NGX_ERROR;

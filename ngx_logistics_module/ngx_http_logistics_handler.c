@@ -11,7 +11,6 @@
 #include <openssl/rand.h>
 
 #include "ngx_http_logistics_module.h"
-#include "lg_apikey.h"
 
 
 static ngx_int_t ngx_http_logistics_pipeline(ngx_http_request_t *r,
@@ -27,10 +26,6 @@ static unsigned ngx_http_logistics_method(ngx_http_request_t *r);
 static ngx_int_t ngx_http_logistics_successor(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, const lg_policy_t *policy,
     unsigned method, lg_str_t *path);
-static ngx_int_t ngx_http_logistics_authenticate(ngx_http_request_t *r,
-    ngx_http_logistics_ctx_t *ctx, const lg_policy_t *policy);
-static ngx_int_t ngx_http_logistics_insufficient_scope(ngx_http_request_t *r,
-    ngx_http_logistics_ctx_t *ctx, const lg_policy_t *policy);
 static ngx_int_t ngx_http_logistics_after_limits(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, ngx_int_t rc);
 
@@ -191,7 +186,7 @@ ngx_http_logistics_pipeline(ngx_http_request_t *r,
                                        "route-not-allowed");
     }
 
-    if (!lg_policy_scopes_allowed(policy, ctx->partner, match.route)) {
+    if (!ngx_http_logistics_scopes_allowed(policy, ctx, match.route)) {
         return ngx_http_logistics_insufficient_scope(r, ctx, policy);
     }
 
@@ -540,149 +535,3 @@ ngx_http_logistics_successor(ngx_http_request_t *r,
 }
 
 
-static ngx_int_t
-ngx_http_logistics_authenticate(ngx_http_request_t *r,
-    ngx_http_logistics_ctx_t *ctx, const lg_policy_t *policy)
-{
-    u_char              *p, *last;
-    ngx_str_t            key, from_header;
-    ngx_uint_t           have_header;
-    lg_apikey_status_e   status;
-    const lg_api_key_t  *found;
-
-    ngx_str_null(&key);
-    have_header = 0;
-
-    if (r->headers_in.authorization != NULL) {
-        p = r->headers_in.authorization->value.data;
-        last = p + r->headers_in.authorization->value.len;
-
-        if (last - p > 7 && ngx_strncasecmp(p, (u_char *) "ApiKey ", 7) == 0)
-        {
-            for (p += 7; p < last && *p == ' '; p++) { /* void */ }
-
-            while (last > p && last[-1] == ' ') {
-                last--;
-            }
-
-            key.data = p;
-            key.len = last - p;
-            have_header = 1;
-        }
-    }
-
-    if (ctx->in.api_key != NULL) {
-
-        if (ctx->in.api_key_conflict) {
-            return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNAUTHORIZED,
-                                           "malformed-credentials");
-        }
-
-        from_header = ctx->in.api_key->value;
-
-        if (have_header
-            && (from_header.len != key.len
-                || ngx_strncmp(from_header.data, key.data, key.len) != 0))
-        {
-            return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNAUTHORIZED,
-                                           "malformed-credentials");
-        }
-
-        key = from_header;
-        have_header = 1;
-    }
-
-    if (!have_header) {
-        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNAUTHORIZED,
-                                       "missing-credentials");
-    }
-
-    if (!lg_apikey_well_formed((const char *) key.data, key.len)) {
-        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNAUTHORIZED,
-                                       "malformed-credentials");
-    }
-
-    status = lg_apikey_lookup(policy, (const char *) key.data, key.len,
-                              (int64_t) ngx_time(), &found);
-
-    if (found != NULL) {
-        ctx->key = found;
-        ctx->partner = found->partner;
-    }
-
-    switch (status) {
-
-    case LG_APIKEY_OK:
-        return NGX_OK;
-
-    case LG_APIKEY_UNKNOWN:
-        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNAUTHORIZED,
-                                       "unknown-key");
-
-    case LG_APIKEY_NOT_YET_VALID:
-        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNAUTHORIZED,
-                                       "key-not-yet-valid");
-
-    case LG_APIKEY_EXPIRED:
-        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNAUTHORIZED,
-                                       "expired-key");
-
-    default: /* LG_APIKEY_SUSPENDED */
-        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNAUTHORIZED,
-                                       "suspended-partner");
-    }
-}
-
-
-static ngx_int_t
-ngx_http_logistics_insufficient_scope(ngx_http_request_t *r,
-    ngx_http_logistics_ctx_t *ctx, const lg_policy_t *policy)
-{
-    u_char            *p;
-    size_t             len, i;
-    ngx_str_t          value;
-    const lg_route_t  *route;
-
-    route = ctx->route;
-
-    len = sizeof("ApiKey realm=\"logistics\", error=\"insufficient_scope\", "
-                 "scope=\"\"") - 1;
-
-    for (i = 0; i < route->nscope_list; i++) {
-        len += route->scope_list[i].len + 1;
-    }
-
-    p = ngx_pnalloc(r->pool, len);
-    if (p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    value.data = p;
-    p = ngx_cpymem(p, "ApiKey realm=\"logistics\", "
-                      "error=\"insufficient_scope\", scope=\"",
-                   sizeof("ApiKey realm=\"logistics\", "
-                          "error=\"insufficient_scope\", scope=\"") - 1);
-
-    for (i = 0; i < route->nscope_list; i++) {
-        if (i > 0) {
-            *p++ = ' ';
-        }
-
-        p = ngx_cpymem(p, route->scope_list[i].data, route->scope_list[i].len);
-    }
-
-    *p++ = '"';
-    value.len = p - value.data;
-
-    r->headers_out.www_authenticate =
-        ngx_http_logistics_add_out_header(r, "WWW-Authenticate", &value);
-
-    if (r->headers_out.www_authenticate == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    (void) policy;
-
-    return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_INSUFFICIENT_SCOPE,
-                                   "insufficient-scope");
-}

@@ -66,6 +66,13 @@ typedef struct {
 
     ngx_http_logistics_headers_t  in;
 
+    const uint64_t             *scopes;        /* effective, bitset */
+    ngx_str_t                   token_jti;
+    ngx_str_t                   token_sub;
+    ngx_str_t                   challenge;     /* WWW-Authenticate */
+    ngx_str_t                   detail;        /* problem detail */
+    unsigned                    bearer:1;
+
     ngx_http_logistics_limit_t  limits[2];
     ngx_uint_t                  nlimits;
     int64_t                     retry_after;   /* seconds, 429 and 503 */
@@ -82,6 +89,13 @@ typedef struct {
 
 
 ngx_int_t ngx_http_logistics_access_handler(ngx_http_request_t *r);
+
+ngx_int_t ngx_http_logistics_authenticate(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, const lg_policy_t *policy);
+ngx_int_t ngx_http_logistics_scopes_allowed(const lg_policy_t *policy,
+    ngx_http_logistics_ctx_t *ctx, const lg_route_t *route);
+ngx_int_t ngx_http_logistics_insufficient_scope(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, const lg_policy_t *policy);
 
 ngx_int_t ngx_http_logistics_forward(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, lg_route_match_t *match);

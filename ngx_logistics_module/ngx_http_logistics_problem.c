@@ -97,6 +97,7 @@ ngx_int_t
 ngx_http_logistics_deny(ngx_http_request_t *r, ngx_http_logistics_ctx_t *ctx,
     lg_problem_e problem, const char *reason)
 {
+    unsigned                        auth;
     ngx_str_t                       value;
     const lg_problem_type_t        *t;
     ngx_http_logistics_loc_conf_t  *lcf;
@@ -117,16 +118,51 @@ ngx_http_logistics_deny(ngx_http_request_t *r, ngx_http_logistics_ctx_t *ctx,
                   ctx->route ? ctx->route->id.data : "",
                   &ctx->request_id);
 
-    if (t->status == NGX_HTTP_UNAUTHORIZED
-        && r->headers_out.www_authenticate == NULL)
-    {
-        ngx_str_set(&value, "ApiKey realm=\"logistics\"");
-
+    if (ctx->challenge.len) {
         r->headers_out.www_authenticate =
-            ngx_http_logistics_add_out_header(r, "WWW-Authenticate", &value);
+            ngx_http_logistics_add_out_header(r, "WWW-Authenticate",
+                                              &ctx->challenge);
 
         if (r->headers_out.www_authenticate == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+    } else if (t->status == NGX_HTTP_UNAUTHORIZED) {
+        /* one challenge per method the route accepts (RFC 9110) */
+
+        auth = ctx->route ? ctx->route->auth : LG_AUTH_API_KEY;
+
+        if (auth & LG_AUTH_BEARER) {
+            ngx_str_set(&value, "Bearer realm=\"logistics\"");
+
+            r->headers_out.www_authenticate =
+                ngx_http_logistics_add_out_header(r, "WWW-Authenticate",
+                                                  &value);
+            if (r->headers_out.www_authenticate == NULL) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+        }
+
+        if (auth & LG_AUTH_API_KEY) {
+            ngx_str_set(&value, "ApiKey realm=\"logistics\"");
+
+            r->headers_out.www_authenticate =
+                ngx_http_logistics_add_out_header(r, "WWW-Authenticate",
+                                                  &value);
+            if (r->headers_out.www_authenticate == NULL) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+        }
+
+        if (ctx->detail.len == 0 && (auth & LG_AUTH_BEARER)) {
+            if (auth & LG_AUTH_API_KEY) {
+                ngx_str_set(&ctx->detail,
+                            "A valid API key or bearer token is required.");
+
+            } else {
+                ngx_str_set(&ctx->detail,
+                            "A valid bearer token is required.");
+            }
         }
     }
 
@@ -160,6 +196,7 @@ ngx_int_t
 ngx_http_logistics_send_problem(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, lg_problem_e problem)
 {
+    char                           *detail;
     size_t                          len;
     ngx_int_t                       rc;
     ngx_buf_t                      *b;
@@ -177,9 +214,11 @@ ngx_http_logistics_send_problem(ngx_http_request_t *r,
         return ngx_http_logistics_finish(r, rc);
     }
 
+    detail = ctx->detail.len ? (char *) ctx->detail.data : NULL;
+
     len = lg_problem_render(NULL, 0, (char *) lcf->problem_type_base.data,
-                            lcf->problem_type_base.len, problem, NULL, 0,
-                            (char *) ctx->request_id.data,
+                            lcf->problem_type_base.len, problem, detail,
+                            ctx->detail.len, (char *) ctx->request_id.data,
                             ctx->request_id.len);
 
     b = ngx_create_temp_buf(r->pool, len + 1);
@@ -189,7 +228,8 @@ ngx_http_logistics_send_problem(ngx_http_request_t *r,
 
     b->last += lg_problem_render((char *) b->pos, len + 1,
                                  (char *) lcf->problem_type_base.data,
-                                 lcf->problem_type_base.len, problem, NULL, 0,
+                                 lcf->problem_type_base.len, problem, detail,
+                                 ctx->detail.len,
                                  (char *) ctx->request_id.data,
                                  ctx->request_id.len);
     b->last_buf = (r == r->main) ? 1 : 0;

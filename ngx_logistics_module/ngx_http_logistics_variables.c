@@ -18,12 +18,17 @@ typedef enum {
     NGX_HTTP_LOGISTICS_VAR_API_VERSION,
     NGX_HTTP_LOGISTICS_VAR_DECISION,
     NGX_HTTP_LOGISTICS_VAR_REQUEST_ID,
-    NGX_HTTP_LOGISTICS_VAR_UPSTREAM_URI
+    NGX_HTTP_LOGISTICS_VAR_UPSTREAM_URI,
+    NGX_HTTP_LOGISTICS_VAR_TOKEN_JTI,
+    NGX_HTTP_LOGISTICS_VAR_TOKEN_SUB,
+    NGX_HTTP_LOGISTICS_VAR_SCOPES
 } ngx_http_logistics_var_e;
 
 
 static ngx_int_t ngx_http_logistics_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_logistics_scopes_value(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, ngx_str_t *value);
 
 
 static ngx_http_variable_t  ngx_http_logistics_vars[] = {
@@ -48,6 +53,15 @@ static ngx_http_variable_t  ngx_http_logistics_vars[] = {
 
     { ngx_string("logistics_upstream_uri"), NULL, ngx_http_logistics_variable,
       NGX_HTTP_LOGISTICS_VAR_UPSTREAM_URI, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("logistics_token_jti"), NULL, ngx_http_logistics_variable,
+      NGX_HTTP_LOGISTICS_VAR_TOKEN_JTI, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("logistics_token_sub"), NULL, ngx_http_logistics_variable,
+      NGX_HTTP_LOGISTICS_VAR_TOKEN_SUB, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("logistics_scopes"), NULL, ngx_http_logistics_variable,
+      NGX_HTTP_LOGISTICS_VAR_SCOPES, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -129,6 +143,21 @@ ngx_http_logistics_variable(ngx_http_request_t *r,
     case NGX_HTTP_LOGISTICS_VAR_UPSTREAM_URI:
         value = ctx->upstream_uri;
         break;
+
+    case NGX_HTTP_LOGISTICS_VAR_TOKEN_JTI:
+        value = ctx->token_jti;
+        break;
+
+    case NGX_HTTP_LOGISTICS_VAR_TOKEN_SUB:
+        value = ctx->token_sub;
+        break;
+
+    case NGX_HTTP_LOGISTICS_VAR_SCOPES:
+        if (ngx_http_logistics_scopes_value(r, ctx, &value) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        break;
     }
 
     if (value.len == 0) {
@@ -141,6 +170,61 @@ ngx_http_logistics_variable(ngx_http_request_t *r,
     v->no_cacheable = 1;
     v->not_found = 0;
     v->data = value.data;
+
+    return NGX_OK;
+}
+
+
+/* $logistics_scopes: the effective scopes, space-separated */
+
+static ngx_int_t
+ngx_http_logistics_scopes_value(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, ngx_str_t *value)
+{
+    u_char                          *p;
+    size_t                           i, len;
+    const lg_policy_t               *policy;
+    ngx_http_logistics_main_conf_t  *lmcf;
+
+    ngx_str_null(value);
+
+    if (ctx->scopes == NULL) {
+        return NGX_OK;
+    }
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
+    policy = lmcf->policy;
+
+    len = 0;
+
+    for (i = 0; i < policy->nscopes; i++) {
+        if (ctx->scopes[i / 64] & ((uint64_t) 1 << (i % 64))) {
+            len += policy->scopes[i].len + 1;
+        }
+    }
+
+    if (len == 0) {
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    value->data = p;
+
+    for (i = 0; i < policy->nscopes; i++) {
+        if (ctx->scopes[i / 64] & ((uint64_t) 1 << (i % 64))) {
+            if (p != value->data) {
+                *p++ = ' ';
+            }
+
+            p = ngx_cpymem(p, policy->scopes[i].data, policy->scopes[i].len);
+        }
+    }
+
+    value->len = p - value->data;
 
     return NGX_OK;
 }

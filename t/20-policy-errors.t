@@ -236,6 +236,25 @@ my @cases = (
       qr/\.rate_limit\.routes\["shipments\.delete"\]: unknown route "shipments\.delete"/ ],
     [ 'unknown fail mode', sub { $_[0]{fail_mode} = 'ajar' },
       qr/\$\.fail_mode: must be "open" or "closed"/ ],
+    [ 'partner bound to an unknown issuer', sub {
+          $_[0]{partners}{acme}{jwt} = { issuer => 'nope', client_id => 'a' } },
+      qr/\$\.partners\.acme\.jwt\.issuer: unknown issuer "nope"/ ],
+    [ 'issuer without keys', sub {
+          $_[0]{issuers} = { idp => { iss => 'https://i', audiences => ['a'],
+                                      algorithms => ['RS256'] } } },
+      qr/\$\.issuers\.idp: needs exactly one of "jwks_file" and "shared_secret_file"/ ],
+    [ 'HS256 with public keys', sub {
+          write_file('keys.jwks', '{"keys": []}');
+          $_[0]{issuers} = { idp => { iss => 'https://i', audiences => ['a'],
+              algorithms => ['RS256', 'HS256'], jwks_file => 'keys.jwks' } } },
+      qr/\$\.issuers\.idp\.algorithms: HS256\/384\/512 need "shared_secret_file", never public keys/ ],
+    [ 'alg none on the allow-list', sub {
+          $_[0]{issuers} = { idp => { iss => 'https://i', audiences => ['a'],
+              algorithms => ['none'], jwks_file => 'k.jwks' } } },
+      qr/\$\.issuers\.idp\.algorithms\[0\]: unsupported algorithm "none"/ ],
+    [ 'unknown auth method bearer typo', sub {
+          $_[0]{apis}{shipments}{routes}[0]{auth} = ['beare'] },
+      qr/\.routes\[0\]\.auth\[0\]: unknown authentication method/ ],
     [ 'no routes at all', sub { delete $_[0]{apis} },
       qr/\$: the policy defines no routes/ ],
 );

@@ -16,6 +16,7 @@
 #include "lg_policy.h"
 #include "lg_router.h"
 #include "lg_apikey.h"
+#include "lg_b64.h"
 
 
 #define LG_CREDENTIAL_MAX   4096
@@ -42,6 +43,7 @@ typedef struct {
     json_t          *partner_map;    /* id -> 1 */
     json_t          *api_map;        /* name -> 1 */
     json_t          *hash_map;       /* hex sha256 -> "file: path" */
+    json_t          *issuer_map;     /* name -> index */
 } lg_compile_t;
 
 
@@ -88,19 +90,44 @@ static int lg_compile_limits(lg_compile_t *c, json_t *limit,
 static int lg_build_router(lg_compile_t *c);
 static size_t lg_count(lg_compile_t *c, const char *key, int array_members);
 static int lg_compile_fail_mode(lg_compile_t *c);
+static int lg_compile_issuers(lg_compile_t *c);
+static int lg_compile_issuer(lg_compile_t *c, const char *name, json_t *ij,
+    lg_issuer_t *out);
+static int lg_compile_bindings(lg_compile_t *c, json_t *jwt,
+    lg_partner_t *partner);
+static int lg_read_file(lg_compile_t *c, const char *rel, size_t max,
+    unsigned char **data, size_t *len);
+static int lg_binding_cmp(const void *a, const void *b);
+static int lg_finish_issuers(lg_compile_t *c);
+static int lg_scope_order_cmp(const void *a, const void *b);
 
 
 static const char *const  lg_root_fields[] = {
-    "$schema", "include", "fail_mode", "scopes", "partners", "apis", NULL
+    "$schema", "include", "fail_mode", "scopes", "issuers", "partners",
+    "apis", NULL
 };
 
 static const char *const  lg_include_fields[] = {
-    "$schema", "scopes", "partners", "apis", NULL
+    "$schema", "scopes", "issuers", "partners", "apis", NULL
+};
+
+static const char *const  lg_issuer_fields[] = {
+    "iss", "audiences", "algorithms", "leeway", "max_lifetime", "typ",
+    "partner_claim", "scope_claim", "jwks_file", "shared_secret_file",
+    "max_token_size", NULL
+};
+
+static const char *const  lg_issuer_required[] = {
+    "iss", "audiences", "algorithms", NULL
+};
+
+static const char *const  lg_binding_fields[] = {
+    "issuer", "client_id", NULL
 };
 
 static const char *const  lg_partner_fields[] = {
     "name", "suspended", "scopes", "routes", "api_keys",
-    "odoo_credential_file", "api_key_max_age", "rate_limit", NULL
+    "odoo_credential_file", "api_key_max_age", "rate_limit", "jwt", NULL
 };
 
 static const char *const  lg_limit_fields[] = {
@@ -114,7 +141,7 @@ static const char *const  lg_route_limit_fields[] = {
 static const char *const  lg_rate_required[] = { "rate", NULL };
 
 static const char *const  lg_partner_required[] = {
-    "scopes", "api_keys", NULL
+    "scopes", NULL
 };
 
 static const char *const  lg_key_fields[] = {
@@ -1142,22 +1169,33 @@ lg_compile_route(lg_compile_t *c, lg_api_t *api, json_t *r, lg_route_t *out)
         }
 
         json_array_foreach(list, i, item) {
-            size_t  s;
+            size_t    s;
+            unsigned  m;
 
             s = lg_json_path_index(&c->path, i);
 
-            if (!json_is_string(item)
-                || strcmp(json_string_value(item), "api_key") != 0)
-            {
+            m = 0;
+
+            if (json_is_string(item)) {
+                if (strcmp(json_string_value(item), "api_key") == 0) {
+                    m = LG_AUTH_API_KEY;
+
+                } else if (strcmp(json_string_value(item), "bearer") == 0) {
+                    m = LG_AUTH_BEARER;
+                }
+            }
+
+            if (m == 0) {
                 return lg_fail(c, "unknown authentication method (supported:"
-                               " \"api_key\")");
+                               " \"api_key\", \"bearer\")");
             }
 
-            if (out->auth & LG_AUTH_API_KEY) {
-                return lg_fail(c, "\"api_key\" is listed twice");
+            if (out->auth & m) {
+                return lg_fail(c, "\"%s\" is listed twice",
+                               json_string_value(item));
             }
 
-            out->auth |= LG_AUTH_API_KEY;
+            out->auth |= m;
             lg_json_path_pop(&c->path, s);
         }
 
@@ -1447,6 +1485,8 @@ lg_compile_partners(lg_compile_t *c)
                 return lg_fail(c, "out of memory");
             }
 
+            p->partners[p->npartners].index = p->npartners;
+
             if (lg_compile_partner(c, id, partner,
                                    &p->partners[p->npartners])
                 != 0)
@@ -1606,7 +1646,31 @@ lg_compile_partner(lg_compile_t *c, const char *id, json_t *pj,
         lg_json_path_pop(&c->path, saved);
     }
 
+    v = json_object_get(pj, "jwt");
+
+    if (v != NULL) {
+        saved = lg_json_path_key(&c->path, "jwt");
+
+        if (lg_compile_bindings(c, v, out) != 0) {
+            return -1;
+        }
+
+        lg_json_path_pop(&c->path, saved);
+    }
+
     v = json_object_get(pj, "api_keys");
+
+    if (v == NULL) {
+        if (json_object_get(pj, "jwt") == NULL) {
+            return lg_fail(c, "missing required field \"api_keys\" (or "
+                           "\"jwt\"): the partner has no way to "
+                           "authenticate");
+        }
+
+        v = json_array();
+        json_object_set_new(pj, "api_keys", v);
+    }
+
     saved = lg_json_path_key(&c->path, "api_keys");
 
     if (!json_is_array(v)) {
@@ -2035,6 +2099,7 @@ lg_policy_load(const char *file, lg_error_t *err)
     c.partner_map = json_object();
     c.api_map = json_object();
     c.hash_map = json_object();
+    c.issuer_map = json_object();
 
     rc = -1;
 
@@ -2049,8 +2114,10 @@ lg_policy_load(const char *file, lg_error_t *err)
         || lg_compile_fail_mode(&c) != 0
         || lg_load_includes(&c) != 0
         || lg_compile_scopes(&c) != 0
+        || lg_compile_issuers(&c) != 0
         || lg_compile_apis(&c) != 0
-        || lg_compile_partners(&c) != 0)
+        || lg_compile_partners(&c) != 0
+        || lg_finish_issuers(&c) != 0)
     {
         goto done;
     }
@@ -2093,6 +2160,7 @@ done:
     json_decref(c.partner_map);
     json_decref(c.api_map);
     json_decref(c.hash_map);
+    json_decref(c.issuer_map);
 
     if (rc != 0) {
         lg_policy_free(p);
@@ -2106,8 +2174,14 @@ done:
 void
 lg_policy_free(lg_policy_t *policy)
 {
+    size_t  i;
+
     if (policy == NULL) {
         return;
+    }
+
+    for (i = 0; i < policy->nissuers; i++) {
+        lg_jwk_set_free(policy->issuers[i].keys);
     }
 
     lg_arena_free(&policy->arena);
@@ -2186,4 +2260,697 @@ lg_policy_route_allowed(const lg_partner_t *partner, const lg_route_t *route)
 
     return (partner->routes[route->index / 64]
             & ((uint64_t) 1 << (route->index % 64))) != 0;
+}
+
+
+
+/*
+ * "issuers": {"corp-idp": {"iss": "https://idp.example.com",
+ *     "audiences": ["logistics-api"], "algorithms": ["RS256", "ES256"],
+ *     "leeway": "30s", "typ": "at+jwt", "partner_claim": "client_id",
+ *     "jwks_file": "keys/corp.jwks"}}
+ * Keys are parsed here, once, into EVP keys that every request reuses.
+ */
+
+static int
+lg_compile_issuers(lg_compile_t *c)
+{
+    size_t        i, n, saved, s;
+    json_t       *issuers, *ij;
+    lg_policy_t  *p;
+    const char   *name;
+
+    p = c->policy;
+    n = lg_count(c, "issuers", 0);
+
+    p->issuers = lg_arena_calloc(&p->arena, n + 1, sizeof(lg_issuer_t));
+    if (p->issuers == NULL) {
+        return lg_fail(c, "out of memory");
+    }
+
+    for (i = 0; i < c->ndocs; i++) {
+        c->doc = &c->docs[i];
+        lg_json_path_init(&c->path);
+
+        issuers = json_object_get(c->doc->json, "issuers");
+        if (issuers == NULL) {
+            continue;
+        }
+
+        saved = lg_json_path_key(&c->path, "issuers");
+
+        if (!json_is_object(issuers)) {
+            return lg_fail(c, "must be an object of issuer names");
+        }
+
+        json_object_foreach(issuers, name, ij) {
+            s = lg_json_path_key(&c->path, name);
+
+            if (!lg_match_name(name, strlen(name), LG_LOWER_DIGIT,
+                               LG_LOWER_DIGIT "._-", 64))
+            {
+                return lg_fail(c, "invalid issuer name (lowercase letters, "
+                               "digits and . _ -)");
+            }
+
+            if (json_object_get(c->issuer_map, name) != NULL) {
+                return lg_fail(c, "issuer \"%s\" is defined twice", name);
+            }
+
+            if (json_object_set_new(c->issuer_map, name,
+                                    json_integer((json_int_t) p->nissuers))
+                != 0)
+            {
+                return lg_fail(c, "out of memory");
+            }
+
+            /* counted before compiling: lg_policy_free() frees its keys */
+            p->nissuers++;
+
+            if (lg_compile_issuer(c, name, ij, &p->issuers[p->nissuers - 1])
+                != 0)
+            {
+                return -1;
+            }
+
+            lg_json_path_pop(&c->path, s);
+        }
+
+        lg_json_path_pop(&c->path, saved);
+    }
+
+    return 0;
+}
+
+
+static int
+lg_compile_issuer(lg_compile_t *c, const char *name, json_t *ij,
+    lg_issuer_t *out)
+{
+    char           *file;
+    size_t          i, saved, s, len;
+    json_t         *list, *item, *v;
+    int64_t         ms;
+    unsigned        algs;
+    lg_str_t        str, jwks_file, secret_file;
+    lg_error_t      kerr;
+    lg_policy_t    *p;
+    lg_jws_alg_e    alg;
+    unsigned char  *secret;
+    const char    **auds;
+
+    p = c->policy;
+    len = 0;
+    secret = NULL;
+
+    if (lg_fields(c, ij, lg_issuer_fields, lg_issuer_required) != 0) {
+        return -1;
+    }
+
+    if (lg_arena_str(&p->arena, &out->name, name, strlen(name)) != 0) {
+        return lg_fail(c, "out of memory");
+    }
+
+    if (lg_get_string(c, ij, "iss", 1, &out->iss) != 0) {
+        return -1;
+    }
+
+    if (out->iss.len == 0) {
+        lg_json_path_key(&c->path, "iss");
+        return lg_fail(c, "must not be empty");
+    }
+
+    out->rules.iss = out->iss.data;
+
+    /* audiences */
+
+    list = json_object_get(ij, "audiences");
+    saved = lg_json_path_key(&c->path, "audiences");
+
+    if (!json_is_array(list) || json_array_size(list) == 0) {
+        return lg_fail(c, "must be a non-empty array of audiences");
+    }
+
+    auds = lg_arena_calloc(&p->arena, json_array_size(list),
+                           sizeof(char *));
+    if (auds == NULL) {
+        return lg_fail(c, "out of memory");
+    }
+
+    json_array_foreach(list, i, item) {
+        s = lg_json_path_index(&c->path, i);
+
+        if (!json_is_string(item) || json_string_length(item) == 0) {
+            return lg_fail(c, "must be a non-empty string");
+        }
+
+        auds[i] = lg_arena_strndup(&p->arena, json_string_value(item),
+                                   json_string_length(item));
+        if (auds[i] == NULL) {
+            return lg_fail(c, "out of memory");
+        }
+
+        lg_json_path_pop(&c->path, s);
+    }
+
+    out->rules.audiences = auds;
+    out->rules.naudiences = json_array_size(list);
+    lg_json_path_pop(&c->path, saved);
+
+    /* algorithms: an allow-list; "none" can never be on it */
+
+    list = json_object_get(ij, "algorithms");
+    saved = lg_json_path_key(&c->path, "algorithms");
+
+    if (!json_is_array(list) || json_array_size(list) == 0) {
+        return lg_fail(c, "must be a non-empty array of JWS algorithms");
+    }
+
+    algs = 0;
+
+    json_array_foreach(list, i, item) {
+        s = lg_json_path_index(&c->path, i);
+
+        if (!json_is_string(item)) {
+            return lg_fail(c, "must be a string");
+        }
+
+        alg = lg_jws_alg_from_name(json_string_value(item),
+                                   json_string_length(item));
+
+        if (alg == LG_JWS_ALG_UNSET) {
+            return lg_fail(c, "unsupported algorithm \"%s\" (RS256/384/512, "
+                           "PS256/384/512, ES256/384/512, EdDSA, "
+                           "HS256/384/512)", json_string_value(item));
+        }
+
+        if (algs & LG_JWS_ALG_BIT(alg)) {
+            return lg_fail(c, "\"%s\" is listed twice",
+                           json_string_value(item));
+        }
+
+        algs |= LG_JWS_ALG_BIT(alg);
+        lg_json_path_pop(&c->path, s);
+    }
+
+    lg_json_path_pop(&c->path, saved);
+
+    out->rules.jws.algs = algs;
+
+    /* optional rules */
+
+    out->rules.leeway = 30;
+
+    if (lg_get_string(c, ij, "leeway", 0, &str) != 0) {
+        return -1;
+    }
+
+    if (str.data != NULL) {
+        if (lg_duration_parse(str.data, str.len, &ms) != 0
+            || ms > 3600 * 1000)
+        {
+            lg_json_path_key(&c->path, "leeway");
+            return lg_fail(c, "invalid duration \"%s\" (e.g. \"30s\", at "
+                           "most 1h)", str.data);
+        }
+
+        out->rules.leeway = ms / 1000;
+    }
+
+    if (lg_get_string(c, ij, "max_lifetime", 0, &str) != 0) {
+        return -1;
+    }
+
+    if (str.data != NULL) {
+        if (lg_duration_parse(str.data, str.len, &ms) != 0 || ms < 1000) {
+            lg_json_path_key(&c->path, "max_lifetime");
+            return lg_fail(c, "invalid duration \"%s\" (e.g. \"1h\")",
+                           str.data);
+        }
+
+        out->rules.max_lifetime = ms / 1000;
+    }
+
+    if (lg_get_string(c, ij, "typ", 0, &str) != 0) {
+        return -1;
+    }
+
+    out->rules.typ = str.data;
+
+    if (lg_get_string(c, ij, "partner_claim", 0, &str) != 0) {
+        return -1;
+    }
+
+    out->rules.partner_claim = str.data ? str.data : "client_id";
+
+    if (lg_get_string(c, ij, "scope_claim", 0, &str) != 0) {
+        return -1;
+    }
+
+    if (str.data != NULL && strcmp(str.data, "scope") != 0
+        && strcmp(str.data, "scp") != 0)
+    {
+        lg_json_path_key(&c->path, "scope_claim");
+        return lg_fail(c, "must be \"scope\" or \"scp\"");
+    }
+
+    out->rules.scope_claim = str.data;
+
+    v = json_object_get(ij, "max_token_size");
+    out->rules.jws.max_len = LG_JWS_MAX_LEN;
+
+    if (v != NULL) {
+        if (!json_is_integer(v) || json_integer_value(v) < 256
+            || json_integer_value(v) > 65536)
+        {
+            lg_json_path_key(&c->path, "max_token_size");
+            return lg_fail(c, "must be an integer from 256 to 65536");
+        }
+
+        out->rules.jws.max_len = (size_t) json_integer_value(v);
+    }
+
+    /* keys: a JWKS file, or a shared secret for HS* -- never both */
+
+    if (lg_get_string(c, ij, "jwks_file", 0, &jwks_file) != 0
+        || lg_get_string(c, ij, "shared_secret_file", 0, &secret_file) != 0)
+    {
+        return -1;
+    }
+
+    if ((jwks_file.data == NULL) == (secret_file.data == NULL)) {
+        return lg_fail(c, "needs exactly one of \"jwks_file\" and "
+                       "\"shared_secret_file\"");
+    }
+
+    if (jwks_file.data != NULL) {
+
+        if (algs & LG_JWS_ALGS_HMAC) {
+            lg_json_path_key(&c->path, "algorithms");
+            return lg_fail(c, "HS256/384/512 need \"shared_secret_file\", "
+                           "never public keys");
+        }
+
+        saved = lg_json_path_key(&c->path, "jwks_file");
+
+        file = lg_resolve(c, jwks_file.data);
+        if (file == NULL) {
+            return lg_fail(c, "out of memory");
+        }
+
+        v = lg_json_load_file(file, 1024 * 1024, &kerr);
+
+        if (v == NULL) {
+            free(file);
+            return lg_fail(c, "%s", kerr.text);
+        }
+
+        out->keys = lg_jwk_set_parse(file, v, 0, &kerr);
+        json_decref(v);
+        free(file);
+
+        if (out->keys == NULL) {
+            return lg_fail(c, "%s", kerr.text);
+        }
+
+        if (out->keys->nkeys == 0) {
+            return lg_fail(c, "the key set has no usable signing key");
+        }
+
+        lg_json_path_pop(&c->path, saved);
+
+    } else {
+        if (algs & ~LG_JWS_ALGS_HMAC) {
+            lg_json_path_key(&c->path, "algorithms");
+            return lg_fail(c, "a shared secret only verifies HS256/384/512");
+        }
+
+        saved = lg_json_path_key(&c->path, "shared_secret_file");
+
+        if (lg_read_file(c, secret_file.data, LG_JWK_OCT_MAX_LEN + 2,
+                         &secret, &len)
+            != 0)
+        {
+            return -1;
+        }
+
+        while (len > 0 && (secret[len - 1] == '\n' || secret[len - 1] == '\r'))
+        {
+            len--;
+        }
+
+        out->keys = lg_jwk_set_new();
+
+        if (out->keys == NULL
+            || lg_jwk_set_add_secret(out->keys, NULL, 0, LG_JWS_ALG_UNSET,
+                                     secret, len, &kerr)
+               != 0)
+        {
+            memset(secret, 0, len);
+            free(secret);
+            return lg_fail(c, "%s", out->keys ? kerr.text : "out of memory");
+        }
+
+        memset(secret, 0, len);
+        free(secret);
+
+        lg_json_path_pop(&c->path, saved);
+    }
+
+    return 0;
+}
+
+
+static int
+lg_read_file(lg_compile_t *c, const char *rel, size_t max,
+    unsigned char **data, size_t *len)
+{
+    FILE         *f;
+    char         *file;
+    size_t        n;
+    struct stat   st;
+
+    file = lg_resolve(c, rel);
+    if (file == NULL) {
+        return lg_fail(c, "out of memory");
+    }
+
+    f = fopen(file, "rb");
+
+    if (f == NULL) {
+        lg_fail(c, "cannot open \"%s\": %s", file, strerror(errno));
+        free(file);
+        return -1;
+    }
+
+    free(file);
+
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)
+        || (size_t) st.st_size > max)
+    {
+        fclose(f);
+        return lg_fail(c, "\"%s\" is not a regular file of at most %zu "
+                       "bytes", rel, max);
+    }
+
+    *data = malloc((size_t) st.st_size + 1);
+    if (*data == NULL) {
+        fclose(f);
+        return lg_fail(c, "out of memory");
+    }
+
+    n = fread(*data, 1, (size_t) st.st_size, f);
+    fclose(f);
+
+    *len = n;
+
+    return 0;
+}
+
+
+/*
+ * "jwt": {"issuer": "corp-idp", "client_id": "acme"} (or an array of
+ * them): tokens of that issuer whose partner claim has that value are
+ * this partner's.
+ */
+
+static int
+lg_compile_bindings(lg_compile_t *c, json_t *jwt, lg_partner_t *partner)
+{
+    size_t         i, n, s;
+    json_t        *item, *found, *one;
+    lg_str_t       issuer, claim;
+    lg_policy_t   *p;
+    lg_issuer_t   *is;
+    lg_binding_t  *b;
+
+    p = c->policy;
+    one = NULL;
+
+    if (json_is_object(jwt)) {
+        one = json_array();
+        if (one == NULL || json_array_append(one, jwt) != 0) {
+            json_decref(one);
+            return lg_fail(c, "out of memory");
+        }
+
+        jwt = one;
+
+    } else if (!json_is_array(jwt) || json_array_size(jwt) == 0) {
+        return lg_fail(c, "must be an object {\"issuer\", \"client_id\"} "
+                       "or a non-empty array of them");
+    }
+
+    json_array_foreach(jwt, i, item) {
+        s = (one == NULL) ? lg_json_path_index(&c->path, i) : c->path.len;
+
+        if (lg_fields(c, item, lg_binding_fields, lg_binding_fields) != 0
+            || lg_get_string(c, item, "issuer", 1, &issuer) != 0
+            || lg_get_string(c, item, "client_id", 1, &claim) != 0)
+        {
+            json_decref(one);
+            return -1;
+        }
+
+        found = json_object_get(c->issuer_map, issuer.data);
+
+        if (found == NULL) {
+            lg_json_path_key(&c->path, "issuer");
+            json_decref(one);
+            return lg_fail(c, "unknown issuer \"%s\" (not in $.issuers)",
+                           issuer.data);
+        }
+
+        if (claim.len == 0) {
+            lg_json_path_key(&c->path, "client_id");
+            json_decref(one);
+            return lg_fail(c, "must not be empty");
+        }
+
+        is = &p->issuers[json_integer_value(found)];
+
+        for (n = 0; n < is->nbindings; n++) {
+            if (is->bindings[n].claim.len == claim.len
+                && memcmp(is->bindings[n].claim.data, claim.data, claim.len)
+                   == 0)
+            {
+                lg_json_path_key(&c->path, "client_id");
+                json_decref(one);
+                return lg_fail(c, "\"%s\" of issuer \"%s\" already belongs "
+                               "to partner \"%s\"", claim.data, issuer.data,
+                               is->bindings[n].partner->id.data);
+            }
+        }
+
+        /* config time: grow by copying inside the arena */
+
+        b = lg_arena_calloc(&p->arena, is->nbindings + 1,
+                            sizeof(lg_binding_t));
+        if (b == NULL) {
+            json_decref(one);
+            return lg_fail(c, "out of memory");
+        }
+
+        if (is->nbindings) {
+            memcpy(b, is->bindings, is->nbindings * sizeof(lg_binding_t));
+        }
+
+        b[is->nbindings].claim = claim;
+        b[is->nbindings].partner = partner;
+        is->bindings = b;
+        is->nbindings++;
+
+        lg_json_path_pop(&c->path, s);
+    }
+
+    json_decref(one);
+
+    return 0;
+}
+
+
+static int
+lg_binding_cmp(const void *a, const void *b)
+{
+    const lg_binding_t  *x = a, *y = b;
+    int                  rc;
+
+    rc = memcmp(x->claim.data, y->claim.data,
+                x->claim.len < y->claim.len ? x->claim.len : y->claim.len);
+
+    if (rc != 0) {
+        return rc;
+    }
+
+    return (x->claim.len > y->claim.len) - (x->claim.len < y->claim.len);
+}
+
+
+static const lg_policy_t  *lg_sort_policy;
+
+
+static int
+lg_scope_order_cmp(const void *a, const void *b)
+{
+    const lg_str_t  *x, *y;
+
+    x = &lg_sort_policy->scopes[*(const size_t *) a];
+    y = &lg_sort_policy->scopes[*(const size_t *) b];
+
+    return strcmp(x->data, y->data);
+}
+
+
+/* lookup structures built once everything is known */
+
+static int
+lg_finish_issuers(lg_compile_t *c)
+{
+    size_t        i;
+    lg_policy_t  *p;
+
+    p = c->policy;
+
+    for (i = 0; i < p->nissuers; i++) {
+        if (p->issuers[i].nbindings) {
+            qsort(p->issuers[i].bindings, p->issuers[i].nbindings,
+                  sizeof(lg_binding_t), lg_binding_cmp);
+        }
+    }
+
+    p->scope_order = lg_arena_calloc(&p->arena, p->nscopes + 1,
+                                     sizeof(size_t));
+    if (p->scope_order == NULL) {
+        return lg_fail(c, "out of memory");
+    }
+
+    for (i = 0; i < p->nscopes; i++) {
+        p->scope_order[i] = i;
+    }
+
+    lg_sort_policy = p;
+    qsort(p->scope_order, p->nscopes, sizeof(size_t), lg_scope_order_cmp);
+    lg_sort_policy = NULL;
+
+    return 0;
+}
+
+
+long
+lg_policy_scope_index(const lg_policy_t *policy, const char *name,
+    size_t len)
+{
+    int              rc;
+    size_t           lo, hi, mid;
+    const lg_str_t  *s;
+
+    lo = 0;
+    hi = policy->nscopes;
+
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+        s = &policy->scopes[policy->scope_order[mid]];
+
+        rc = strncmp(s->data, name, len);
+
+        if (rc == 0) {
+            rc = (s->len > len) - (s->len < len);
+        }
+
+        if (rc == 0) {
+            return (long) policy->scope_order[mid];
+        }
+
+        if (rc < 0) {
+            lo = mid + 1;
+
+        } else {
+            hi = mid;
+        }
+    }
+
+    return -1;
+}
+
+
+const lg_partner_t *
+lg_issuer_partner(const lg_issuer_t *issuer, const char *claim, size_t len)
+{
+    lg_binding_t        key;
+    const lg_binding_t  *b;
+
+    key.claim.data = claim;
+    key.claim.len = len;
+
+    b = bsearch(&key, issuer->bindings, issuer->nbindings,
+                sizeof(lg_binding_t), lg_binding_cmp);
+
+    return b ? b->partner : NULL;
+}
+
+
+/*
+ * Which issuer's rules and keys to verify a token with.  With one issuer
+ * there is nothing to choose (its rules still check "iss").  With several,
+ * the payload's "iss" is read before verification -- only to pick, never
+ * to trust: the chosen issuer's own rules check it again.
+ */
+
+const lg_issuer_t *
+lg_policy_token_issuer(const lg_policy_t *policy, const char *token,
+    size_t len)
+{
+    size_t          i, n, start, end;
+    json_t         *payload, *iss;
+    unsigned char  *raw;
+    const lg_issuer_t  *found;
+
+    if (policy->nissuers <= 1) {
+        return policy->nissuers ? &policy->issuers[0] : NULL;
+    }
+
+    for (start = 0; start < len && token[start] != '.'; start++) {
+        /* void */
+    }
+
+    start++;
+
+    for (end = start; end < len && token[end] != '.'; end++) {
+        /* void */
+    }
+
+    if (start >= len || end >= len || end - start > LG_JWS_MAX_LEN) {
+        return NULL;
+    }
+
+    raw = malloc(end - start + 4);
+    if (raw == NULL) {
+        return NULL;
+    }
+
+    if (lg_b64url_decode(token + start, end - start, raw, &n) != 0) {
+        free(raw);
+        return NULL;
+    }
+
+    payload = json_loadb((char *) raw, n, 0, NULL);
+    free(raw);
+
+    iss = json_object_get(payload, "iss");
+    found = NULL;
+
+    for (i = 0; json_is_string(iss) && i < policy->nissuers; i++) {
+        if (policy->issuers[i].iss.len == json_string_length(iss)
+            && memcmp(policy->issuers[i].iss.data, json_string_value(iss),
+                      json_string_length(iss))
+               == 0)
+        {
+            found = &policy->issuers[i];
+            break;
+        }
+    }
+
+    json_decref(payload);
+
+    return found;
 }

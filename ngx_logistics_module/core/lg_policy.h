@@ -13,6 +13,7 @@
 
 #include "lg_arena.h"
 #include "lg_json.h"
+#include "lg_jwt.h"
 #include "lg_ratelimit.h"
 #include "lg_time.h"
 
@@ -26,6 +27,7 @@
 #define LG_METHOD_OPTIONS   0x40
 
 #define LG_AUTH_API_KEY     0x01
+#define LG_AUTH_BEARER      0x02
 
 #define LG_FAIL_OPEN        0
 #define LG_FAIL_CLOSED      1
@@ -42,6 +44,7 @@ typedef struct lg_api_s       lg_api_t;
 typedef struct lg_version_s   lg_version_t;
 typedef struct lg_route_s     lg_route_t;
 typedef struct lg_node_s      lg_node_t;
+typedef struct lg_issuer_s    lg_issuer_t;
 
 
 typedef struct {
@@ -67,6 +70,30 @@ struct lg_partner_s {
     size_t          nkeys;
     lg_rate_t      *rate;              /* per partner; NULL: none */
     lg_rate_t     **route_rates;       /* by route->index; NULL: none */
+    size_t          index;             /* in policy->partners */
+};
+
+
+/* which partner a token of an issuer belongs to, by its partner claim */
+
+typedef struct {
+    lg_str_t        claim;             /* e.g. the client_id value */
+    lg_partner_t   *partner;
+} lg_binding_t;
+
+
+/*
+ * A trusted token issuer: the claim rules of lg_jwt and the keys, from a
+ * JWKS file and/or a shared secret read when the policy loads.
+ */
+
+struct lg_issuer_s {
+    lg_str_t        name;              /* the policy's id for it */
+    lg_str_t        iss;
+    lg_jwt_rules_t  rules;
+    lg_jwk_set_t   *keys;              /* owned; freed with the policy */
+    lg_binding_t   *bindings;          /* sorted by claim */
+    size_t          nbindings;
 };
 
 
@@ -143,6 +170,10 @@ struct lg_policy_s {
     lg_router_version_t  *router;
     size_t                nrouter;
 
+    lg_issuer_t          *issuers;
+    size_t                nissuers;
+    size_t               *scope_order;  /* scope indexes sorted by name */
+
     size_t                nfiles;      /* files read, for messages */
     int                   fail_mode;   /* LG_FAIL_*: state store down */
     unsigned              has_limits:1;
@@ -166,6 +197,20 @@ int lg_policy_scopes_allowed(const lg_policy_t *policy,
 
 int lg_policy_route_allowed(const lg_partner_t *partner,
     const lg_route_t *route);
+
+/* the index of a declared scope, or -1 */
+long lg_policy_scope_index(const lg_policy_t *policy, const char *name,
+    size_t len);
+
+/*
+ * The issuer a token claims to come from (read from its unverified
+ * payload, only to choose rules and keys), or NULL.
+ */
+const lg_issuer_t *lg_policy_token_issuer(const lg_policy_t *policy,
+    const char *token, size_t len);
+
+const lg_partner_t *lg_issuer_partner(const lg_issuer_t *issuer,
+    const char *claim, size_t len);
 
 
 #endif /* _LG_POLICY_H_INCLUDED_ */

@@ -449,8 +449,8 @@ test_attacks(void)
         static const char  *refs[] = {
             "\"jku\":\"https://evil.example/jwks.json\"",
             "\"x5u\":\"https://evil.example/cert.pem\"",
-            "\"jwk\":{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"AA\","
-            "\"y\":\"AA\"}"
+            ("\"jwk\":{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"AA\","
+             "\"y\":\"AA\"}")
         };
 
         for (i = 0; i < 3; i++) {

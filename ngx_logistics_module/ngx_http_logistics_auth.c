@@ -1,0 +1,459 @@
+
+/*
+ * Copyright (C) ngx_logistics_module authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "ngx_http_logistics_module.h"
+#include "lg_apikey.h"
+
+
+/*
+ * Step 2 (who is calling) and the scope part of step 3: API keys and
+ * OAuth 2 bearer tokens (RFC 6750, RFC 9068), with certificate-bound
+ * tokens (RFC 8705) when the client presented a certificate.
+ */
+
+static ngx_int_t ngx_http_logistics_apikey(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, const lg_policy_t *policy,
+    ngx_str_t *key);
+static ngx_int_t ngx_http_logistics_bearer(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, const lg_policy_t *policy,
+    ngx_str_t *token);
+static ngx_int_t ngx_http_logistics_token_rejected(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, const char *reason, const char *why);
+static ngx_int_t ngx_http_logistics_cert_sha256(ngx_http_request_t *r,
+    u_char *digest);
+static ngx_int_t ngx_http_logistics_copy(ngx_http_request_t *r,
+    ngx_str_t *dst, const lg_str_t *src);
+
+
+/* "Scheme credentials": the credentials, or len 0 */
+
+static void
+ngx_http_logistics_scheme(ngx_table_elt_t *h, const char *scheme,
+    size_t len, ngx_str_t *out)
+{
+    u_char  *p, *last;
+
+    out->len = 0;
+
+    if (h == NULL) {
+        return;
+    }
+
+    p = h->value.data;
+    last = p + h->value.len;
+
+    if ((size_t) (last - p) <= len
+        || ngx_strncasecmp(p, (u_char *) scheme, len) != 0)
+    {
+        return;
+    }
+
+    for (p += len; p < last && *p == ' '; p++) { /* void */ }
+
+    while (last > p && last[-1] == ' ') {
+        last--;
+    }
+
+    out->data = p;
+    out->len = last - p;
+}
+
+
+ngx_int_t
+ngx_http_logistics_authenticate(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, const lg_policy_t *policy)
+{
+    unsigned    auth;
+    ngx_str_t   key, token, header;
+
+    auth = ctx->route->auth;
+
+    ngx_http_logistics_scheme(r->headers_in.authorization, "Bearer ", 7,
+                              &token);
+
+    if (token.len) {
+        if (!(auth & LG_AUTH_BEARER)) {
+            return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNAUTHORIZED,
+                                           "bearer-not-accepted");
+        }
+
+        if (ctx->in.api_key != NULL) {
+            /* two credentials: which one would we be authorising? */
+            return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNAUTHORIZED,
+                                           "malformed-credentials");
+        }
+
+        return ngx_http_logistics_bearer(r, ctx, policy, &token);
+    }
+
+    ngx_http_logistics_scheme(r->headers_in.authorization, "ApiKey ", 7,
+                              &header);
+
+    if (ctx->in.api_key != NULL) {
+
+        if (ctx->in.api_key_conflict) {
+            return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNAUTHORIZED,
+                                           "malformed-credentials");
+        }
+
+        key = ctx->in.api_key->value;
+
+        if (header.len
+            && (header.len != key.len
+                || ngx_strncmp(header.data, key.data, key.len) != 0))
+        {
+            return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNAUTHORIZED,
+                                           "malformed-credentials");
+        }
+
+    } else if (header.len) {
+        key = header;
+
+    } else {
+        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNAUTHORIZED,
+                                       "missing-credentials");
+    }
+
+    if (!(auth & LG_AUTH_API_KEY)) {
+        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNAUTHORIZED,
+                                       "api-key-not-accepted");
+    }
+
+    return ngx_http_logistics_apikey(r, ctx, policy, &key);
+}
+
+
+static ngx_int_t
+ngx_http_logistics_apikey(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, const lg_policy_t *policy,
+    ngx_str_t *key)
+{
+    lg_apikey_status_e   status;
+    const lg_api_key_t  *found;
+
+    if (!lg_apikey_well_formed((const char *) key->data, key->len)) {
+        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNAUTHORIZED,
+                                       "malformed-credentials");
+    }
+
+    status = lg_apikey_lookup(policy, (const char *) key->data, key->len,
+                              (int64_t) ngx_time(), &found);
+
+    if (found != NULL) {
+        ctx->key = found;
+        ctx->partner = found->partner;
+        ctx->scopes = found->partner->scopes;
+    }
+
+    switch (status) {
+
+    case LG_APIKEY_OK:
+        return NGX_OK;
+
+    case LG_APIKEY_UNKNOWN:
+        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNAUTHORIZED,
+                                       "unknown-key");
+
+    case LG_APIKEY_NOT_YET_VALID:
+        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNAUTHORIZED,
+                                       "key-not-yet-valid");
+
+    case LG_APIKEY_EXPIRED:
+        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNAUTHORIZED,
+                                       "expired-key");
+
+    default: /* LG_APIKEY_SUSPENDED */
+        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNAUTHORIZED,
+                                       "suspended-partner");
+    }
+}
+
+
+/*
+ * A bearer token: the issuer's rules and keys decide (signature pinned to
+ * the key type and the issuer's algorithm list, iss, aud, exp, nbf, iat,
+ * typ); the partner claim names the partner; the partner's own scopes cap
+ * what the token can grant.
+ */
+
+static ngx_int_t
+ngx_http_logistics_bearer(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, const lg_policy_t *policy,
+    ngx_str_t *token)
+{
+    long                 idx;
+    size_t               i, words;
+    u_char               digest[32];
+    lg_jwt_t             jwt;
+    uint64_t            *scopes;
+    ngx_int_t            rc, cert;
+    lg_token_status_e    status;
+    const lg_issuer_t   *issuer;
+    const lg_partner_t  *partner;
+
+    ctx->bearer = 1;
+
+    issuer = lg_policy_token_issuer(policy, (const char *) token->data,
+                                    token->len);
+
+    if (issuer == NULL) {
+        return ngx_http_logistics_token_rejected(r, ctx, "unknown-issuer",
+                                                 "unknown issuer");
+    }
+
+    status = lg_jwt_verify(&issuer->rules, issuer->keys,
+                           (const char *) token->data, token->len,
+                           (int64_t) ngx_time(), &jwt);
+
+    if (status != LG_TOKEN_OK) {
+        return ngx_http_logistics_token_rejected(r, ctx, "invalid-token",
+                                         lg_token_status_text(status));
+    }
+
+    rc = NGX_OK;
+
+    /* RFC 8705: a certificate-bound token needs that very certificate */
+
+    if (jwt.cnf_x5t) {
+        cert = ngx_http_logistics_cert_sha256(r, digest);
+
+        if (cert == NGX_ERROR) {
+            lg_jwt_free(&jwt);
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (!lg_jwt_cnf_match(&jwt, cert == NGX_OK ? digest : NULL)) {
+            lg_jwt_free(&jwt);
+            return ngx_http_logistics_token_rejected(r, ctx,
+                                         "certificate-mismatch",
+                                         "certificate binding does not "
+                                         "match");
+        }
+    }
+
+    if (ngx_http_logistics_copy(r, &ctx->token_jti, &jwt.jti) != NGX_OK
+        || ngx_http_logistics_copy(r, &ctx->token_sub, &jwt.sub) != NGX_OK)
+    {
+        lg_jwt_free(&jwt);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    partner = lg_issuer_partner(issuer, jwt.partner.data, jwt.partner.len);
+
+    if (partner == NULL) {
+        lg_jwt_free(&jwt);
+        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNKNOWN_PARTNER,
+                                       "unknown-partner");
+    }
+
+    ctx->partner = partner;
+
+    /* effective scopes: granted by the token and allowed to the partner */
+
+    words = policy->scope_words;
+
+    scopes = ngx_pcalloc(r->pool, words * sizeof(uint64_t));
+    if (scopes == NULL) {
+        lg_jwt_free(&jwt);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    for (i = 0; i < jwt.nscopes; i++) {
+        idx = lg_policy_scope_index(policy, jwt.scopes[i].data,
+                                    jwt.scopes[i].len);
+
+        if (idx >= 0) {
+            scopes[idx / 64] |= (uint64_t) 1 << (idx % 64);
+        }
+    }
+
+    for (i = 0; i < words; i++) {
+        scopes[i] &= partner->scopes[i];
+    }
+
+    ctx->scopes = scopes;
+
+    lg_jwt_free(&jwt);
+
+    if (partner->suspended) {
+        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNAUTHORIZED,
+                                       "suspended-partner");
+    }
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_http_logistics_token_rejected(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, const char *reason, const char *why)
+{
+    u_char  *p;
+    size_t   len;
+
+    /* RFC 6750: error="invalid_token"; the description has no secrets */
+
+    len = sizeof("Bearer realm=\"logistics\", error=\"invalid_token\", "
+                 "error_description=\"\"") - 1 + ngx_strlen(why);
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->challenge.data = p;
+    ctx->challenge.len = ngx_sprintf(p, "Bearer realm=\"logistics\", "
+                                     "error=\"invalid_token\", "
+                                     "error_description=\"%s\"", why)
+                         - p;
+
+    ctx->detail.data = (u_char *) why;
+    ctx->detail.len = ngx_strlen(why);
+
+    return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_INVALID_TOKEN, reason);
+}
+
+
+/* SHA-256 of the client certificate (DER): NGX_DECLINED when none */
+
+static ngx_int_t
+ngx_http_logistics_cert_sha256(ngx_http_request_t *r, u_char *digest)
+{
+#if (NGX_HTTP_SSL)
+    int            len;
+    unsigned int   dlen;
+    X509          *cert;
+    u_char        *der, *p;
+
+    if (r->connection->ssl == NULL) {
+        return NGX_DECLINED;
+    }
+
+    cert = SSL_get_peer_certificate(r->connection->ssl->connection);
+    if (cert == NULL) {
+        return NGX_DECLINED;
+    }
+
+    len = i2d_X509(cert, NULL);
+
+    if (len <= 0) {
+        X509_free(cert);
+        return NGX_ERROR;
+    }
+
+    der = ngx_pnalloc(r->pool, len);
+    if (der == NULL) {
+        X509_free(cert);
+        return NGX_ERROR;
+    }
+
+    p = der;
+    i2d_X509(cert, &p);
+    X509_free(cert);
+
+    if (EVP_Digest(der, len, digest, &dlen, EVP_sha256(), NULL) != 1) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+
+#else
+
+    return NGX_DECLINED;
+
+#endif
+}
+
+
+static ngx_int_t
+ngx_http_logistics_copy(ngx_http_request_t *r, ngx_str_t *dst,
+    const lg_str_t *src)
+{
+    dst->len = 0;
+
+    if (src->len == 0) {
+        return NGX_OK;
+    }
+
+    dst->data = ngx_pnalloc(r->pool, src->len);
+    if (dst->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(dst->data, src->data, src->len);
+    dst->len = src->len;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_logistics_scopes_allowed(const lg_policy_t *policy,
+    ngx_http_logistics_ctx_t *ctx, const lg_route_t *route)
+{
+    size_t  i;
+
+    for (i = 0; i < policy->scope_words; i++) {
+        if (route->scopes[i] & ~ctx->scopes[i]) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+ngx_int_t
+ngx_http_logistics_insufficient_scope(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, const lg_policy_t *policy)
+{
+    u_char            *p;
+    size_t             len, i;
+    const char        *scheme;
+    const lg_route_t  *route;
+
+    route = ctx->route;
+    scheme = ctx->bearer ? "Bearer" : "ApiKey";
+
+    len = sizeof("ApiKey realm=\"logistics\", error=\"insufficient_scope\", "
+                 "scope=\"\"");
+
+    for (i = 0; i < route->nscope_list; i++) {
+        len += route->scope_list[i].len + 1;
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->challenge.data = p;
+    p = ngx_sprintf(p, "%s realm=\"logistics\", error=\"insufficient_scope\","
+                    " scope=\"", scheme);
+
+    for (i = 0; i < route->nscope_list; i++) {
+        if (i > 0) {
+            *p++ = ' ';
+        }
+
+        p = ngx_cpymem(p, route->scope_list[i].data, route->scope_list[i].len);
+    }
+
+    *p++ = '"';
+    ctx->challenge.len = p - ctx->challenge.data;
+
+    (void) policy;
+
+    return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_INSUFFICIENT_SCOPE,
+                                   "insufficient-scope");
+}
