@@ -219,6 +219,17 @@ ngx_http_logistics_after_limits(ngx_http_request_t *r,
 
     case NGX_ABORT:
         ctx->nlimits = 0;
+
+        if (ctx->revoked_token) {
+            ngx_str_set(&ctx->challenge, "Bearer realm=\"logistics\", "
+                        "error=\"invalid_token\", "
+                        "error_description=\"token revoked\"");
+            ngx_str_set(&ctx->detail, "token revoked");
+
+            return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_INVALID_TOKEN,
+                                           "revoked-token");
+        }
+
         return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNAUTHORIZED,
                                        "suspended-partner");
 

@@ -85,6 +85,7 @@ typedef struct {
     ngx_str_t                   redis_error;
     unsigned                    waiting:1;
     unsigned                    resumed:1;
+    unsigned                    revoked_token:1;
 } ngx_http_logistics_ctx_t;
 
 

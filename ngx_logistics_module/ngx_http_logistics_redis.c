@@ -755,7 +755,7 @@ ngx_http_logistics_redis_cleanup(void *data)
 ngx_int_t
 ngx_http_logistics_redis_limit(ngx_http_request_t *r)
 {
-    size_t                            n, i, j;
+    size_t                            n, i, j, nrev;
     const char                      **argv;
     size_t                           *argvlen;
     u_char                           *p;
@@ -776,14 +776,20 @@ ngx_http_logistics_redis_limit(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_logistics_module);
 
-    /* EVALSHA sha nkeys revocation-key limit-keys... nrev (T tau)... */
+    /*
+     * EVALSHA sha nkeys revocation-keys... limit-keys... nrev (T tau)...
+     * Revocation keys: the partner's suspension and, for a bearer token
+     * with an id, that token's revocation.
+     */
 
-    n = 3 + 1 + ctx->nlimits + 1 + 2 * ctx->nlimits;
+    nrev = ctx->token_jti.len ? 2 : 1;
+    n = 3 + nrev + ctx->nlimits + 1 + 2 * ctx->nlimits;
 
     argv = ngx_palloc(r->pool, n * sizeof(char *));
     argvlen = ngx_palloc(r->pool, n * sizeof(size_t));
     p = ngx_pnalloc(r->pool, sizeof("lg:{}:suspended") - 1
-                             + ctx->partner->id.len
+                             + sizeof("lg:{}:jti:") - 1
+                             + 2 * ctx->partner->id.len + ctx->token_jti.len
                              + 2 * NGX_INT_T_LEN
                              + 2 * ctx->nlimits * NGX_INT64_LEN);
 
@@ -798,7 +804,7 @@ ngx_http_logistics_redis_limit(ngx_http_request_t *r)
     argvlen[i++] = 40;
 
     argv[i] = (char *) p;
-    argvlen[i++] = ngx_sprintf(p, "%ui", 1 + ctx->nlimits) - p;
+    argvlen[i++] = ngx_sprintf(p, "%ui", nrev + ctx->nlimits) - p;
     p += argvlen[i - 1];
 
     argv[i] = (char *) p;
@@ -806,12 +812,20 @@ ngx_http_logistics_redis_limit(ngx_http_request_t *r)
                    - p;
     p += argvlen[i - 1];
 
+    if (ctx->token_jti.len) {
+        argv[i] = (char *) p;
+        argvlen[i++] = ngx_sprintf(p, "lg:{%s}:jti:%V",
+                                   ctx->partner->id.data, &ctx->token_jti)
+                       - p;
+        p += argvlen[i - 1];
+    }
+
     for (j = 0; j < ctx->nlimits; j++) {
         argv[i] = (char *) ctx->limits[j].key.data;
         argvlen[i++] = ctx->limits[j].key.len;
     }
 
-    argv[i] = "1";
+    argv[i] = nrev == 2 ? "2" : "1";
     argvlen[i++] = 1;
 
     for (j = 0; j < ctx->nlimits; j++) {
@@ -1019,6 +1033,8 @@ ngx_http_logistics_redis_parse(ngx_http_request_t *r,
     }
 
     if (e[0]->integer == LG_REDIS_REVOKED) {
+        /* which revocation key: 1 the partner's, 2 the token's */
+        ctx->revoked_token = (reply->elements > 1 && e[1]->integer == 2);
         return NGX_ABORT;
     }
 

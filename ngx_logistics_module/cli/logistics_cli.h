@@ -11,5 +11,8 @@
 /* suspend (1) or reinstate (0) a partner in Redis; 2 means usage */
 int lg_cli_suspend(int argc, char **argv, int suspend);
 
+/* revoke one token id of a partner in Redis; 2 means usage */
+int lg_cli_revoke_token(int argc, char **argv);
+
 
 #endif /* _LOGISTICS_CLI_H_INCLUDED_ */

@@ -47,6 +47,8 @@ lg_cli_usage(FILE *out)
         "                        [--password-file FILE] [--db N]\n"
         "       logistics-policy reinstate PARTNER --redis HOST:PORT "
         "[--password-file FILE] [--db N]\n"
+        "       logistics-policy revoke-token PARTNER JTI --redis HOST:PORT "
+        "[--ttl SECONDS]\n"
         "       logistics-policy validate --schema SCHEMA "
         "[--format-assertion]\n"
         "                                 INSTANCE...\n"
@@ -58,6 +60,8 @@ lg_cli_usage(FILE *out)
         "hash    print the SHA-256 (hex) of a key read from stdin\n"
         "suspend / reinstate  refuse or allow a partner on every gateway node\n"
         "        through Redis (key lg:{PARTNER}:suspended)\n"
+        "revoke-token  refuse one access token (by its jti) on every node\n"
+        "        (key lg:{PARTNER}:jti:JTI, default TTL one day)\n"
         "validate  check JSON documents against a JSON Schema (2020-12, or\n"
         "        draft-07 by $schema) exactly as the gateway does; print\n"
         "        \"valid PATH\" or \"invalid PATH: LOCATION: reason\" (first\n"
@@ -399,6 +403,16 @@ main(int argc, char **argv)
 
     if (strcmp(argv[1], "hash") == 0) {
         return lg_cli_hash(argc - 2, argv + 2);
+    }
+
+    if (strcmp(argv[1], "revoke-token") == 0) {
+        rc = lg_cli_revoke_token(argc - 2, argv + 2);
+
+        if (rc == 2) {
+            lg_cli_usage(stderr);
+        }
+
+        return rc;
     }
 
     if (strcmp(argv[1], "suspend") == 0 || strcmp(argv[1], "reinstate") == 0)

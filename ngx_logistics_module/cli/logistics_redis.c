@@ -108,6 +108,92 @@ lg_cli_redis_connect(const char *addr, const char *password_file, int db)
 }
 
 
+/*
+ * revoke-token PARTNER JTI --redis ADDR [--ttl SECONDS]: every node refuses
+ * that token on its next request.  The TTL should outlive the token; a
+ * day is longer than any access token lifetime a gateway should accept.
+ */
+
+int
+lg_cli_revoke_token(int argc, char **argv)
+{
+    int            i, db, rc;
+    long           ttl;
+    char           key[1024];
+    redisReply    *reply;
+    redisContext  *c;
+    const char    *partner, *jti, *addr, *password_file;
+
+    if (argc < 2) {
+        return 2;
+    }
+
+    partner = argv[0];
+    jti = argv[1];
+    addr = NULL;
+    password_file = NULL;
+    db = 0;
+    ttl = 86400;
+
+    for (i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--redis") == 0 && i + 1 < argc) {
+            addr = argv[++i];
+
+        } else if (strcmp(argv[i], "--password-file") == 0 && i + 1 < argc) {
+            password_file = argv[++i];
+
+        } else if (strcmp(argv[i], "--db") == 0 && i + 1 < argc) {
+            db = atoi(argv[++i]);
+
+        } else if (strcmp(argv[i], "--ttl") == 0 && i + 1 < argc) {
+            ttl = strtol(argv[++i], NULL, 10);
+
+            if (ttl <= 0) {
+                fprintf(stderr, "--ttl takes a number of seconds\n");
+                return 2;
+            }
+
+        } else {
+            return 2;
+        }
+    }
+
+    if (addr == NULL || strlen(partner) == 0 || strlen(partner) > 64
+        || strpbrk(partner, "{}: \t\r\n") != NULL
+        || strlen(jti) == 0 || strlen(jti) > 512)
+    {
+        return 2;
+    }
+
+    snprintf(key, sizeof(key), "lg:{%s}:jti:%s", partner, jti);
+
+    printf("redis-cli -h ... SET '%s' 1 EX %ld\n", key, ttl);
+
+    c = lg_cli_redis_connect(addr, password_file, db);
+    if (c == NULL) {
+        return 1;
+    }
+
+    reply = redisCommand(c, "SET %s 1 EX %ld", key, ttl);
+    rc = 0;
+
+    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+        fprintf(stderr, "redis %s: %s\n", addr,
+                reply ? reply->str : c->errstr);
+        rc = 1;
+
+    } else {
+        printf("token \"%s\" of partner \"%s\" revoked on every gateway "
+               "node for %lds\n", jti, partner, ttl);
+    }
+
+    freeReplyObject(reply);
+    redisFree(c);
+
+    return rc;
+}
+
+
 int
 lg_cli_suspend(int argc, char **argv, int suspend)
 {

@@ -15,7 +15,7 @@ const char  lg_redis_limit_script[] =
     "local nrev = tonumber(ARGV[1])\n"
     "local vals = redis.call('MGET', unpack(KEYS))\n"
     "for i = 1, nrev do\n"
-    "  if vals[i] then return {-1} end\n"
+    "  if vals[i] then return {-1, i} end\n"
     "end\n"
     "local out = {1}\n"
     "local tats = {}\n"

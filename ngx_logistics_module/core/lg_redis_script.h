@@ -28,7 +28,8 @@
  *   ARGV: number of revocation keys, then per limit key
  *         interval (us), tolerance (us)
  *   reply: { status, per limit: remaining, retry_after (us), reset (us) }
- *          status 1 allowed, 0 refused by a limit, -1 revoked
+ *          status 1 allowed, 0 refused by a limit, or { -1, i } when
+ *          revocation key i (1-based) exists
  */
 
 #define LG_REDIS_REVOKED   (-1)
