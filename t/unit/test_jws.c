@@ -211,7 +211,7 @@ test_wycheproof(void)
 
     dir = getenv("LG_WYCHEPROOF_DIR");
     if (dir == NULL) {
-        dir = "../shared/testdata/wycheproof";
+        dir = "t/data/wycheproof";
     }
 
     memset(&c, 0, sizeof(c));
