@@ -58,6 +58,30 @@ ngx_http_logistics_access_handler(ngx_http_request_t *r)
             return NGX_AGAIN;
         }
 
+        if (ctx->body_done) {
+            /* the body arrived: check it, then forward */
+
+            ctx->body_done = 0;
+
+            rc = ngx_http_logistics_body_check(r, ctx);
+
+            if (rc == NGX_OK) {
+                rc = ngx_http_logistics_forward(r, ctx, &ctx->match);
+
+                if (rc == NGX_OK) {
+                    ngx_str_set(&ctx->decision, "allow");
+                    return NGX_OK;
+                }
+            }
+
+            if (rc == NGX_HTTP_INTERNAL_SERVER_ERROR || rc == NGX_ERROR) {
+                return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_INTERNAL,
+                                               "internal-error");
+            }
+
+            return rc;
+        }
+
         if (!ctx->resumed) {
             /* the pipeline ran already for this request */
             return NGX_DECLINED;
@@ -249,6 +273,18 @@ ngx_http_logistics_after_limits(ngx_http_request_t *r,
             return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNAVAILABLE,
                                            "state-unavailable");
         }
+    }
+
+    /* 6. body: read and validated before anything reaches Odoo */
+
+    rc = ngx_http_logistics_body(r, ctx);
+
+    if (rc == NGX_AGAIN) {
+        return NGX_DONE;
+    }
+
+    if (rc != NGX_OK) {
+        return rc;
     }
 
     /* 7. forward */

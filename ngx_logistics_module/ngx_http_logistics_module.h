@@ -86,6 +86,12 @@ typedef struct {
     unsigned                    waiting:1;
     unsigned                    resumed:1;
     unsigned                    revoked_token:1;
+    unsigned                    body_done:1;
+
+    /* request body validation */
+    json_t                     *body_json;
+    lg_arena_t                  arena;         /* validation errors */
+    ngx_str_t                   extra;         /* problem members */
 } ngx_http_logistics_ctx_t;
 
 
@@ -97,6 +103,11 @@ ngx_int_t ngx_http_logistics_scopes_allowed(const lg_policy_t *policy,
     ngx_http_logistics_ctx_t *ctx, const lg_route_t *route);
 ngx_int_t ngx_http_logistics_insufficient_scope(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, const lg_policy_t *policy);
+
+ngx_int_t ngx_http_logistics_body(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx);
+ngx_int_t ngx_http_logistics_body_check(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx);
 
 ngx_int_t ngx_http_logistics_forward(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, lg_route_match_t *match);

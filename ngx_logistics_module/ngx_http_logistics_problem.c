@@ -219,7 +219,8 @@ ngx_http_logistics_send_problem(ngx_http_request_t *r,
     len = lg_problem_render(NULL, 0, (char *) lcf->problem_type_base.data,
                             lcf->problem_type_base.len, problem, detail,
                             ctx->detail.len, (char *) ctx->request_id.data,
-                            ctx->request_id.len);
+                            ctx->request_id.len, (char *) ctx->extra.data,
+                            ctx->extra.len);
 
     b = ngx_create_temp_buf(r->pool, len + 1);
     if (b == NULL) {
@@ -231,7 +232,8 @@ ngx_http_logistics_send_problem(ngx_http_request_t *r,
                                  lcf->problem_type_base.len, problem, detail,
                                  ctx->detail.len,
                                  (char *) ctx->request_id.data,
-                                 ctx->request_id.len);
+                                 ctx->request_id.len,
+                                 (char *) ctx->extra.data, ctx->extra.len);
     b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
 

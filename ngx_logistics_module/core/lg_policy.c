@@ -44,6 +44,7 @@ typedef struct {
     json_t          *api_map;        /* name -> 1 */
     json_t          *hash_map;       /* hex sha256 -> "file: path" */
     json_t          *issuer_map;     /* name -> index */
+    char            *root_dir;       /* schemas' $refs stay under it */
 } lg_compile_t;
 
 
@@ -90,6 +91,8 @@ static int lg_compile_limits(lg_compile_t *c, json_t *limit,
 static int lg_build_router(lg_compile_t *c);
 static size_t lg_count(lg_compile_t *c, const char *key, int array_members);
 static int lg_compile_fail_mode(lg_compile_t *c);
+static int lg_compile_validation(lg_compile_t *c);
+static int lg_size_parse(const char *s, size_t len, int64_t *size);
 static int lg_compile_issuers(lg_compile_t *c);
 static int lg_compile_issuer(lg_compile_t *c, const char *name, json_t *ij,
     lg_issuer_t *out);
@@ -103,8 +106,12 @@ static int lg_scope_order_cmp(const void *a, const void *b);
 
 
 static const char *const  lg_root_fields[] = {
-    "$schema", "include", "fail_mode", "scopes", "issuers", "partners",
-    "apis", NULL
+    "$schema", "include", "fail_mode", "validation", "scopes", "issuers",
+    "partners", "apis", NULL
+};
+
+static const char *const  lg_validation_fields[] = {
+    "format_assertion", "strict_schemas", "max_errors", "max_body_size", NULL
 };
 
 static const char *const  lg_include_fields[] = {
@@ -161,7 +168,8 @@ static const char *const  lg_version_required[] = {
 };
 
 static const char *const  lg_route_fields[] = {
-    "id", "method", "path", "scopes", "versions", "auth", "schema", NULL
+    "id", "method", "path", "scopes", "versions", "auth", "schema",
+    "max_body_size", NULL
 };
 
 static const char *const  lg_route_required[] = {
@@ -1202,9 +1210,25 @@ lg_compile_route(lg_compile_t *c, lg_api_t *api, json_t *r, lg_route_t *out)
         lg_json_path_pop(&c->path, saved);
     }
 
+    out->max_body_size = p->max_body_size;
+
+    if (lg_get_string(c, r, "max_body_size", 0, &method) != 0) {
+        return -1;
+    }
+
+    if (method.data != NULL
+        && lg_size_parse(method.data, method.len, &out->max_body_size) != 0)
+    {
+        lg_json_path_key(&c->path, "max_body_size");
+        return lg_fail(c, "invalid size \"%s\" (e.g. \"64k\", \"1m\", at "
+                       "most 64m)", method.data);
+    }
+
     out->schemas = lg_arena_calloc(&p->arena, api->nversions,
                                    sizeof(lg_str_t));
-    if (out->schemas == NULL) {
+    out->compiled = lg_arena_calloc(&p->arena, api->nversions,
+                                    sizeof(lg_schema_t *));
+    if (out->schemas == NULL || out->compiled == NULL) {
         return lg_fail(c, "out of memory");
     }
 
@@ -1405,9 +1429,14 @@ lg_compile_schemas(lg_compile_t *c, lg_route_t *route, json_t *schema)
                        "names and file names");
     }
 
-    /* every schema must at least be a readable JSON Schema document */
+    /*
+     * Compiled now, once: a bad schema fails "nginx -t" like any other
+     * policy error, and requests only walk the compiled form.
+     */
 
     for (i = 0; i < api->nversions; i++) {
+        lg_schema_options_t  opts;
+
         if (route->schemas[i].len == 0) {
             continue;
         }
@@ -1423,21 +1452,21 @@ lg_compile_schemas(lg_compile_t *c, lg_route_t *route, json_t *schema)
             return lg_fail(c, "out of memory");
         }
 
-        doc = lg_json_load_file(file, LG_POLICY_MAX_FILE, &jerr);
+        memset(&opts, 0, sizeof(lg_schema_options_t));
+        opts.format_assertion = c->policy->format_assertion;
+        opts.strict = c->policy->strict_schemas;
+        opts.base_dir = c->root_dir;
+
+        route->compiled[i] = lg_schema_compile_file(&c->policy->arena, file,
+                                                    &opts, &jerr);
         free(file);
 
-        if (doc == NULL) {
+        if (route->compiled[i] == NULL) {
             return lg_fail(c, "schema %s", jerr.text);
         }
-
-        if (!json_is_object(doc) && !json_is_boolean(doc)) {
-            json_decref(doc);
-            return lg_fail(c, "schema \"%s\" is not a JSON Schema (an "
-                           "object or a boolean)", route->schemas[i].data);
-        }
-
-        json_decref(doc);
     }
+
+    (void) doc;
 
     return 0;
 }
@@ -2112,6 +2141,7 @@ lg_policy_load(const char *file, lg_error_t *err)
 
     if (lg_add_doc(&c, file, 1) != 0
         || lg_compile_fail_mode(&c) != 0
+        || lg_compile_validation(&c) != 0
         || lg_load_includes(&c) != 0
         || lg_compile_scopes(&c) != 0
         || lg_compile_issuers(&c) != 0
@@ -2953,4 +2983,135 @@ lg_policy_token_issuer(const lg_policy_t *policy, const char *token,
     json_decref(payload);
 
     return found;
+}
+
+
+/*
+ * "validation": {"format_assertion": false, "strict_schemas": true,
+ *                "max_errors": 10, "max_body_size": "1m"}
+ */
+
+static int
+lg_compile_validation(lg_compile_t *c)
+{
+    json_t       *v, *x;
+    lg_str_t      size;
+    lg_policy_t  *p;
+
+    p = c->policy;
+
+    p->format_assertion = 0;
+    p->strict_schemas = 1;
+    p->max_errors = 10;
+    p->max_body_size = 1024 * 1024;
+
+    c->root_dir = c->docs[0].dir;
+
+    v = json_object_get(c->docs[0].json, "validation");
+    if (v == NULL) {
+        return 0;
+    }
+
+    lg_json_path_key(&c->path, "validation");
+
+    if (lg_fields(c, v, lg_validation_fields, NULL) != 0) {
+        return -1;
+    }
+
+    x = json_object_get(v, "format_assertion");
+
+    if (x != NULL) {
+        if (!json_is_boolean(x)) {
+            lg_json_path_key(&c->path, "format_assertion");
+            return lg_fail(c, "must be true or false");
+        }
+
+        p->format_assertion = json_is_true(x);
+    }
+
+    x = json_object_get(v, "strict_schemas");
+
+    if (x != NULL) {
+        if (!json_is_boolean(x)) {
+            lg_json_path_key(&c->path, "strict_schemas");
+            return lg_fail(c, "must be true or false");
+        }
+
+        p->strict_schemas = json_is_true(x);
+    }
+
+    x = json_object_get(v, "max_errors");
+
+    if (x != NULL) {
+        if (!json_is_integer(x) || json_integer_value(x) < 1
+            || json_integer_value(x) > 100)
+        {
+            lg_json_path_key(&c->path, "max_errors");
+            return lg_fail(c, "must be an integer from 1 to 100");
+        }
+
+        p->max_errors = (size_t) json_integer_value(x);
+    }
+
+    if (lg_get_string(c, v, "max_body_size", 0, &size) != 0) {
+        return -1;
+    }
+
+    if (size.data != NULL
+        && lg_size_parse(size.data, size.len, &p->max_body_size) != 0)
+    {
+        lg_json_path_key(&c->path, "max_body_size");
+        return lg_fail(c, "invalid size \"%s\" (e.g. \"64k\", \"1m\", at "
+                       "most 64m)", size.data);
+    }
+
+    lg_json_path_init(&c->path);
+
+    return 0;
+}
+
+
+/* "512", "64k", "1m": bytes, at most 64m */
+
+static int
+lg_size_parse(const char *s, size_t len, int64_t *size)
+{
+    size_t   i;
+    int64_t  v, unit;
+
+    v = 0;
+
+    for (i = 0; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+        v = v * 10 + (s[i] - '0');
+
+        if (v > 64 * 1024 * 1024) {
+            return -1;
+        }
+    }
+
+    if (i == 0) {
+        return -1;
+    }
+
+    unit = 1;
+
+    if (i + 1 == len && (s[i] == 'k' || s[i] == 'K')) {
+        unit = 1024;
+
+    } else if (i + 1 == len && (s[i] == 'm' || s[i] == 'M')) {
+        unit = 1024 * 1024;
+
+    } else if (i != len) {
+        return -1;
+    }
+
+    v *= unit;
+
+    if (v == 0 || v > 64 * 1024 * 1024) {
+        return -1;
+    }
+
+    *size = v;
+
+    return 0;
 }

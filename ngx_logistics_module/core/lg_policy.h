@@ -15,6 +15,7 @@
 #include "lg_json.h"
 #include "lg_jwt.h"
 #include "lg_ratelimit.h"
+#include "lg_schema.h"
 #include "lg_time.h"
 
 
@@ -136,6 +137,8 @@ struct lg_route_s {
     unsigned        auth;
     uint64_t        versions;          /* bit i: api->versions[i] */
     lg_str_t       *schemas;           /* per api version; len 0: none */
+    lg_schema_t   **compiled;          /* per api version; NULL: none */
+    int64_t         max_body_size;     /* bytes */
 };
 
 
@@ -176,6 +179,10 @@ struct lg_policy_s {
 
     size_t                nfiles;      /* files read, for messages */
     int                   fail_mode;   /* LG_FAIL_*: state store down */
+    int                   format_assertion;
+    int                   strict_schemas;
+    size_t                max_errors;  /* validation errors reported */
+    int64_t               max_body_size;
     unsigned              has_limits:1;
 };
 

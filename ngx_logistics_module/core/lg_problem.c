@@ -22,6 +22,8 @@ static const lg_problem_type_t  lg_problems[LG_PROBLEM_LAST] = {
       "header." },
     { 400, "bad-request", "Bad request",
       "The request could not be understood." },
+    { 400, "malformed-body", "Malformed JSON body",
+      "The request body is not well-formed JSON." },
     { 401, "unauthorized", "Authentication required",
       "A valid API key is required." },
     { 401, "invalid-token", "Invalid access token",
@@ -39,6 +41,13 @@ static const lg_problem_type_t  lg_problems[LG_PROBLEM_LAST] = {
     { 410, "version-sunset", "API version retired",
       "This API version has passed its sunset date; see the Link header "
       "for its successor." },
+    { 413, "body-too-large", "Request body too large",
+      "The request body is larger than this operation accepts." },
+    { 415, "unsupported-media-type", "Unsupported media type",
+      "This operation takes application/json (or a +json type)." },
+    { 422, "invalid-body", "Request body does not match the contract",
+      "The request body does not match the JSON Schema of this operation "
+      "and version; see errors." },
     { 429, "rate-limited", "Too many requests",
       "The rate limit for this partner or operation is exhausted; retry "
       "after the number of seconds in Retry-After." },
@@ -64,7 +73,8 @@ lg_problem_type(lg_problem_e problem)
 size_t
 lg_problem_render(char *buf, size_t size, const char *type_base,
     size_t type_base_len, lg_problem_e problem, const char *detail,
-    size_t detail_len, const char *request_id, size_t request_id_len)
+    size_t detail_len, const char *request_id, size_t request_id_len,
+    const char *extra, size_t extra_len)
 {
     char                      type[512], status[16];
     size_t                    n, room;
@@ -113,10 +123,67 @@ lg_problem_render(char *buf, size_t size, const char *type_base,
     n += lg_json_escape(room ? buf + n : NULL, room, request_id,
                         request_id_len);
 
+    if (extra_len) {
+        lg_put(extra, extra_len);
+    }
+
     lg_put("}\n", 2);
 
 #undef lg_put
 #undef lg_room
 
     return n;
+}
+
+
+size_t
+lg_problem_errors(char *buf, size_t size, const lg_schema_error_t *errors,
+    size_t n)
+{
+    size_t       i, k, len;
+    const char  *v;
+
+    static const char  *names[] = {
+        "{\"instanceLocation\":", ",\"keywordLocation\":", ",\"message\":"
+    };
+
+    len = 0;
+
+#define lg_add(s, l)                                                          \
+    do {                                                                      \
+        if (len + (l) <= size) {                                              \
+            memcpy(buf + len, (s), (l));                                      \
+        }                                                                     \
+        len += (l);                                                           \
+    } while (0)
+
+    lg_add(",\"errors\":[", 11);
+
+    for (i = 0; i < n; i++) {
+        if (i > 0) {
+            lg_add(",", 1);
+        }
+
+        for (k = 0; k < 3; k++) {
+            v = (k == 0) ? errors[i].instance_location
+                : (k == 1) ? errors[i].keyword_location
+                           : errors[i].message;
+
+            if (v == NULL) {
+                v = "";
+            }
+
+            lg_add(names[k], strlen(names[k]));
+            len += lg_json_escape(len < size ? buf + len : NULL,
+                                  len < size ? size - len : 0, v, strlen(v));
+        }
+
+        lg_add("}", 1);
+    }
+
+    lg_add("]", 1);
+
+#undef lg_add
+
+    return len;
 }

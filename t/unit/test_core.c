@@ -115,9 +115,10 @@ test_problem(void)
     size_t  n, m;
 
     n = lg_problem_render(NULL, 0, "urn:x:", 6, LG_PROBLEM_UNAUTHORIZED,
-                          NULL, 0, "rid\"1", 5);
+                          NULL, 0, "rid\"1", 5, NULL, 0);
     m = lg_problem_render(buf, sizeof(buf), "urn:x:", 6,
-                          LG_PROBLEM_UNAUTHORIZED, NULL, 0, "rid\"1", 5);
+                          LG_PROBLEM_UNAUTHORIZED, NULL, 0, "rid\"1", 5,
+                          NULL, 0);
     buf[m] = '\0';
 
     is_int(n, m, "measuring and writing agree");
