@@ -74,7 +74,7 @@ SHELL = /bin/bash
 $(BUILD)/$(MODULE): $(BUILD)/nginx/objs/Makefile $(CORE_SRCS) $(CORE_HDRS) \
 		$(GLUE_SRCS)
 	$(MAKE) -s -C $(BUILD)/nginx -f objs/Makefile modules
-	cp $(BUILD)/nginx/objs/$(MODULE) $@
+	cp $(BUILD)/nginx/objs/$(MODULE) $@.tmp && mv -f $@.tmp $@
 
 CLI_SRCS = $(wildcard ngx_logistics_module/cli/*.c)
 CLI_HDRS = $(wildcard ngx_logistics_module/cli/*.h)

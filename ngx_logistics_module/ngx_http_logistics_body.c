@@ -27,6 +27,34 @@ static ngx_int_t ngx_http_logistics_body_bytes(ngx_http_request_t *r,
 static ngx_int_t ngx_http_logistics_invalid(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, lg_schema_result_t *res);
 static void ngx_http_logistics_body_cleanup(void *data);
+static void *ngx_http_logistics_json_alloc(size_t size);
+static void ngx_http_logistics_json_free(void *p);
+
+
+/*
+ * jansson allocates every value, string and hash bucket with malloc();
+ * for a 2 KB document that is hundreds of malloc()/free() pairs, a fifth
+ * of the worker's time in a profile.  While a body is parsed and
+ * validated, jansson allocates from the request pool instead (the worker
+ * is single-threaded, and the allocators are restored right after); the
+ * document then goes away with the pool, without a free() per node.
+ */
+
+static ngx_pool_t  *ngx_http_logistics_json_pool;
+
+
+static void *
+ngx_http_logistics_json_alloc(size_t size)
+{
+    return ngx_palloc(ngx_http_logistics_json_pool, size);
+}
+
+
+static void
+ngx_http_logistics_json_free(void *p)
+{
+    /* the pool frees it */
+}
 
 
 static const lg_schema_t *
@@ -203,6 +231,8 @@ ngx_http_logistics_body_check(ngx_http_request_t *r,
     size_t                      len;
     json_t                     *doc;
     lg_error_t                  err;
+    json_malloc_t               saved_malloc;
+    json_free_t                 saved_free;
     ngx_pool_cleanup_t         *cln;
     lg_schema_result_t          res;
     const lg_policy_t          *policy;
@@ -217,7 +247,34 @@ ngx_http_logistics_body_check(ngx_http_request_t *r,
                                        "body-too-large");
     }
 
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_logistics_body_cleanup;
+    cln->data = ctx;
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
+    policy = lmcf->policy;
+
+    ngx_memzero(&res, sizeof(lg_schema_result_t));
+    res.max_errors = policy->max_errors;
+    res.arena = &ctx->arena;
+
+    json_get_alloc_funcs(&saved_malloc, &saved_free);
+    ngx_http_logistics_json_pool = r->pool;
+    json_set_alloc_funcs(ngx_http_logistics_json_alloc,
+                         ngx_http_logistics_json_free);
+
     doc = lg_schema_parse_body((char *) data, len, &err);
+
+    rc = doc ? lg_schema_validate(ngx_http_logistics_body_schema(ctx), doc,
+                                  &res)
+             : 0;
+
+    json_set_alloc_funcs(saved_malloc, saved_free);
+    ngx_http_logistics_json_pool = NULL;
 
     if (doc == NULL) {
         ctx->detail.len = ngx_strlen(err.text);
@@ -231,25 +288,6 @@ ngx_http_logistics_body_check(ngx_http_request_t *r,
         return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_MALFORMED_BODY,
                                        "malformed-body");
     }
-
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        json_decref(doc);
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    cln->handler = ngx_http_logistics_body_cleanup;
-    cln->data = ctx;
-    ctx->body_json = doc;
-
-    lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
-    policy = lmcf->policy;
-
-    ngx_memzero(&res, sizeof(lg_schema_result_t));
-    res.max_errors = policy->max_errors;
-    res.arena = &ctx->arena;
-
-    rc = lg_schema_validate(ngx_http_logistics_body_schema(ctx), doc, &res);
 
     if (rc == 0) {
         return NGX_OK;
@@ -289,8 +327,7 @@ ngx_http_logistics_body_cleanup(void *data)
 {
     ngx_http_logistics_ctx_t  *ctx = data;
 
-    json_decref(ctx->body_json);
-    ctx->body_json = NULL;
+    /* the parsed document lives in the request pool: nothing to free */
 
     lg_arena_free(&ctx->arena);
 }

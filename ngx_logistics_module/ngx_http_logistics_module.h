@@ -89,7 +89,6 @@ typedef struct {
     unsigned                    body_done:1;
 
     /* request body validation */
-    json_t                     *body_json;
     lg_arena_t                  arena;         /* validation errors */
     ngx_str_t                   extra;         /* problem members */
 } ngx_http_logistics_ctx_t;
