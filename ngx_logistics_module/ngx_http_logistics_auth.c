@@ -200,6 +200,7 @@ ngx_http_logistics_bearer(ngx_http_request_t *r,
     lg_token_status_e    status;
     const lg_issuer_t   *issuer;
     const lg_partner_t  *partner;
+    const lg_jwk_set_t  *keys;
 
     ctx->bearer = 1;
 
@@ -211,9 +212,39 @@ ngx_http_logistics_bearer(ngx_http_request_t *r,
                                                  "unknown issuer");
     }
 
-    status = lg_jwt_verify(&issuer->rules, issuer->keys,
-                           (const char *) token->data, token->len,
-                           (int64_t) ngx_time(), &jwt);
+    keys = issuer->keys;
+
+    if (issuer->jwks_uri.len) {
+        rc = ngx_http_logistics_jwks_keys(r, ctx, issuer, 0, &keys);
+
+        if (rc == NGX_AGAIN || rc == NGX_ERROR) {
+            return rc;
+        }
+
+        if (rc == NGX_DECLINED) {
+            /* the first key set of this issuer is on its way */
+            ctx->retry_after = 1;
+            return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNAVAILABLE,
+                                           "keys-unavailable");
+        }
+    }
+
+    status = lg_jwt_verify(&issuer->rules, keys, (const char *) token->data,
+                           token->len, (int64_t) ngx_time(), &jwt);
+
+    if (status == LG_TOKEN_KEY_UNKNOWN && issuer->jwks_uri.len
+        && !ctx->jwks_refetched)
+    {
+        /* perhaps the IdP rotated: refetch, within the cooldown */
+
+        ctx->jwks_refetched = 1;
+
+        rc = ngx_http_logistics_jwks_keys(r, ctx, issuer, 1, &keys);
+
+        if (rc == NGX_AGAIN || rc == NGX_ERROR) {
+            return rc;
+        }
+    }
 
     if (status != LG_TOKEN_OK) {
         return ngx_http_logistics_token_rejected(r, ctx, "invalid-token",

@@ -58,6 +58,28 @@ ngx_http_logistics_access_handler(ngx_http_request_t *r)
             return NGX_AGAIN;
         }
 
+        if (ctx->jwks_wait) {
+            if (!ctx->jwks_done) {
+                return NGX_AGAIN;
+            }
+
+            /* the keys arrived (or not): authenticate again */
+
+            lmcf = ngx_http_get_module_main_conf(r,
+                                                 ngx_http_logistics_module);
+
+            ngx_http_logistics_jwks_finish(r, ctx);
+
+            rc = ngx_http_logistics_after_route(r, ctx, lmcf->policy);
+
+            if (rc == NGX_HTTP_INTERNAL_SERVER_ERROR || rc == NGX_ERROR) {
+                return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_INTERNAL,
+                                               "internal-error");
+            }
+
+            return rc;
+        }
+
         if (ctx->body_done) {
             /* the body arrived: check it, then forward */
 
@@ -196,7 +218,21 @@ ngx_http_logistics_pipeline(ngx_http_request_t *r,
                                        "version-sunset");
     }
 
-    /* 2. authenticate */
+    ctx->match = match;
+
+    return ngx_http_logistics_after_route(r, ctx, policy);
+}
+
+
+/* steps 2 on; also where a request resumes after waiting for keys */
+
+ngx_int_t
+ngx_http_logistics_after_route(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, const lg_policy_t *policy)
+{
+    ngx_int_t  rc;
+
+    /* 2. authenticate (may wait for the issuer's keys) */
 
     rc = ngx_http_logistics_authenticate(r, ctx, policy);
     if (rc != NGX_OK) {
@@ -205,18 +241,16 @@ ngx_http_logistics_pipeline(ngx_http_request_t *r,
 
     /* 3. authorize */
 
-    if (!lg_policy_route_allowed(ctx->partner, match.route)) {
+    if (!lg_policy_route_allowed(ctx->partner, ctx->route)) {
         return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_ROUTE_NOT_ALLOWED,
                                        "route-not-allowed");
     }
 
-    if (!ngx_http_logistics_scopes_allowed(policy, ctx, match.route)) {
+    if (!ngx_http_logistics_scopes_allowed(policy, ctx, ctx->route)) {
         return ngx_http_logistics_insufficient_scope(r, ctx, policy);
     }
 
     /* 4. rate limits and revocation (may wait for Redis) */
-
-    ctx->match = match;
 
     rc = ngx_http_logistics_rate_limit(r, ctx);
 

@@ -349,6 +349,7 @@ static void
 ngx_http_logistics_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_logistics_redis_exit_process();
+    ngx_http_logistics_jwks_exit();
 }
 
 
@@ -369,6 +370,7 @@ ngx_http_logistics_preconfiguration(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_logistics_postconfiguration(ngx_conf_t *cf)
 {
+    size_t                           i;
     ngx_http_handler_pt             *h;
     ngx_http_core_main_conf_t       *cmcf;
     ngx_http_logistics_main_conf_t  *lmcf;
@@ -385,6 +387,18 @@ ngx_http_logistics_postconfiguration(ngx_conf_t *cf)
                       "\"logistics_gateway on\" requires a "
                       "\"logistics_policy\" in the http block");
         return NGX_ERROR;
+    }
+
+    for (i = 0; i < lmcf->policy->nissuers; i++) {
+        if (lmcf->policy->issuers[i].jwks_uri.len && lmcf->zone == NULL) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "issuer \"%s\" of the policy \"%V\" fetches its "
+                          "keys (jwks_uri): add \"logistics_zone name:size\" "
+                          "to the http block to share them",
+                          lmcf->policy->issuers[i].name.data,
+                          &lmcf->policy_file);
+            return NGX_ERROR;
+        }
     }
 
     if (lmcf->policy->has_limits && lmcf->zone == NULL) {

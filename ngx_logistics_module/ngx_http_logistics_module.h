@@ -88,6 +88,15 @@ typedef struct {
     unsigned                    revoked_token:1;
     unsigned                    body_done:1;
 
+    /* a JWKS fetch this request waits for */
+    const lg_issuer_t          *jwks_issuer;
+    ngx_str_t                   jwks_body;
+    ngx_uint_t                  jwks_status;
+    int64_t                     jwks_max_age;
+    unsigned                    jwks_wait:1;
+    unsigned                    jwks_done:1;
+    unsigned                    jwks_refetched:1;
+
     /* request body validation */
     lg_arena_t                  arena;         /* validation errors */
     ngx_str_t                   extra;         /* problem members */
@@ -101,6 +110,15 @@ ngx_int_t ngx_http_logistics_authenticate(ngx_http_request_t *r,
 ngx_int_t ngx_http_logistics_scopes_allowed(const lg_policy_t *policy,
     ngx_http_logistics_ctx_t *ctx, const lg_route_t *route);
 ngx_int_t ngx_http_logistics_insufficient_scope(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, const lg_policy_t *policy);
+
+ngx_int_t ngx_http_logistics_jwks_keys(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, const lg_issuer_t *issuer,
+    ngx_uint_t unknown_kid, const lg_jwk_set_t **keys);
+void ngx_http_logistics_jwks_finish(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx);
+void ngx_http_logistics_jwks_exit(void);
+ngx_int_t ngx_http_logistics_after_route(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, const lg_policy_t *policy);
 
 ngx_int_t ngx_http_logistics_body(ngx_http_request_t *r,

@@ -28,7 +28,7 @@ struct ngx_http_logistics_shctx_s {
 
 typedef struct {
     u_char                        color;
-    u_char                        dummy;
+    u_char                        doc;        /* value points to a doc */
     u_short                       len;
     ngx_queue_t                   queue;
     int64_t                       value;
@@ -274,6 +274,11 @@ ngx_http_logistics_zone_expire(ngx_http_logistics_zone_t *zone, int64_t now,
         node = (ngx_rbtree_node_t *)
                    ((u_char *) ln - offsetof(ngx_rbtree_node_t, color));
 
+        if (ln->doc && ln->value) {
+            ngx_slab_free_locked(zone->shpool,
+                                 (void *) (uintptr_t) ln->value);
+        }
+
         ngx_rbtree_delete(&zone->sh->rbtree, node);
         ngx_slab_free_locked(zone->shpool, node);
     }
@@ -322,6 +327,7 @@ ngx_http_logistics_zone_store(ngx_http_logistics_zone_t *zone,
     node->key = hash;
 
     ln = (ngx_http_logistics_node_t *) &node->color;
+    ln->doc = 0;
     ln->len = (u_short) key->len;
     ln->value = value;
     ln->expires = expires;
@@ -400,4 +406,198 @@ ngx_http_logistics_zone_limit(ngx_shm_zone_t *shm_zone,
     ngx_shmtx_unlock(&zone->shpool->mutex);
 
     return rc;
+}
+
+
+/* the document node of "key", created empty when missing; under the lock */
+
+static ngx_http_logistics_doc_t *
+ngx_http_logistics_doc_get(ngx_http_logistics_zone_t *zone, ngx_str_t *key,
+    ngx_uint_t create, ngx_log_t *log)
+{
+    uint32_t                    hash;
+    ngx_rbtree_node_t          *node;
+    ngx_http_logistics_doc_t   *doc;
+    ngx_http_logistics_node_t  *ln;
+
+    hash = ngx_crc32_short(key->data, key->len);
+
+    node = ngx_http_logistics_zone_find(zone, key, hash);
+
+    if (node == NULL) {
+        if (!create
+            || ngx_http_logistics_zone_store(zone, key, hash, 0, 0, log)
+               != NGX_OK)
+        {
+            return NULL;
+        }
+
+        node = ngx_http_logistics_zone_find(zone, key, hash);
+        if (node == NULL) {
+            return NULL;
+        }
+    }
+
+    ln = (ngx_http_logistics_node_t *) &node->color;
+    ln->doc = 1;
+
+    if (ln->value == 0) {
+        if (!create) {
+            return NULL;
+        }
+
+        doc = ngx_slab_calloc_locked(zone->shpool,
+                                     sizeof(ngx_http_logistics_doc_t));
+        if (doc == NULL) {
+            return NULL;
+        }
+
+        ln->value = (int64_t) (uintptr_t) doc;
+    }
+
+    /* documents are never cold: keep them at the head of the LRU */
+    ngx_queue_remove(&ln->queue);
+    ngx_queue_insert_head(&zone->sh->queue, &ln->queue);
+
+    return (ngx_http_logistics_doc_t *) (uintptr_t) ln->value;
+}
+
+
+ngx_int_t
+ngx_http_logistics_doc_check(ngx_shm_zone_t *shm_zone, ngx_str_t *key,
+    int64_t now, int64_t cooldown, ngx_uint_t unknown_kid, int64_t *version,
+    ngx_uint_t *claim)
+{
+    ngx_http_logistics_doc_t   *doc;
+    ngx_http_logistics_zone_t  *zone;
+
+    zone = shm_zone->data;
+    *claim = NGX_HTTP_LOGISTICS_FETCH_NONE;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    doc = ngx_http_logistics_doc_get(zone, key, 1, shm_zone->shm.log);
+
+    if (doc == NULL) {
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        return NGX_ERROR;
+    }
+
+    *version = doc->version;
+
+    /* a fetch that has not finished in 30s is considered lost */
+
+    if (doc->fetching == 0 || now - doc->fetching > 30000) {
+
+        if (doc->version == 0 || now >= doc->expires) {
+            *claim = NGX_HTTP_LOGISTICS_FETCH_DUE;
+
+        } else if (unknown_kid && now - doc->attempted >= cooldown) {
+            *claim = NGX_HTTP_LOGISTICS_FETCH_UNKNOWN;
+        }
+
+        if (*claim) {
+            doc->fetching = now;
+            doc->attempted = now;
+        }
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_logistics_doc_copy(ngx_shm_zone_t *shm_zone, ngx_str_t *key,
+    ngx_pool_t *pool, ngx_str_t *data, int64_t *version)
+{
+    ngx_http_logistics_doc_t   *doc;
+    ngx_http_logistics_zone_t  *zone;
+
+    zone = shm_zone->data;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    doc = ngx_http_logistics_doc_get(zone, key, 0, shm_zone->shm.log);
+
+    if (doc == NULL || doc->version == 0) {
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        return NGX_DECLINED;
+    }
+
+    data->data = ngx_pnalloc(pool, doc->len + 1);
+    if (data->data == NULL) {
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(data->data, doc->data, doc->len);
+    data->len = doc->len;
+    *version = doc->version;
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_logistics_doc_store(ngx_shm_zone_t *shm_zone, ngx_str_t *key,
+    ngx_str_t *data, int64_t now, int64_t expires, ngx_log_t *log)
+{
+    uint32_t                    hash;
+    ngx_rbtree_node_t          *node;
+    ngx_http_logistics_doc_t   *doc, *fresh;
+    ngx_http_logistics_node_t  *ln;
+    ngx_http_logistics_zone_t  *zone;
+
+    zone = shm_zone->data;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    doc = ngx_http_logistics_doc_get(zone, key, 1, log);
+
+    if (doc == NULL) {
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        return NGX_ERROR;
+    }
+
+    doc->fetching = 0;
+
+    if (data == NULL) {
+        /* stale-if-error: the last good document stays */
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        return NGX_OK;
+    }
+
+    fresh = ngx_slab_alloc_locked(zone->shpool,
+                                  sizeof(ngx_http_logistics_doc_t)
+                                  + data->len);
+    if (fresh == NULL) {
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        ngx_log_error(NGX_LOG_ALERT, log, 0,
+                      "could not allocate %uz bytes%s", data->len,
+                      zone->shpool->log_ctx);
+        return NGX_ERROR;
+    }
+
+    *fresh = *doc;
+    fresh->version = doc->version + 1;
+    fresh->expires = expires;
+    fresh->len = data->len;
+    ngx_memcpy(fresh->data, data->data, data->len);
+
+    hash = ngx_crc32_short(key->data, key->len);
+    node = ngx_http_logistics_zone_find(zone, key, hash);
+    ln = (ngx_http_logistics_node_t *) &node->color;
+    ln->value = (int64_t) (uintptr_t) fresh;
+
+    ngx_slab_free_locked(zone->shpool, doc);
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    (void) now;
+
+    return NGX_OK;
 }

@@ -44,4 +44,42 @@ ngx_int_t ngx_http_logistics_zone_limit(ngx_shm_zone_t *shm_zone,
     ngx_log_t *log);
 
 
+/*
+ * A document shared by the workers (an issuer's JWKS), with the state of
+ * its refresh.  Times in milliseconds.
+ */
+
+typedef struct {
+    int64_t                       version;    /* 0: never fetched */
+    int64_t                       expires;    /* refresh after this */
+    int64_t                       fetching;   /* a fetch started; 0: none */
+    int64_t                       attempted;  /* last fetch started */
+    size_t                        len;
+    u_char                        data[1];
+} ngx_http_logistics_doc_t;
+
+
+#define NGX_HTTP_LOGISTICS_FETCH_NONE      0
+#define NGX_HTTP_LOGISTICS_FETCH_DUE       1   /* expired or missing */
+#define NGX_HTTP_LOGISTICS_FETCH_UNKNOWN   2   /* an unknown key id */
+
+/*
+ * Reads the document's version and decides whether this caller fetches
+ * it now ("claim"): when it is missing or expired, or on an unknown key id
+ * past the cooldown, and no other fetch is running.
+ */
+ngx_int_t ngx_http_logistics_doc_check(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *key, int64_t now, int64_t cooldown, ngx_uint_t unknown_kid,
+    int64_t *version, ngx_uint_t *claim);
+
+/* a copy of the document into the pool */
+ngx_int_t ngx_http_logistics_doc_copy(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *key, ngx_pool_t *pool, ngx_str_t *data, int64_t *version);
+
+/* stores a fetched document (data NULL: the fetch failed, keep the old) */
+ngx_int_t ngx_http_logistics_doc_store(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *key, ngx_str_t *data, int64_t now, int64_t expires,
+    ngx_log_t *log);
+
+
 #endif /* _NGX_HTTP_LOGISTICS_SHM_H_INCLUDED_ */

@@ -242,7 +242,7 @@ my @cases = (
     [ 'issuer without keys', sub {
           $_[0]{issuers} = { idp => { iss => 'https://i', audiences => ['a'],
                                       algorithms => ['RS256'] } } },
-      qr/\$\.issuers\.idp: needs exactly one of "jwks_file" and "shared_secret_file"/ ],
+      qr/\$\.issuers\.idp: needs exactly one of "jwks_file", "jwks_uri" and "shared_secret_file"/ ],
     [ 'HS256 with public keys', sub {
           write_file('keys.jwks', '{"keys": []}');
           $_[0]{issuers} = { idp => { iss => 'https://i', audiences => ['a'],

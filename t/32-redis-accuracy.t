@@ -74,8 +74,8 @@ for my $t ($t1, $t2) {
     if ($pid == 0) {
         open STDOUT, '>', $t->testdir() . '/wrk.out';
         open STDERR, '>&', \*STDOUT;
-        exec 'wrk', '-t1', '-c8', "-d${SECONDS}s", '-H', "X-API-Key: $KEY",
-            'http://127.0.0.1:' . $t->port(0) . '/v2/shipments/1';
+        { exec 'wrk', '-t1', '-c8', "-d${SECONDS}s", '-H', "X-API-Key: $KEY",
+              'http://127.0.0.1:' . $t->port(0) . '/v2/shipments/1'; }
         POSIX::_exit(127);
     }
     push @pids, $pid;

@@ -120,8 +120,8 @@ static const char *const  lg_include_fields[] = {
 
 static const char *const  lg_issuer_fields[] = {
     "iss", "audiences", "algorithms", "leeway", "max_lifetime", "typ",
-    "partner_claim", "scope_claim", "jwks_file", "shared_secret_file",
-    "max_token_size", NULL
+    "partner_claim", "scope_claim", "jwks_file", "jwks_uri", "jwks_refresh",
+    "jwks_cooldown", "shared_secret_file", "max_token_size", NULL
 };
 
 static const char *const  lg_issuer_required[] = {
@@ -2355,6 +2355,7 @@ lg_compile_issuers(lg_compile_t *c)
             }
 
             /* counted before compiling: lg_policy_free() frees its keys */
+            p->issuers[p->nissuers].index = p->nissuers;
             p->nissuers++;
 
             if (lg_compile_issuer(c, name, ij, &p->issuers[p->nissuers - 1])
@@ -2560,17 +2561,70 @@ lg_compile_issuer(lg_compile_t *c, const char *name, json_t *ij,
         out->rules.jws.max_len = (size_t) json_integer_value(v);
     }
 
-    /* keys: a JWKS file, or a shared secret for HS* -- never both */
+    /*
+     * keys: a JWKS file, a JWKS fetched through an internal location
+     * (jwks_uri), or a shared secret for HS* -- exactly one
+     */
 
     if (lg_get_string(c, ij, "jwks_file", 0, &jwks_file) != 0
+        || lg_get_string(c, ij, "jwks_uri", 0, &out->jwks_uri) != 0
         || lg_get_string(c, ij, "shared_secret_file", 0, &secret_file) != 0)
     {
         return -1;
     }
 
-    if ((jwks_file.data == NULL) == (secret_file.data == NULL)) {
-        return lg_fail(c, "needs exactly one of \"jwks_file\" and "
-                       "\"shared_secret_file\"");
+    if ((jwks_file.data != NULL) + (out->jwks_uri.data != NULL)
+        + (secret_file.data != NULL) != 1)
+    {
+        return lg_fail(c, "needs exactly one of \"jwks_file\", "
+                       "\"jwks_uri\" and \"shared_secret_file\"");
+    }
+
+    out->jwks_refresh = 600 * 1000;
+    out->jwks_cooldown = 30 * 1000;
+
+    if (lg_get_string(c, ij, "jwks_refresh", 0, &str) != 0) {
+        return -1;
+    }
+
+    if (str.data != NULL
+        && (lg_duration_parse(str.data, str.len, &out->jwks_refresh) != 0
+            || out->jwks_refresh < 1000))
+    {
+        lg_json_path_key(&c->path, "jwks_refresh");
+        return lg_fail(c, "invalid duration \"%s\" (at least 1s)", str.data);
+    }
+
+    if (lg_get_string(c, ij, "jwks_cooldown", 0, &str) != 0) {
+        return -1;
+    }
+
+    if (str.data != NULL
+        && lg_duration_parse(str.data, str.len, &out->jwks_cooldown) != 0)
+    {
+        lg_json_path_key(&c->path, "jwks_cooldown");
+        return lg_fail(c, "invalid duration \"%s\"", str.data);
+    }
+
+    if (out->jwks_uri.data != NULL) {
+
+        if (out->jwks_uri.len < 2 || out->jwks_uri.data[0] != '/'
+            || strpbrk(out->jwks_uri.data, " ?#\t") != NULL)
+        {
+            lg_json_path_key(&c->path, "jwks_uri");
+            return lg_fail(c, "must be the path of an internal location of "
+                           "the nginx config (e.g. \"/_jwks/corp\") that "
+                           "proxies to the IdP's jwks_uri");
+        }
+
+        if (algs & LG_JWS_ALGS_HMAC) {
+            lg_json_path_key(&c->path, "algorithms");
+            return lg_fail(c, "HS256/384/512 need \"shared_secret_file\", "
+                           "never public keys");
+        }
+
+        /* keys arrive at run time */
+        return 0;
     }
 
     if (jwks_file.data != NULL) {

@@ -95,6 +95,10 @@ struct lg_issuer_s {
     lg_jwk_set_t   *keys;              /* owned; freed with the policy */
     lg_binding_t   *bindings;          /* sorted by claim */
     size_t          nbindings;
+    size_t          index;             /* in policy->issuers */
+    lg_str_t        jwks_uri;          /* internal location; len 0: none */
+    int64_t         jwks_refresh;      /* msec, when no max-age is sent */
+    int64_t         jwks_cooldown;     /* msec between unknown-kid fetches */
 };
 
 
