@@ -346,6 +346,22 @@ ngx_http_logistics_jwks_finish(ngx_http_request_t *r,
 }
 
 
+/* the worker's current key set of an issuer, without fetching anything */
+
+const lg_jwk_set_t *
+ngx_http_logistics_jwks_current(ngx_http_request_t *r,
+    const lg_issuer_t *issuer)
+{
+    if (ngx_http_logistics_jwks_local == NULL
+        || issuer->index >= ngx_http_logistics_jwks_nlocal)
+    {
+        return NULL;
+    }
+
+    return ngx_http_logistics_jwks_local[issuer->index].keys;
+}
+
+
 void
 ngx_http_logistics_jwks_exit(void)
 {

@@ -89,6 +89,13 @@ static ngx_command_t  ngx_http_logistics_commands[] = {
       offsetof(ngx_http_logistics_loc_conf_t, legacy_headers),
       NULL },
 
+    { ngx_string("logistics_token_cache"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_logistics_loc_conf_t, token_cache),
+      NULL },
+
     { ngx_string("logistics_gateway"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
@@ -190,6 +197,7 @@ ngx_http_logistics_create_loc_conf(ngx_conf_t *cf)
     lcf->deny_log_level = NGX_CONF_UNSET_UINT;
     lcf->fail_mode = NGX_CONF_UNSET_UINT;
     lcf->legacy_headers = NGX_CONF_UNSET;
+    lcf->token_cache = NGX_CONF_UNSET;
 
     return lcf;
 }
@@ -210,6 +218,7 @@ ngx_http_logistics_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->fail_mode, prev->fail_mode,
                               NGX_CONF_UNSET_UINT);
     ngx_conf_merge_value(conf->legacy_headers, prev->legacy_headers, 0);
+    ngx_conf_merge_value(conf->token_cache, prev->token_cache, 1);
 
     return NGX_CONF_OK;
 }

@@ -37,6 +37,7 @@ typedef struct {
     ngx_str_t                   problem_type_base;
     ngx_uint_t                  fail_mode;     /* LG_FAIL_*; unset: policy */
     ngx_flag_t                  legacy_headers;
+    ngx_flag_t                  token_cache;
 } ngx_http_logistics_loc_conf_t;
 
 
@@ -72,6 +73,7 @@ typedef struct {
     ngx_str_t                   challenge;     /* WWW-Authenticate */
     ngx_str_t                   detail;        /* problem detail */
     unsigned                    bearer:1;
+    unsigned                    token_cached:1;
 
     ngx_http_logistics_limit_t  limits[2];
     ngx_uint_t                  nlimits;
@@ -118,6 +120,8 @@ ngx_int_t ngx_http_logistics_jwks_keys(ngx_http_request_t *r,
 void ngx_http_logistics_jwks_finish(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx);
 void ngx_http_logistics_jwks_exit(void);
+const lg_jwk_set_t *ngx_http_logistics_jwks_current(ngx_http_request_t *r,
+    const lg_issuer_t *issuer);
 ngx_int_t ngx_http_logistics_after_route(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, const lg_policy_t *policy);
 

@@ -601,3 +601,117 @@ ngx_http_logistics_doc_store(ngx_shm_zone_t *shm_zone, ngx_str_t *key,
 
     return NGX_OK;
 }
+
+
+ngx_int_t
+ngx_http_logistics_zone_blob_put(ngx_shm_zone_t *shm_zone, ngx_str_t *key,
+    u_char *data, size_t len, int64_t expires, ngx_log_t *log)
+{
+    u_char                     *blob;
+    uint32_t                    hash;
+    ngx_rbtree_node_t          *node;
+    ngx_http_logistics_node_t  *ln;
+    ngx_http_logistics_zone_t  *zone;
+
+    zone = shm_zone->data;
+    hash = ngx_crc32_short(key->data, key->len);
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    blob = ngx_slab_alloc_locked(zone->shpool, len + sizeof(size_t));
+
+    if (blob == NULL) {
+        ngx_http_logistics_zone_expire(zone, 0, 1);
+        blob = ngx_slab_alloc_locked(zone->shpool, len + sizeof(size_t));
+    }
+
+    if (blob == NULL) {
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        return NGX_DECLINED;
+    }
+
+    ngx_memcpy(blob, &len, sizeof(size_t));
+    ngx_memcpy(blob + sizeof(size_t), data, len);
+
+    node = ngx_http_logistics_zone_find(zone, key, hash);
+
+    if (node != NULL) {
+        ln = (ngx_http_logistics_node_t *) &node->color;
+
+        if (ln->doc && ln->value) {
+            ngx_slab_free_locked(zone->shpool,
+                                 (void *) (uintptr_t) ln->value);
+        }
+
+        ln->value = 0;
+    }
+
+    if (ngx_http_logistics_zone_store(zone, key, hash,
+                                      (int64_t) (uintptr_t) blob, expires,
+                                      log)
+        != NGX_OK)
+    {
+        ngx_slab_free_locked(zone->shpool, blob);
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        return NGX_DECLINED;
+    }
+
+    node = ngx_http_logistics_zone_find(zone, key, hash);
+    ln = (ngx_http_logistics_node_t *) &node->color;
+    ln->doc = 1;
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_logistics_zone_blob_get(ngx_shm_zone_t *shm_zone, ngx_str_t *key,
+    int64_t now, ngx_pool_t *pool, ngx_str_t *out)
+{
+    u_char                     *blob;
+    size_t                      len;
+    uint32_t                    hash;
+    ngx_rbtree_node_t          *node;
+    ngx_http_logistics_node_t  *ln;
+    ngx_http_logistics_zone_t  *zone;
+
+    zone = shm_zone->data;
+    hash = ngx_crc32_short(key->data, key->len);
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    node = ngx_http_logistics_zone_find(zone, key, hash);
+
+    if (node == NULL) {
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        return NGX_DECLINED;
+    }
+
+    ln = (ngx_http_logistics_node_t *) &node->color;
+
+    if (!ln->doc || ln->value == 0 || (ln->expires && ln->expires <= now)) {
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        return NGX_DECLINED;
+    }
+
+    blob = (u_char *) (uintptr_t) ln->value;
+    ngx_memcpy(&len, blob, sizeof(size_t));
+
+    out->data = ngx_pnalloc(pool, len);
+    if (out->data == NULL) {
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(out->data, blob + sizeof(size_t), len);
+    out->len = len;
+
+    ngx_queue_remove(&ln->queue);
+    ngx_queue_insert_head(&zone->sh->queue, &ln->queue);
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    return NGX_OK;
+}

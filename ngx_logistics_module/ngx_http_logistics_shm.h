@@ -82,4 +82,12 @@ ngx_int_t ngx_http_logistics_doc_store(ngx_shm_zone_t *shm_zone,
     ngx_log_t *log);
 
 
+/* small records with an expiry (verified tokens); times in microseconds */
+ngx_int_t ngx_http_logistics_zone_blob_put(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *key, u_char *data, size_t len, int64_t expires,
+    ngx_log_t *log);
+ngx_int_t ngx_http_logistics_zone_blob_get(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *key, int64_t now, ngx_pool_t *pool, ngx_str_t *out);
+
+
 #endif /* _NGX_HTTP_LOGISTICS_SHM_H_INCLUDED_ */

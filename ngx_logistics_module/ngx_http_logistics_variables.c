@@ -21,7 +21,8 @@ typedef enum {
     NGX_HTTP_LOGISTICS_VAR_UPSTREAM_URI,
     NGX_HTTP_LOGISTICS_VAR_TOKEN_JTI,
     NGX_HTTP_LOGISTICS_VAR_TOKEN_SUB,
-    NGX_HTTP_LOGISTICS_VAR_SCOPES
+    NGX_HTTP_LOGISTICS_VAR_SCOPES,
+    NGX_HTTP_LOGISTICS_VAR_TOKEN_CACHE
 } ngx_http_logistics_var_e;
 
 
@@ -62,6 +63,9 @@ static ngx_http_variable_t  ngx_http_logistics_vars[] = {
 
     { ngx_string("logistics_scopes"), NULL, ngx_http_logistics_variable,
       NGX_HTTP_LOGISTICS_VAR_SCOPES, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("logistics_token_cache"), NULL, ngx_http_logistics_variable,
+      NGX_HTTP_LOGISTICS_VAR_TOKEN_CACHE, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -150,6 +154,18 @@ ngx_http_logistics_variable(ngx_http_request_t *r,
 
     case NGX_HTTP_LOGISTICS_VAR_TOKEN_SUB:
         value = ctx->token_sub;
+        break;
+
+    case NGX_HTTP_LOGISTICS_VAR_TOKEN_CACHE:
+        if (ctx->bearer) {
+            if (ctx->token_cached) {
+                ngx_str_set(&value, "hit");
+
+            } else {
+                ngx_str_set(&value, "miss");
+            }
+        }
+
         break;
 
     case NGX_HTTP_LOGISTICS_VAR_SCOPES:

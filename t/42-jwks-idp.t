@@ -94,8 +94,10 @@ $t->write_file('policy.json', JSON::PP->new->canonical->encode({
 
 $t->write_config($t->gateway_http_body(
     policy => '%%TESTDIR%%/policy.json',
-    http_extra => '    logistics_zone z:1m;',
+    http_extra => "    logistics_zone z:1m;\n"
+        . "    log_format tc '\$logistics_request_id \$logistics_token_cache';",
     server_extra => <<"EOF"), workers => 2);
+        access_log %%TESTDIR%%/tc.log tc;
         location = /_jwks/idp {
             internal;
             proxy_pass http://127.0.0.1:$idp_port/jwks;
@@ -109,9 +111,16 @@ $t->run();
 my $p = $t->port(0);
 
 sub call {
-    my ($tok) = @_;
+    my ($tok, $rid) = @_;
     return http_get('/v2/shipments/1', port => $p,
-                    'Authorization' => "Bearer $tok", 'Connection' => 'close');
+                    'Authorization' => "Bearer $tok", 'Connection' => 'close',
+                    ($rid ? ('X-Request-Id' => $rid) : ()));
+}
+
+sub cache_of {
+    my ($rid) = @_;
+    my $line = $t->wait_log_line('tc.log', qr/^\Q$rid\E /) // '';
+    return (split / /, $line)[1] // '';
 }
 
 my $tok = token();
@@ -128,6 +137,12 @@ is(echo_of(call($tok))->{headers}{'x-logistics-partner'}, 'acme',
 my @s = map { call($tok)->{status} } 1 .. 10;
 is_deeply(\@s, [(200) x 10], 'ten more calls over both workers');
 is(jwks_fetches(), 1, 'one JWKS fetch served both workers');
+
+my $tokc = token();
+call($tokc, 'tc-1');
+is(cache_of('tc-1'), 'miss', 'a new token is verified ($logistics_token_cache miss)');
+call($tokc, 'tc-2');
+is(cache_of('tc-2'), 'hit', 'the same token again comes from the cache (hit)');
 
 # rotation: a token signed by a new key is followed by one refetch
 
@@ -157,6 +172,17 @@ idp('POST', '/__admin/stats/reset');
 my @js = map { call($_)->{status} } @junk;
 is_deeply([grep { $_ != 401 } @js], [], '20 tokens with unknown kids: 401');
 cmp_ok(jwks_fetches(), '<=', 1, 'and at most one JWKS fetch (cooldown)');
+
+# a refresh that drops a kid invalidates the tokens it signed, cached or not
+
+call($tok, 'tc-old');
+is(cache_of('tc-old'), 'hit', 'the old-key token is cached');
+idp('POST', '/__admin/drop?kid=' . (json_decode(MIME::Base64::decode_base64url($h))->{kid}));
+sleep 2.1;
+call($junk[1]);          # an unknown kid past the cooldown: refetch
+is(call($tok, 'tc-dropped')->{status}, 401,
+   'its kid dropped from the JWKS: the cached token is refused');
+is(call($tok2)->{status}, 200, 'tokens of the remaining key still pass');
 
 # the IdP goes away: the gateway keeps serving with its keys
 

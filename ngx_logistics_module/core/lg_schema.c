@@ -934,9 +934,18 @@ lg_schema_walk(lg_schema_compile_t *c, lg_schema_doc_t *doc, json_t *json,
                 }
 
                 if (fragment != NULL && fragment[0] != '\0') {
-                    return lg_schema_fail(c, info, "$id",
-                                          "must not have a fragment "
-                                          "(use $anchor)");
+
+                    if (draft != LG_SCHEMA_DRAFT7) {
+                        return lg_schema_fail(c, info, "$id",
+                                              "must not have a fragment "
+                                              "(use $anchor)");
+                    }
+
+                    if (!lg_schema_anchor_name_ok(fragment)) {
+                        return lg_schema_fail(c, info, "$id",
+                                              "fragment must be a plain "
+                                              "name");
+                    }
                 }
 
                 if (depth > 0) {
@@ -963,6 +972,18 @@ lg_schema_walk(lg_schema_compile_t *c, lg_schema_doc_t *doc, json_t *json,
                     != 0)
                 {
                     return lg_schema_fail(c, info, NULL, "out of memory");
+                }
+
+                if (fragment != NULL && fragment[0] != '\0') {
+                    /* draft-07 "uri#name": a resource and an anchor in it */
+                    info->base = base;
+                    info->resource = resource;
+
+                    if (lg_schema_add_anchor(c, info, base, fragment, 0)
+                        != 0)
+                    {
+                        return -1;
+                    }
                 }
             }
         }

@@ -331,6 +331,16 @@ static const lg_case_t  cases[] = {
       "\"maxLength\": 1}}}", "{\"a\": \"long\"}", 1 },
     { "{" D7 "\"definitions\": {\"s\": {\"$id\": \"#str\", \"type\": "
       "\"string\"}}, \"$ref\": \"#str\"}", "1", 0 },
+    /* draft-07: "$id" "uri#name" is a resource and a plain-name anchor */
+    { "{" D7 "\"allOf\": [{\"$ref\": \"urn:x:a#n\"}], \"definitions\": "
+      "{\"n\": {\"$id\": \"urn:x:a#n\", \"type\": \"integer\"}}}",
+      "1", 1 },
+    { "{" D7 "\"allOf\": [{\"$ref\": \"urn:x:a#n\"}], \"definitions\": "
+      "{\"n\": {\"$id\": \"urn:x:a#n\", \"type\": \"integer\"}}}",
+      "\"s\"", 0 },
+    { "{" D7 "\"$ref\": \"urn:x:a\", \"definitions\": "
+      "{\"n\": {\"$id\": \"urn:x:a#n\", \"type\": \"integer\"}}}",
+      "\"s\"", 0 },
     /* draft-07 knows no unevaluatedProperties nor prefixItems */
     { "{" D7 "\"unevaluatedProperties\": false}", "{\"a\": 1}", 1 },
     { "{" D7 "\"prefixItems\": [false]}", "[1]", 1 },

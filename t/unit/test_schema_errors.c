@@ -228,6 +228,9 @@ test_compile_errors(void)
           "{\"$anchor\": \"x\"}}}", "anchor \"x\" is defined twice" },
         { "{\"$id\": \"urn:a#frag\"}", "$[\"$id\"]: must not have a "
           "fragment" },
+        { "{\"$schema\": \"http://json-schema.org/draft-07/schema#\", "
+          "\"$id\": \"urn:a#/x\"}", "$[\"$id\"]: fragment must be a plain "
+          "name" },
         { "[]", "a schema must be an object or a boolean" },
         { "{\"a\": 1, \"a\": 2}", "duplicate object key" },
         { "{\"type\": \"string\"", "" },
