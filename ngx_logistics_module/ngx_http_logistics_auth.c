@@ -32,6 +32,8 @@ static ngx_int_t ngx_http_logistics_token_rejected(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, const char *reason, const char *why);
 static ngx_int_t ngx_http_logistics_cert_sha256(ngx_http_request_t *r,
     u_char *digest);
+static ngx_int_t ngx_http_logistics_mtls(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, const lg_policy_t *policy);
 static ngx_int_t ngx_http_logistics_copy(ngx_http_request_t *r,
     ngx_str_t *dst, const lg_str_t *src);
 
@@ -119,6 +121,9 @@ ngx_http_logistics_authenticate(ngx_http_request_t *r,
 
     } else if (header.len) {
         key = header;
+
+    } else if (auth & LG_AUTH_MTLS) {
+        return ngx_http_logistics_mtls(r, ctx, policy);
 
     } else {
         return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNAUTHORIZED,
@@ -676,6 +681,72 @@ ngx_http_logistics_token_rejected(ngx_http_request_t *r,
     ctx->detail.len = ngx_strlen(why);
 
     return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_INVALID_TOKEN, reason);
+}
+
+
+/*
+ * A partner identified by its client certificate: nginx verified the
+ * chain (ssl_verify_client); the policy lists the certificate's SHA-256
+ * fingerprint or its subject DN.
+ */
+
+static ngx_int_t
+ngx_http_logistics_mtls(ngx_http_request_t *r, ngx_http_logistics_ctx_t *ctx,
+    const lg_policy_t *policy)
+{
+#if (NGX_HTTP_SSL)
+    u_char               digest[32];
+    ngx_int_t            rc;
+    ngx_str_t            dn;
+    const lg_partner_t  *partner;
+
+    if (r->connection->ssl == NULL
+        || SSL_get_verify_result(r->connection->ssl->connection) != X509_V_OK)
+    {
+        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNAUTHORIZED,
+                                       "missing-credentials");
+    }
+
+    rc = ngx_http_logistics_cert_sha256(r, digest);
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNAUTHORIZED,
+                                       "missing-credentials");
+    }
+
+    if (ngx_ssl_get_subject_dn(r->connection, r->pool, &dn) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    partner = lg_policy_cert_partner(policy, digest, (const char *) dn.data,
+                                     dn.len);
+
+    if (partner == NULL) {
+        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNAUTHORIZED,
+                                       "unknown-certificate");
+    }
+
+    ctx->partner = partner;
+    ctx->scopes = partner->scopes;
+    ctx->mtls = 1;
+
+    if (partner->suspended) {
+        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNAUTHORIZED,
+                                       "suspended-partner");
+    }
+
+    return NGX_OK;
+
+#else
+
+    return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNAUTHORIZED,
+                                   "missing-credentials");
+
+#endif
 }
 
 

@@ -250,8 +250,9 @@ ngx_http_logistics_rewrite_headers(ngx_http_request_t *r,
         || ngx_http_logistics_push(headers, "X-Logistics-Auth",
                                    "x-logistics-auth",
                                    (u_char *) (ctx->bearer ? "bearer"
+                                               : ctx->mtls ? "mtls"
                                                            : "api_key"),
-                                   ctx->bearer ? 6 : 7)
+                                   ctx->bearer ? 6 : ctx->mtls ? 4 : 7)
            != NGX_OK
         || ngx_http_logistics_push(headers, "X-Logistics-Route",
                                    "x-logistics-route",

@@ -74,6 +74,7 @@ typedef struct {
     ngx_str_t                   detail;        /* problem detail */
     unsigned                    bearer:1;
     unsigned                    token_cached:1;
+    unsigned                    mtls:1;
 
     ngx_http_logistics_limit_t  limits[2];
     ngx_uint_t                  nlimits;

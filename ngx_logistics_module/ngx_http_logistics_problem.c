@@ -143,6 +143,11 @@ ngx_http_logistics_deny(ngx_http_request_t *r, ngx_http_logistics_ctx_t *ctx,
             }
         }
 
+        if (auth == LG_AUTH_MTLS) {
+            ngx_str_set(&ctx->detail, "A client certificate registered for a "
+                        "partner is required.");
+        }
+
         if (auth & LG_AUTH_API_KEY) {
             ngx_str_set(&value, "ApiKey realm=\"logistics\"");
 

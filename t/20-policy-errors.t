@@ -255,6 +255,13 @@ my @cases = (
     [ 'unknown auth method bearer typo', sub {
           $_[0]{apis}{shipments}{routes}[0]{auth} = ['beare'] },
       qr/\.routes\[0\]\.auth\[0\]: unknown authentication method/ ],
+    [ 'malformed certificate fingerprint', sub {
+          $_[0]{partners}{acme}{mtls} = { sha256 => ['AB:CD'] } },
+      qr/\$\.partners\.acme\.mtls\.sha256\[0\]: must be a SHA-256 fingerprint/ ],
+    [ 'issuer with a jwks_uri that is not a path', sub {
+          $_[0]{issuers} = { idp => { iss => 'https://i', audiences => ['a'],
+              algorithms => ['RS256'], jwks_uri => 'https://idp/jwks' } } },
+      qr/\$\.issuers\.idp\.jwks_uri: must be the path of an internal location/ ],
     [ 'no routes at all', sub { delete $_[0]{apis} },
       qr/\$: the policy defines no routes/ ],
 );

@@ -103,6 +103,9 @@ static int lg_read_file(lg_compile_t *c, const char *rel, size_t max,
 static int lg_binding_cmp(const void *a, const void *b);
 static int lg_finish_issuers(lg_compile_t *c);
 static int lg_scope_order_cmp(const void *a, const void *b);
+static int lg_compile_mtls(lg_compile_t *c, json_t *mtls,
+    lg_partner_t *partner);
+static int lg_cert_cmp(const void *a, const void *b);
 
 
 static const char *const  lg_root_fields[] = {
@@ -134,8 +137,11 @@ static const char *const  lg_binding_fields[] = {
 
 static const char *const  lg_partner_fields[] = {
     "name", "suspended", "scopes", "routes", "api_keys",
-    "odoo_credential_file", "api_key_max_age", "rate_limit", "jwt", NULL
+    "odoo_credential_file", "api_key_max_age", "rate_limit", "jwt", "mtls",
+    NULL
 };
+
+static const char *const  lg_mtls_fields[] = { "sha256", "subjects", NULL };
 
 static const char *const  lg_limit_fields[] = {
     "rate", "burst", "routes", NULL
@@ -1190,12 +1196,15 @@ lg_compile_route(lg_compile_t *c, lg_api_t *api, json_t *r, lg_route_t *out)
 
                 } else if (strcmp(json_string_value(item), "bearer") == 0) {
                     m = LG_AUTH_BEARER;
+
+                } else if (strcmp(json_string_value(item), "mtls") == 0) {
+                    m = LG_AUTH_MTLS;
                 }
             }
 
             if (m == 0) {
                 return lg_fail(c, "unknown authentication method (supported:"
-                               " \"api_key\", \"bearer\")");
+                               " \"api_key\", \"bearer\", \"mtls\")");
             }
 
             if (out->auth & m) {
@@ -1687,13 +1696,27 @@ lg_compile_partner(lg_compile_t *c, const char *id, json_t *pj,
         lg_json_path_pop(&c->path, saved);
     }
 
+    v = json_object_get(pj, "mtls");
+
+    if (v != NULL) {
+        saved = lg_json_path_key(&c->path, "mtls");
+
+        if (lg_compile_mtls(c, v, out) != 0) {
+            return -1;
+        }
+
+        lg_json_path_pop(&c->path, saved);
+    }
+
     v = json_object_get(pj, "api_keys");
 
     if (v == NULL) {
-        if (json_object_get(pj, "jwt") == NULL) {
+        if (json_object_get(pj, "jwt") == NULL
+            && json_object_get(pj, "mtls") == NULL)
+        {
             return lg_fail(c, "missing required field \"api_keys\" (or "
-                           "\"jwt\"): the partner has no way to "
-                           "authenticate");
+                           "\"jwt\" or \"mtls\"): the partner has no way "
+                           "to authenticate");
         }
 
         v = json_array();
@@ -2853,6 +2876,215 @@ lg_compile_bindings(lg_compile_t *c, json_t *jwt, lg_partner_t *partner)
 }
 
 
+/*
+ * "mtls": {"sha256": ["<64 hex>", ...], "subjects": ["CN=edi,O=Acme"]}:
+ * a client certificate that nginx verified (ssl_verify_client) and whose
+ * SHA-256 fingerprint or subject DN is listed identifies the partner.
+ */
+
+static int
+lg_compile_mtls(lg_compile_t *c, json_t *mtls, lg_partner_t *partner)
+{
+    int                    hi, lo;
+    char                   hex[64];
+    size_t                 i, j, k, n, s;
+    json_t                *list, *item;
+    const char            *v;
+    lg_policy_t           *p;
+    lg_cert_binding_t     *cb;
+    lg_subject_binding_t  *sb;
+
+    p = c->policy;
+
+    if (lg_fields(c, mtls, lg_mtls_fields, NULL) != 0) {
+        return -1;
+    }
+
+    list = json_object_get(mtls, "sha256");
+
+    if (list != NULL) {
+        s = lg_json_path_key(&c->path, "sha256");
+
+        if (!json_is_array(list) || json_array_size(list) == 0) {
+            return lg_fail(c, "must be a non-empty array of fingerprints");
+        }
+
+        cb = lg_arena_calloc(&p->arena, p->ncerts + json_array_size(list),
+                             sizeof(lg_cert_binding_t));
+        if (cb == NULL) {
+            return lg_fail(c, "out of memory");
+        }
+
+        if (p->ncerts) {
+            memcpy(cb, p->certs, p->ncerts * sizeof(lg_cert_binding_t));
+        }
+
+        p->certs = cb;
+
+        json_array_foreach(list, i, item) {
+            size_t  s2;
+
+            s2 = lg_json_path_index(&c->path, i);
+
+            if (!json_is_string(item)) {
+                return lg_fail(c, "must be a string");
+            }
+
+            /* "ab:cd:..." (openssl x509 -fingerprint) or plain hex */
+
+            v = json_string_value(item);
+            n = 0;
+
+            for (j = 0; v[j] != '\0' && n <= 64; j++) {
+                if (v[j] == ':') {
+                    continue;
+                }
+
+                hex[n < 64 ? n : 63] = (char) (v[j] | 0x20);
+                n++;
+            }
+
+            for (k = 0; k < n && k < 64; k++) {
+                if (!((hex[k] >= '0' && hex[k] <= '9')
+                      || (hex[k] >= 'a' && hex[k] <= 'f')))
+                {
+                    n = 0;
+                }
+            }
+
+            if (n != 64) {
+                return lg_fail(c, "must be a SHA-256 fingerprint (64 hex "
+                               "digits, colons allowed)");
+            }
+
+            for (k = 0; k < 32; k++) {
+                hi = hex[2 * k] <= '9' ? hex[2 * k] - '0'
+                                       : hex[2 * k] - 'a' + 10;
+                lo = hex[2 * k + 1] <= '9' ? hex[2 * k + 1] - '0'
+                                           : hex[2 * k + 1] - 'a' + 10;
+                cb[p->ncerts].sha256[k] = (uint8_t) (hi << 4 | lo);
+            }
+
+            for (k = 0; k < p->ncerts; k++) {
+                if (memcmp(cb[k].sha256, cb[p->ncerts].sha256, 32) == 0) {
+                    return lg_fail(c, "certificate already belongs to "
+                                   "partner \"%s\"", cb[k].partner->id.data);
+                }
+            }
+
+            cb[p->ncerts].partner = partner;
+            p->ncerts++;
+
+            lg_json_path_pop(&c->path, s2);
+        }
+
+        lg_json_path_pop(&c->path, s);
+    }
+
+    list = json_object_get(mtls, "subjects");
+
+    if (list != NULL) {
+        s = lg_json_path_key(&c->path, "subjects");
+
+        if (!json_is_array(list) || json_array_size(list) == 0) {
+            return lg_fail(c, "must be a non-empty array of subject DNs");
+        }
+
+        sb = lg_arena_calloc(&p->arena, p->nsubjects + json_array_size(list),
+                             sizeof(lg_subject_binding_t));
+        if (sb == NULL) {
+            return lg_fail(c, "out of memory");
+        }
+
+        if (p->nsubjects) {
+            memcpy(sb, p->subjects,
+                   p->nsubjects * sizeof(lg_subject_binding_t));
+        }
+
+        p->subjects = sb;
+
+        json_array_foreach(list, i, item) {
+            size_t  s2;
+
+            s2 = lg_json_path_index(&c->path, i);
+
+            if (!json_is_string(item) || json_string_length(item) < 3) {
+                return lg_fail(c, "must be a subject DN such as "
+                               "\"CN=edi.acme.example,O=Acme\"");
+            }
+
+            for (k = 0; k < p->nsubjects; k++) {
+                if (strcmp(sb[k].subject.data, json_string_value(item)) == 0) {
+                    return lg_fail(c, "subject already belongs to partner "
+                                   "\"%s\"", sb[k].partner->id.data);
+                }
+            }
+
+            if (lg_arena_str(&p->arena, &sb[p->nsubjects].subject,
+                             json_string_value(item),
+                             json_string_length(item))
+                != 0)
+            {
+                return lg_fail(c, "out of memory");
+            }
+
+            sb[p->nsubjects].partner = partner;
+            p->nsubjects++;
+
+            lg_json_path_pop(&c->path, s2);
+        }
+
+        lg_json_path_pop(&c->path, s);
+    }
+
+    if (json_object_size(mtls) == 0) {
+        return lg_fail(c, "needs \"sha256\" or \"subjects\"");
+    }
+
+    return 0;
+}
+
+
+static int
+lg_cert_cmp(const void *a, const void *b)
+{
+    const lg_cert_binding_t  *x = a, *y = b;
+
+    return memcmp(x->sha256, y->sha256, 32);
+}
+
+
+const lg_partner_t *
+lg_policy_cert_partner(const lg_policy_t *policy, const uint8_t *sha256,
+    const char *subject, size_t subject_len)
+{
+    size_t                    i;
+    lg_cert_binding_t         key;
+    const lg_cert_binding_t  *found;
+
+    if (sha256 != NULL && policy->ncerts) {
+        memcpy(key.sha256, sha256, 32);
+
+        found = bsearch(&key, policy->certs, policy->ncerts,
+                        sizeof(lg_cert_binding_t), lg_cert_cmp);
+        if (found != NULL) {
+            return found->partner;
+        }
+    }
+
+    for (i = 0; subject != NULL && i < policy->nsubjects; i++) {
+        if (policy->subjects[i].subject.len == subject_len
+            && memcmp(policy->subjects[i].subject.data, subject, subject_len)
+               == 0)
+        {
+            return policy->subjects[i].partner;
+        }
+    }
+
+    return NULL;
+}
+
+
 static int
 lg_binding_cmp(const void *a, const void *b)
 {
@@ -2900,6 +3132,10 @@ lg_finish_issuers(lg_compile_t *c)
             qsort(p->issuers[i].bindings, p->issuers[i].nbindings,
                   sizeof(lg_binding_t), lg_binding_cmp);
         }
+    }
+
+    if (p->ncerts) {
+        qsort(p->certs, p->ncerts, sizeof(lg_cert_binding_t), lg_cert_cmp);
     }
 
     p->scope_order = lg_arena_calloc(&p->arena, p->nscopes + 1,

@@ -29,6 +29,7 @@
 
 #define LG_AUTH_API_KEY     0x01
 #define LG_AUTH_BEARER      0x02
+#define LG_AUTH_MTLS        0x04
 
 #define LG_FAIL_OPEN        0
 #define LG_FAIL_CLOSED      1
@@ -73,6 +74,20 @@ struct lg_partner_s {
     lg_rate_t     **route_rates;       /* by route->index; NULL: none */
     size_t          index;             /* in policy->partners */
 };
+
+
+/* which partner a client certificate belongs to */
+
+typedef struct {
+    uint8_t         sha256[32];        /* of the certificate (DER) */
+    lg_partner_t   *partner;
+} lg_cert_binding_t;
+
+
+typedef struct {
+    lg_str_t        subject;           /* RFC 2253, as $ssl_client_s_dn */
+    lg_partner_t   *partner;
+} lg_subject_binding_t;
 
 
 /* which partner a token of an issuer belongs to, by its partner claim */
@@ -179,6 +194,11 @@ struct lg_policy_s {
 
     lg_issuer_t          *issuers;
     size_t                nissuers;
+
+    lg_cert_binding_t    *certs;       /* sorted by sha256 */
+    size_t                ncerts;
+    lg_subject_binding_t *subjects;
+    size_t                nsubjects;
     size_t               *scope_order;  /* scope indexes sorted by name */
 
     size_t                nfiles;      /* files read, for messages */
@@ -222,6 +242,10 @@ const lg_issuer_t *lg_policy_token_issuer(const lg_policy_t *policy,
 
 const lg_partner_t *lg_issuer_partner(const lg_issuer_t *issuer,
     const char *claim, size_t len);
+
+/* the partner of a client certificate, by fingerprint, then by subject */
+const lg_partner_t *lg_policy_cert_partner(const lg_policy_t *policy,
+    const uint8_t *sha256, const char *subject, size_t subject_len);
 
 
 #endif /* _LG_POLICY_H_INCLUDED_ */
