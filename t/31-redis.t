@@ -84,7 +84,8 @@ sub workers {
     for my $stat (glob '/proc/[0-9]*/stat') {
         open my $fh, '<', $stat or next;
         my $line = <$fh> // '';
-        push @w, $1 if $line =~ /^(\d+) \(nginx\) \S+ (\d+)/ && $2 == $master;
+        # any child of the master (under valgrind it is not called nginx)
+        push @w, $1 if $line =~ /^(\d+) \(.*?\) \S+ (\d+)/ && $2 == $master;
     }
     return sort @w;
 }
