@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "ngx_http_logistics_module.h"
 #include "lg_apikey.h"
@@ -34,6 +35,10 @@ static ngx_int_t ngx_http_logistics_cert_sha256(ngx_http_request_t *r,
     u_char *digest);
 static ngx_int_t ngx_http_logistics_mtls(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, const lg_policy_t *policy);
+#if (NGX_HTTP_SSL)
+static const lg_partner_t *ngx_http_logistics_san_partner(
+    ngx_http_request_t *r, const lg_policy_t *policy);
+#endif
 static ngx_int_t ngx_http_logistics_copy(ngx_http_request_t *r,
     ngx_str_t *dst, const lg_str_t *src);
 
@@ -725,6 +730,10 @@ ngx_http_logistics_mtls(ngx_http_request_t *r, ngx_http_logistics_ctx_t *ctx,
     partner = lg_policy_cert_partner(policy, digest, (const char *) dn.data,
                                      dn.len);
 
+    if (partner == NULL && policy->nsans) {
+        partner = ngx_http_logistics_san_partner(r, policy);
+    }
+
     if (partner == NULL) {
         return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNAUTHORIZED,
                                        "unknown-certificate");
@@ -748,6 +757,61 @@ ngx_http_logistics_mtls(ngx_http_request_t *r, ngx_http_logistics_ctx_t *ctx,
 
 #endif
 }
+
+
+#if (NGX_HTTP_SSL)
+
+/* the first DNS, URI or e-mail subjectAltName that names a partner */
+
+static const lg_partner_t *
+ngx_http_logistics_san_partner(ngx_http_request_t *r,
+    const lg_policy_t *policy)
+{
+    int                   i, n;
+    X509                 *cert;
+    GENERAL_NAME         *gn;
+    ASN1_STRING          *v;
+    GENERAL_NAMES        *names;
+    const lg_partner_t   *partner;
+
+    cert = SSL_get_peer_certificate(r->connection->ssl->connection);
+    if (cert == NULL) {
+        return NULL;
+    }
+
+    names = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+    X509_free(cert);
+
+    if (names == NULL) {
+        return NULL;
+    }
+
+    partner = NULL;
+    n = sk_GENERAL_NAME_num(names);
+
+    for (i = 0; i < n && partner == NULL; i++) {
+        gn = sk_GENERAL_NAME_value(names, i);
+
+        switch (gn->type) {
+        case GEN_DNS:   v = gn->d.dNSName; break;
+        case GEN_URI:   v = gn->d.uniformResourceIdentifier; break;
+        case GEN_EMAIL: v = gn->d.rfc822Name; break;
+        default:        v = NULL;
+        }
+
+        if (v != NULL) {
+            partner = lg_policy_san_partner(policy,
+                                      (const char *) ASN1_STRING_get0_data(v),
+                                      (size_t) ASN1_STRING_length(v));
+        }
+    }
+
+    GENERAL_NAMES_free(names);
+
+    return partner;
+}
+
+#endif
 
 
 /* SHA-256 of the client certificate (DER): NGX_DECLINED when none */

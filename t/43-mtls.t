@@ -29,11 +29,14 @@ run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
     . " -keyout $d/ca.key -out $d/ca.crt -days 2 -subj /CN=test-ca");
 run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
     . " -keyout $d/server.key -out $d/server.crt -days 2 -subj /CN=localhost");
-for my $who (qw(acme edi stranger)) {
+for my $who (qw(acme edi stranger spiffe)) {
     run("openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
         . " -keyout $d/$who.key -out $d/$who.csr -subj /O=Test/CN=$who.partner");
+    $t->write_file("$who.ext", $who eq 'spiffe'
+        ? "subjectAltName=URI:spiffe://logistics/3pl,DNS:wms.3pl.example\n"
+        : "subjectAltName=DNS:$who.partner\n");
     run("openssl x509 -req -in $d/$who.csr -CA $d/ca.crt -CAkey $d/ca.key"
-        . " -CAcreateserial -out $d/$who.crt -days 2");
+        . " -CAcreateserial -out $d/$who.crt -days 2 -extfile $d/$who.ext");
 }
 
 sub der_sha256 {
@@ -52,6 +55,8 @@ $t->write_file('policy.json', JSON::PP->new->canonical->encode({
                   jwt => { issuer => 'idp', client_id => 'acme' } },
         edi => { scopes => ['tracking:read'],
                  mtls => { subjects => ['CN=edi.partner,O=Test'] } },
+        tpl => { scopes => ['tracking:read'],
+                 mtls => { sans => ['spiffe://logistics/3pl'] } },
     },
     apis => { shipments => {
         versions => { v2 => { upstream_prefix => '' } },
@@ -105,6 +110,11 @@ is($e->{headers}{'x-logistics-auth'}, 'mtls', 'and how it authenticated');
 
 ($code, $body) = curl('edi');
 is($code, 200, 'a certificate registered by its subject DN is a partner');
+
+($code, $body) = curl('spiffe');
+is($code, 200, 'a certificate registered by a subjectAltName URI is a partner');
+$e = eval { json_decode($body)->{result}{echo} } // {};
+is($e->{headers}{'x-logistics-partner'}, 'tpl', 'the partner of that SAN');
 
 ($code) = curl('stranger');
 is($code, 401, 'a valid certificate that is not registered: 401');

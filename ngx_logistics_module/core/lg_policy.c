@@ -106,6 +106,8 @@ static int lg_scope_order_cmp(const void *a, const void *b);
 static int lg_compile_mtls(lg_compile_t *c, json_t *mtls,
     lg_partner_t *partner);
 static int lg_cert_cmp(const void *a, const void *b);
+static int lg_compile_names(lg_compile_t *c, json_t *list, const char *field,
+    lg_subject_binding_t **names, size_t *nnames, lg_partner_t *partner);
 
 
 static const char *const  lg_root_fields[] = {
@@ -141,7 +143,9 @@ static const char *const  lg_partner_fields[] = {
     NULL
 };
 
-static const char *const  lg_mtls_fields[] = { "sha256", "subjects", NULL };
+static const char *const  lg_mtls_fields[] = {
+    "sha256", "subjects", "sans", NULL
+};
 
 static const char *const  lg_limit_fields[] = {
     "rate", "burst", "routes", NULL
@@ -2892,7 +2896,6 @@ lg_compile_mtls(lg_compile_t *c, json_t *mtls, lg_partner_t *partner)
     const char            *v;
     lg_policy_t           *p;
     lg_cert_binding_t     *cb;
-    lg_subject_binding_t  *sb;
 
     p = c->policy;
 
@@ -2981,60 +2984,12 @@ lg_compile_mtls(lg_compile_t *c, json_t *mtls, lg_partner_t *partner)
         lg_json_path_pop(&c->path, s);
     }
 
-    list = json_object_get(mtls, "subjects");
-
-    if (list != NULL) {
-        s = lg_json_path_key(&c->path, "subjects");
-
-        if (!json_is_array(list) || json_array_size(list) == 0) {
-            return lg_fail(c, "must be a non-empty array of subject DNs");
-        }
-
-        sb = lg_arena_calloc(&p->arena, p->nsubjects + json_array_size(list),
-                             sizeof(lg_subject_binding_t));
-        if (sb == NULL) {
-            return lg_fail(c, "out of memory");
-        }
-
-        if (p->nsubjects) {
-            memcpy(sb, p->subjects,
-                   p->nsubjects * sizeof(lg_subject_binding_t));
-        }
-
-        p->subjects = sb;
-
-        json_array_foreach(list, i, item) {
-            size_t  s2;
-
-            s2 = lg_json_path_index(&c->path, i);
-
-            if (!json_is_string(item) || json_string_length(item) < 3) {
-                return lg_fail(c, "must be a subject DN such as "
-                               "\"CN=edi.acme.example,O=Acme\"");
-            }
-
-            for (k = 0; k < p->nsubjects; k++) {
-                if (strcmp(sb[k].subject.data, json_string_value(item)) == 0) {
-                    return lg_fail(c, "subject already belongs to partner "
-                                   "\"%s\"", sb[k].partner->id.data);
-                }
-            }
-
-            if (lg_arena_str(&p->arena, &sb[p->nsubjects].subject,
-                             json_string_value(item),
-                             json_string_length(item))
-                != 0)
-            {
-                return lg_fail(c, "out of memory");
-            }
-
-            sb[p->nsubjects].partner = partner;
-            p->nsubjects++;
-
-            lg_json_path_pop(&c->path, s2);
-        }
-
-        lg_json_path_pop(&c->path, s);
+    if (lg_compile_names(c, json_object_get(mtls, "subjects"), "subjects",
+                         &p->subjects, &p->nsubjects, partner) != 0
+        || lg_compile_names(c, json_object_get(mtls, "sans"), "sans",
+                            &p->sans, &p->nsans, partner) != 0)
+    {
+        return -1;
     }
 
     if (json_object_size(mtls) == 0) {
@@ -3042,6 +2997,96 @@ lg_compile_mtls(lg_compile_t *c, json_t *mtls, lg_partner_t *partner)
     }
 
     return 0;
+}
+
+
+/* "subjects" (DNs) and "sans" (subjectAltName values) of "mtls" */
+
+static int
+lg_compile_names(lg_compile_t *c, json_t *list, const char *field,
+    lg_subject_binding_t **names, size_t *nnames, lg_partner_t *partner)
+{
+    size_t                 i, k, s;
+    json_t                *item;
+    lg_policy_t           *p;
+    lg_subject_binding_t  *sb;
+
+    if (list == NULL) {
+        return 0;
+    }
+
+    p = c->policy;
+    s = lg_json_path_key(&c->path, field);
+
+    if (!json_is_array(list) || json_array_size(list) == 0) {
+        return lg_fail(c, "must be a non-empty array of strings");
+    }
+
+    sb = lg_arena_calloc(&p->arena, *nnames + json_array_size(list),
+                         sizeof(lg_subject_binding_t));
+    if (sb == NULL) {
+        return lg_fail(c, "out of memory");
+    }
+
+    if (*nnames) {
+        memcpy(sb, *names, *nnames * sizeof(lg_subject_binding_t));
+    }
+
+    *names = sb;
+
+    json_array_foreach(list, i, item) {
+        size_t  s2;
+
+        s2 = lg_json_path_index(&c->path, i);
+
+        if (!json_is_string(item) || json_string_length(item) < 3) {
+            return lg_fail(c, "must be a name such as \"%s\"",
+                           field[0] == 's' && field[1] == 'u'
+                           ? "CN=edi.acme.example,O=Acme"
+                           : "edi.acme.example");
+        }
+
+        for (k = 0; k < *nnames; k++) {
+            if (strcmp(sb[k].subject.data, json_string_value(item)) == 0) {
+                return lg_fail(c, "\"%s\" already belongs to partner "
+                               "\"%s\"", json_string_value(item),
+                               sb[k].partner->id.data);
+            }
+        }
+
+        if (lg_arena_str(&p->arena, &sb[*nnames].subject,
+                         json_string_value(item), json_string_length(item))
+            != 0)
+        {
+            return lg_fail(c, "out of memory");
+        }
+
+        sb[*nnames].partner = partner;
+        (*nnames)++;
+
+        lg_json_path_pop(&c->path, s2);
+    }
+
+    lg_json_path_pop(&c->path, s);
+
+    return 0;
+}
+
+
+const lg_partner_t *
+lg_policy_san_partner(const lg_policy_t *policy, const char *san, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < policy->nsans; i++) {
+        if (policy->sans[i].subject.len == len
+            && memcmp(policy->sans[i].subject.data, san, len) == 0)
+        {
+            return policy->sans[i].partner;
+        }
+    }
+
+    return NULL;
 }
 
 

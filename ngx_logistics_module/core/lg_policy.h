@@ -199,6 +199,8 @@ struct lg_policy_s {
     size_t                ncerts;
     lg_subject_binding_t *subjects;
     size_t                nsubjects;
+    lg_subject_binding_t *sans;        /* subjectAltName values */
+    size_t                nsans;
     size_t               *scope_order;  /* scope indexes sorted by name */
 
     size_t                nfiles;      /* files read, for messages */
@@ -246,6 +248,10 @@ const lg_partner_t *lg_issuer_partner(const lg_issuer_t *issuer,
 /* the partner of a client certificate, by fingerprint, then by subject */
 const lg_partner_t *lg_policy_cert_partner(const lg_policy_t *policy,
     const uint8_t *sha256, const char *subject, size_t subject_len);
+
+/* the partner that lists this subjectAltName (DNS name, URI, e-mail) */
+const lg_partner_t *lg_policy_san_partner(const lg_policy_t *policy,
+    const char *san, size_t len);
 
 
 #endif /* _LG_POLICY_H_INCLUDED_ */
