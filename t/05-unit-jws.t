@@ -1,23 +1,11 @@
 #!/usr/bin/perl
 
-# Plain-C unit tests of the core (base64url, JWK key sets, JWS verification
-# and every Wycheproof JOSE vector), built by "make unit"; the binary speaks
-# TAP itself, so prove reads its output directly.
+# Plain-C unit tests of the core: test_jws (t/unit/test_jws.c).
 
 use strict;
 use warnings;
 use FindBin;
+use lib "$FindBin::Bin/lib";
+use Lg::Unit;
 
-my $dir = $ENV{LG_UNIT_DIR} || "$FindBin::Bin/../build/unit";
-my $bin = "$dir/test_jws";
-
-unless (-x $bin) {
-    print "1..1\nnot ok 1 - $bin is built (run make unit)\n";
-    exit 1;
-}
-
-# a plain process: under ASan, leak checking is on
-$ENV{ASAN_OPTIONS} =~ s/detect_leaks=0/detect_leaks=1/
-    if defined $ENV{ASAN_OPTIONS};
-
-exec $bin or die "exec $bin: $!";
+run_unit('test_jws');

@@ -108,47 +108,38 @@ lg_cli_redis_connect(const char *addr, const char *password_file, int db)
 }
 
 
-/*
- * revoke-token PARTNER JTI --redis ADDR [--ttl SECONDS]: every node refuses
- * that token on its next request.  The TTL should outlive the token; a
- * day is longer than any access token lifetime a gateway should accept.
- */
+typedef struct {
+    const char    *addr;
+    const char    *password_file;
+    int            db;
+    long           ttl;            /* seconds; 0: none */
+} lg_cli_redis_opts_t;
 
-int
-lg_cli_revoke_token(int argc, char **argv)
+
+/* --redis ADDR [--password-file F] [--db N] [--ttl S] from argv[first] */
+
+static int
+lg_cli_redis_options(int argc, char **argv, int first, int allow_ttl,
+    lg_cli_redis_opts_t *o)
 {
-    int            i, db, rc;
-    long           ttl;
-    char           key[1024];
-    redisReply    *reply;
-    redisContext  *c;
-    const char    *partner, *jti, *addr, *password_file;
+    int  i;
 
-    if (argc < 2) {
-        return 2;
-    }
-
-    partner = argv[0];
-    jti = argv[1];
-    addr = NULL;
-    password_file = NULL;
-    db = 0;
-    ttl = 86400;
-
-    for (i = 2; i < argc; i++) {
+    for (i = first; i < argc; i++) {
         if (strcmp(argv[i], "--redis") == 0 && i + 1 < argc) {
-            addr = argv[++i];
+            o->addr = argv[++i];
 
         } else if (strcmp(argv[i], "--password-file") == 0 && i + 1 < argc) {
-            password_file = argv[++i];
+            o->password_file = argv[++i];
 
         } else if (strcmp(argv[i], "--db") == 0 && i + 1 < argc) {
-            db = atoi(argv[++i]);
+            o->db = atoi(argv[++i]);
 
-        } else if (strcmp(argv[i], "--ttl") == 0 && i + 1 < argc) {
-            ttl = strtol(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--ttl") == 0 && i + 1 < argc
+                   && allow_ttl)
+        {
+            o->ttl = strtol(argv[++i], NULL, 10);
 
-            if (ttl <= 0) {
+            if (o->ttl <= 0) {
                 fprintf(stderr, "--ttl takes a number of seconds\n");
                 return 2;
             }
@@ -158,116 +149,47 @@ lg_cli_revoke_token(int argc, char **argv)
         }
     }
 
-    if (addr == NULL || strlen(partner) == 0 || strlen(partner) > 64
-        || strpbrk(partner, "{}: \t\r\n") != NULL
-        || strlen(jti) == 0 || strlen(jti) > 512)
-    {
-        return 2;
-    }
-
-    snprintf(key, sizeof(key), "lg:{%s}:jti:%s", partner, jti);
-
-    printf("redis-cli -h ... SET '%s' 1 EX %ld\n", key, ttl);
-
-    c = lg_cli_redis_connect(addr, password_file, db);
-    if (c == NULL) {
-        return 1;
-    }
-
-    reply = redisCommand(c, "SET %s 1 EX %ld", key, ttl);
-    rc = 0;
-
-    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
-        fprintf(stderr, "redis %s: %s\n", addr,
-                reply ? reply->str : c->errstr);
-        rc = 1;
-
-    } else {
-        printf("token \"%s\" of partner \"%s\" revoked on every gateway "
-               "node for %lds\n", jti, partner, ttl);
-    }
-
-    freeReplyObject(reply);
-    redisFree(c);
-
-    return rc;
+    return o->addr == NULL ? 2 : 0;
 }
 
 
-int
-lg_cli_suspend(int argc, char **argv, int suspend)
+static int
+lg_cli_partner_ok(const char *partner)
 {
-    int            i, db, rc;
-    long           ttl;
-    char           key[256];
+    return strlen(partner) > 0 && strlen(partner) <= 64
+           && strpbrk(partner, "{}: \t\r\n") == NULL;
+}
+
+
+/* SET key 1 [EX ttl] or DEL key, printing the redis-cli equivalent */
+
+static int
+lg_cli_redis_key(lg_cli_redis_opts_t *o, const char *key, int set,
+    const char *done)
+{
+    int            rc;
     redisReply    *reply;
     redisContext  *c;
-    const char    *partner, *addr, *password_file;
 
-    if (argc < 1) {
-        return 2;
-    }
+    if (set && o->ttl) {
+        printf("redis-cli -h ... SET '%s' 1 EX %ld\n", key, o->ttl);
 
-    partner = argv[0];
-    addr = NULL;
-    password_file = NULL;
-    db = 0;
-    ttl = 0;
-
-    for (i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--redis") == 0 && i + 1 < argc) {
-            addr = argv[++i];
-
-        } else if (strcmp(argv[i], "--password-file") == 0 && i + 1 < argc) {
-            password_file = argv[++i];
-
-        } else if (strcmp(argv[i], "--db") == 0 && i + 1 < argc) {
-            db = atoi(argv[++i]);
-
-        } else if (strcmp(argv[i], "--ttl") == 0 && i + 1 < argc
-                   && suspend)
-        {
-            ttl = strtol(argv[++i], NULL, 10);
-
-            if (ttl <= 0) {
-                fprintf(stderr, "--ttl takes a number of seconds\n");
-                return 2;
-            }
-
-        } else {
-            return 2;
-        }
-    }
-
-    if (addr == NULL || strlen(partner) == 0 || strlen(partner) > 64
-        || strpbrk(partner, "{}: \t\r\n") != NULL)
-    {
-        return 2;
-    }
-
-    snprintf(key, sizeof(key), "lg:{%s}:suspended", partner);
-
-    /* say what is done, so it can be done by hand with redis-cli too */
-
-    if (suspend && ttl) {
-        printf("redis-cli -h ... SET '%s' 1 EX %ld\n", key, ttl);
-
-    } else if (suspend) {
+    } else if (set) {
         printf("redis-cli -h ... SET '%s' 1\n", key);
 
     } else {
         printf("redis-cli -h ... DEL '%s'\n", key);
     }
 
-    c = lg_cli_redis_connect(addr, password_file, db);
+    c = lg_cli_redis_connect(o->addr, o->password_file, o->db);
     if (c == NULL) {
         return 1;
     }
 
-    if (suspend && ttl) {
-        reply = redisCommand(c, "SET %s 1 EX %ld", key, ttl);
+    if (set && o->ttl) {
+        reply = redisCommand(c, "SET %s 1 EX %ld", key, o->ttl);
 
-    } else if (suspend) {
+    } else if (set) {
         reply = redisCommand(c, "SET %s 1", key);
 
     } else {
@@ -277,17 +199,63 @@ lg_cli_suspend(int argc, char **argv, int suspend)
     rc = 0;
 
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
-        fprintf(stderr, "redis %s: %s\n", addr,
+        fprintf(stderr, "redis %s: %s\n", o->addr,
                 reply ? reply->str : c->errstr);
         rc = 1;
 
     } else {
-        printf("partner \"%s\" %s on every gateway node\n", partner,
-               suspend ? "suspended" : "reinstated");
+        printf("%s\n", done);
     }
 
     freeReplyObject(reply);
     redisFree(c);
 
     return rc;
+}
+
+
+/*
+ * revoke-token PARTNER JTI --redis ADDR [--ttl SECONDS]: every node refuses
+ * that token on its next request.  The TTL should outlive the token; a
+ * day is longer than any access token lifetime a gateway should accept.
+ */
+
+int
+lg_cli_revoke_token(int argc, char **argv)
+{
+    char                  key[1024], done[1200];
+    lg_cli_redis_opts_t   o = { NULL, NULL, 0, 86400 };
+
+    if (argc < 2 || lg_cli_redis_options(argc, argv, 2, 1, &o) != 0
+        || !lg_cli_partner_ok(argv[0])
+        || strlen(argv[1]) == 0 || strlen(argv[1]) > 512)
+    {
+        return 2;
+    }
+
+    snprintf(key, sizeof(key), "lg:{%s}:jti:%s", argv[0], argv[1]);
+    snprintf(done, sizeof(done), "token \"%s\" of partner \"%s\" revoked on "
+             "every gateway node for %lds", argv[1], argv[0], o.ttl);
+
+    return lg_cli_redis_key(&o, key, 1, done);
+}
+
+
+int
+lg_cli_suspend(int argc, char **argv, int suspend)
+{
+    char                  key[256], done[256];
+    lg_cli_redis_opts_t   o = { NULL, NULL, 0, 0 };
+
+    if (argc < 1 || lg_cli_redis_options(argc, argv, 1, suspend, &o) != 0
+        || !lg_cli_partner_ok(argv[0]))
+    {
+        return 2;
+    }
+
+    snprintf(key, sizeof(key), "lg:{%s}:suspended", argv[0]);
+    snprintf(done, sizeof(done), "partner \"%s\" %s on every gateway node",
+             argv[0], suspend ? "suspended" : "reinstated");
+
+    return lg_cli_redis_key(&o, key, suspend, done);
 }

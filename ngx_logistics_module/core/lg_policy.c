@@ -23,6 +23,12 @@
 #define LG_MAX_VERSIONS     64
 
 
+typedef struct lg_compile_s  lg_compile_t;
+
+typedef int (*lg_member_pt)(lg_compile_t *c, const char *name, json_t *value,
+    size_t index);
+
+
 typedef struct {
     char            *file;           /* as written in messages */
     char            *dir;            /* for relative references */
@@ -31,7 +37,7 @@ typedef struct {
 } lg_doc_t;
 
 
-typedef struct {
+struct lg_compile_s {
     lg_policy_t     *policy;
     lg_error_t      *err;
     lg_doc_t        *docs;
@@ -45,7 +51,7 @@ typedef struct {
     json_t          *hash_map;       /* hex sha256 -> "file: path" */
     json_t          *issuer_map;     /* name -> index */
     char            *root_dir;       /* schemas' $refs stay under it */
-} lg_compile_t;
+};
 
 
 static int lg_fail(lg_compile_t *c, const char *fmt, ...)
@@ -78,6 +84,12 @@ static int lg_compile_schemas(lg_compile_t *c, lg_route_t *route,
 static int lg_compile_scope_set(lg_compile_t *c, json_t *list,
     uint64_t **bits, lg_str_t **names, size_t *nnames);
 static int lg_compile_partners(lg_compile_t *c);
+static int lg_partner_member(lg_compile_t *c, const char *id, json_t *pj,
+    size_t index);
+static int lg_issuer_member(lg_compile_t *c, const char *name, json_t *ij,
+    size_t index);
+static int lg_each_member(lg_compile_t *c, const char *section,
+    const char *what, json_t *map, lg_member_pt fn);
 static int lg_compile_partner(lg_compile_t *c, const char *id, json_t *p,
     lg_partner_t *out);
 static int lg_compile_key(lg_compile_t *c, lg_partner_t *partner, json_t *k,
@@ -1486,57 +1498,88 @@ lg_compile_schemas(lg_compile_t *c, lg_route_t *route, json_t *schema)
 
 
 static int
-lg_compile_partners(lg_compile_t *c)
+lg_partner_member(lg_compile_t *c, const char *id, json_t *pj, size_t index)
 {
-    size_t        i, n, saved, s;
-    json_t       *partners, *partner;
     lg_policy_t  *p;
-    const char   *id;
 
     p = c->policy;
-    n = lg_count(c, "partners", 0);
+    p->partners[index].index = index;
 
-    p->partners = lg_arena_calloc(&p->arena, n + 1, sizeof(lg_partner_t));
+    if (lg_compile_partner(c, id, pj, &p->partners[index]) != 0) {
+        return -1;
+    }
+
+    p->npartners++;
+
+    return 0;
+}
+
+
+static int
+lg_compile_partners(lg_compile_t *c)
+{
+    lg_policy_t  *p;
+
+    p = c->policy;
+
+    p->partners = lg_arena_calloc(&p->arena, lg_count(c, "partners", 0) + 1,
+                                  sizeof(lg_partner_t));
     if (p->partners == NULL) {
         return lg_fail(c, "out of memory");
     }
+
+    return lg_each_member(c, "partners", "partner", c->partner_map,
+                          lg_partner_member);
+}
+
+
+/*
+ * Every member of a section ("partners", "issuers") across the policy
+ * files, each name defined once; "fn" compiles member number "index".
+ */
+
+static int
+lg_each_member(lg_compile_t *c, const char *section, const char *what,
+    json_t *map, lg_member_pt fn)
+{
+    size_t       i, saved, s, index;
+    json_t      *obj, *v;
+    const char  *name;
 
     for (i = 0; i < c->ndocs; i++) {
         c->doc = &c->docs[i];
         lg_json_path_init(&c->path);
 
-        partners = json_object_get(c->doc->json, "partners");
-        if (partners == NULL) {
+        obj = json_object_get(c->doc->json, section);
+        if (obj == NULL) {
             continue;
         }
 
-        saved = lg_json_path_key(&c->path, "partners");
+        saved = lg_json_path_key(&c->path, section);
 
-        if (!json_is_object(partners)) {
-            return lg_fail(c, "must be an object of partner ids");
+        if (!json_is_object(obj)) {
+            return lg_fail(c, "must be an object of %s names", what);
         }
 
-        json_object_foreach(partners, id, partner) {
-            s = lg_json_path_key(&c->path, id);
+        json_object_foreach(obj, name, v) {
+            s = lg_json_path_key(&c->path, name);
 
-            if (json_object_get(c->partner_map, id) != NULL) {
-                return lg_fail(c, "partner \"%s\" is defined twice", id);
+            if (json_object_get(map, name) != NULL) {
+                return lg_fail(c, "%s \"%s\" is defined twice", what, name);
             }
 
-            if (json_object_set_new(c->partner_map, id, json_true()) != 0) {
+            index = json_object_size(map);
+
+            if (json_object_set_new(map, name, json_integer((json_int_t) index))
+                != 0)
+            {
                 return lg_fail(c, "out of memory");
             }
 
-            p->partners[p->npartners].index = p->npartners;
-
-            if (lg_compile_partner(c, id, partner,
-                                   &p->partners[p->npartners])
-                != 0)
-            {
+            if (fn(c, name, v, index) != 0) {
                 return -1;
             }
 
-            p->npartners++;
             lg_json_path_pop(&c->path, s);
         }
 
@@ -2330,74 +2373,42 @@ lg_policy_route_allowed(const lg_partner_t *partner, const lg_route_t *route)
  */
 
 static int
-lg_compile_issuers(lg_compile_t *c)
+lg_issuer_member(lg_compile_t *c, const char *name, json_t *ij, size_t index)
 {
-    size_t        i, n, saved, s;
-    json_t       *issuers, *ij;
     lg_policy_t  *p;
-    const char   *name;
 
     p = c->policy;
-    n = lg_count(c, "issuers", 0);
 
-    p->issuers = lg_arena_calloc(&p->arena, n + 1, sizeof(lg_issuer_t));
+    if (!lg_match_name(name, strlen(name), LG_LOWER_DIGIT,
+                       LG_LOWER_DIGIT "._-", 64))
+    {
+        return lg_fail(c, "invalid issuer name (lowercase letters, digits "
+                       "and . _ -)");
+    }
+
+    /* counted before compiling: lg_policy_free() frees its keys */
+    p->issuers[index].index = index;
+    p->nissuers++;
+
+    return lg_compile_issuer(c, name, ij, &p->issuers[index]);
+}
+
+
+static int
+lg_compile_issuers(lg_compile_t *c)
+{
+    lg_policy_t  *p;
+
+    p = c->policy;
+
+    p->issuers = lg_arena_calloc(&p->arena, lg_count(c, "issuers", 0) + 1,
+                                 sizeof(lg_issuer_t));
     if (p->issuers == NULL) {
         return lg_fail(c, "out of memory");
     }
 
-    for (i = 0; i < c->ndocs; i++) {
-        c->doc = &c->docs[i];
-        lg_json_path_init(&c->path);
-
-        issuers = json_object_get(c->doc->json, "issuers");
-        if (issuers == NULL) {
-            continue;
-        }
-
-        saved = lg_json_path_key(&c->path, "issuers");
-
-        if (!json_is_object(issuers)) {
-            return lg_fail(c, "must be an object of issuer names");
-        }
-
-        json_object_foreach(issuers, name, ij) {
-            s = lg_json_path_key(&c->path, name);
-
-            if (!lg_match_name(name, strlen(name), LG_LOWER_DIGIT,
-                               LG_LOWER_DIGIT "._-", 64))
-            {
-                return lg_fail(c, "invalid issuer name (lowercase letters, "
-                               "digits and . _ -)");
-            }
-
-            if (json_object_get(c->issuer_map, name) != NULL) {
-                return lg_fail(c, "issuer \"%s\" is defined twice", name);
-            }
-
-            if (json_object_set_new(c->issuer_map, name,
-                                    json_integer((json_int_t) p->nissuers))
-                != 0)
-            {
-                return lg_fail(c, "out of memory");
-            }
-
-            /* counted before compiling: lg_policy_free() frees its keys */
-            p->issuers[p->nissuers].index = p->nissuers;
-            p->nissuers++;
-
-            if (lg_compile_issuer(c, name, ij, &p->issuers[p->nissuers - 1])
-                != 0)
-            {
-                return -1;
-            }
-
-            lg_json_path_pop(&c->path, s);
-        }
-
-        lg_json_path_pop(&c->path, saved);
-    }
-
-    return 0;
+    return lg_each_member(c, "issuers", "issuer", c->issuer_map,
+                          lg_issuer_member);
 }
 
 
