@@ -552,7 +552,9 @@ ngx_http_logistics_cache_put(ngx_http_request_t *r, ngx_str_t *key,
     p = ngx_cpymem(buf, &rec, sizeof(ngx_http_logistics_record_t));
 
     for (i = 0; i < 6; i++) {
-        p = ngx_cpymem(p, s[i]->data, s[i]->len);
+        if (s[i]->len) {
+            p = ngx_cpymem(p, s[i]->data, s[i]->len);
+        }
     }
 
     /* a full zone just means no caching for this token */

@@ -115,7 +115,15 @@ ngx_http_logistics_body(ngx_http_request_t *r, ngx_http_logistics_ctx_t *ctx)
     ngx_int_t  rc;
 
     if (ngx_http_logistics_body_schema(ctx) == NULL) {
-        return NGX_OK;
+
+        if (ctx->route->idempotency == LG_IDEM_OFF
+            || ctx->in.idem_key == NULL)
+        {
+            return NGX_OK;
+        }
+
+        /* the idempotency fingerprint needs the body, not its schema */
+        goto read;
     }
 
     if (!ngx_http_logistics_media_type_ok(r)) {
@@ -128,6 +136,8 @@ ngx_http_logistics_body(ngx_http_request_t *r, ngx_http_logistics_ctx_t *ctx)
         return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_BODY_TOO_LARGE,
                                        "body-too-large");
     }
+
+read:
 
     rc = ngx_http_read_client_request_body(r, ngx_http_logistics_body_read);
 
@@ -245,6 +255,13 @@ ngx_http_logistics_body_check(ngx_http_request_t *r,
     if ((int64_t) len > ctx->route->max_body_size) {
         return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_BODY_TOO_LARGE,
                                        "body-too-large");
+    }
+
+    ctx->body.data = data;
+    ctx->body.len = len;
+
+    if (ngx_http_logistics_body_schema(ctx) == NULL) {
+        return NGX_OK;
     }
 
     cln = ngx_pool_cleanup_add(r->pool, 0);

@@ -28,6 +28,10 @@ static ngx_int_t ngx_http_logistics_successor(ngx_http_request_t *r,
     unsigned method, lg_str_t *path);
 static ngx_int_t ngx_http_logistics_after_limits(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, ngx_int_t rc);
+static ngx_int_t ngx_http_logistics_after_body(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx);
+static ngx_int_t ngx_http_logistics_forward_now(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx);
 
 
 #define ngx_http_logistics_header_is(h, name)                                 \
@@ -88,12 +92,7 @@ ngx_http_logistics_access_handler(ngx_http_request_t *r)
             rc = ngx_http_logistics_body_check(r, ctx);
 
             if (rc == NGX_OK) {
-                rc = ngx_http_logistics_forward(r, ctx, &ctx->match);
-
-                if (rc == NGX_OK) {
-                    ngx_str_set(&ctx->decision, "allow");
-                    return NGX_OK;
-                }
+                rc = ngx_http_logistics_after_body(r, ctx);
             }
 
             if (rc == NGX_HTTP_INTERNAL_SERVER_ERROR || rc == NGX_ERROR) {
@@ -107,6 +106,25 @@ ngx_http_logistics_access_handler(ngx_http_request_t *r)
         if (!ctx->resumed) {
             /* the pipeline ran already for this request */
             return NGX_DECLINED;
+        }
+
+        if (ctx->idem_waiting) {
+            /* back from the idempotency claim in Redis */
+
+            ctx->resumed = 0;
+
+            rc = ngx_http_logistics_idem_resume(r, ctx);
+
+            if (rc == NGX_OK) {
+                rc = ngx_http_logistics_forward_now(r, ctx);
+            }
+
+            if (rc == NGX_HTTP_INTERNAL_SERVER_ERROR || rc == NGX_ERROR) {
+                return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_INTERNAL,
+                                               "internal-error");
+            }
+
+            return rc;
         }
 
         /* back from Redis: finish step 4, then forward */
@@ -321,8 +339,34 @@ ngx_http_logistics_after_limits(ngx_http_request_t *r,
         return rc;
     }
 
-    /* 7. forward */
+    return ngx_http_logistics_after_body(r, ctx);
+}
 
+
+/* 5. the Idempotency-Key (it needs the body's bytes), then forward */
+
+static ngx_int_t
+ngx_http_logistics_after_body(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_logistics_idem(r, ctx);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    return ngx_http_logistics_forward_now(r, ctx);
+}
+
+
+/* 7. forward */
+
+static ngx_int_t
+ngx_http_logistics_forward_now(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx)
+{
     if (ngx_http_logistics_forward(r, ctx, &ctx->match) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -376,6 +420,9 @@ ngx_http_logistics_scan_headers(ngx_http_request_t *r,
         } else if (ngx_http_logistics_header_is(&h[i], "X-Request-Id")) {
             ctx->in.request_id = &h[i];
             ctx->in.request_ids += ctx->in.request_ids < 2;
+
+        } else if (ngx_http_logistics_header_is(&h[i], "Idempotency-Key")) {
+            ctx->in.idem_key = &h[i];
 
         } else if (ngx_http_logistics_header_is(&h[i], "traceparent")) {
             ctx->in.traceparent = &h[i];

@@ -29,6 +29,8 @@ static void ngx_http_logistics_policy_cleanup(void *data);
 static ngx_int_t ngx_http_logistics_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_logistics_postconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_logistics_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_http_logistics_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
 
 
 static ngx_conf_enum_t  ngx_http_logistics_log_levels[] = {
@@ -153,6 +155,7 @@ ngx_module_t  ngx_http_logistics_module = {
 
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 
 
 static void *
@@ -430,6 +433,9 @@ ngx_http_logistics_postconfiguration(ngx_conf_t *cf)
     ngx_http_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = ngx_http_logistics_header_filter;
 
+    ngx_http_next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = ngx_http_logistics_body_filter;
+
     return NGX_OK;
 }
 
@@ -498,6 +504,11 @@ ngx_http_logistics_header_filter(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
+    if (ctx->idem_state == NGX_HTTP_LOGISTICS_IDEM_NEW) {
+        /* Odoo's answer to a claimed key: keep it, or release the key */
+        ngx_http_logistics_idem_header(r, ctx);
+    }
+
     v = ctx->version;
 
     if (v == NULL) {
@@ -553,4 +564,25 @@ ngx_http_logistics_header_filter(ngx_http_request_t *r)
     }
 
     return ngx_http_next_header_filter(r);
+}
+
+
+/* a copy of the response of a claimed Idempotency-Key */
+
+static ngx_int_t
+ngx_http_logistics_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    ngx_http_logistics_ctx_t  *ctx;
+
+    if (r == r->main && in != NULL) {
+        ctx = ngx_http_get_module_ctx(r, ngx_http_logistics_module);
+
+        if (ctx != NULL
+            && ctx->idem_state == NGX_HTTP_LOGISTICS_IDEM_CAPTURE)
+        {
+            ngx_http_logistics_idem_body(r, ctx, in);
+        }
+    }
+
+    return ngx_http_next_body_filter(r, in);
 }

@@ -21,6 +21,17 @@
 
 #define NGX_HTTP_LOGISTICS_REQUEST_ID_MAX  128
 
+/* where a request stands with its Idempotency-Key */
+#define NGX_HTTP_LOGISTICS_IDEM_NONE       0
+#define NGX_HTTP_LOGISTICS_IDEM_NEW        1   /* claimed, forwarded */
+#define NGX_HTTP_LOGISTICS_IDEM_CAPTURE    2   /* copying the response */
+#define NGX_HTTP_LOGISTICS_IDEM_STORED     3
+#define NGX_HTTP_LOGISTICS_IDEM_RELEASED   4
+#define NGX_HTTP_LOGISTICS_IDEM_REPLAYED   5
+#define NGX_HTTP_LOGISTICS_IDEM_CONFLICT   6
+#define NGX_HTTP_LOGISTICS_IDEM_MISMATCH   7
+#define NGX_HTTP_LOGISTICS_IDEM_BYPASSED   8
+
 
 typedef struct {
     lg_policy_t                *policy;
@@ -48,6 +59,7 @@ typedef struct {
     ngx_table_elt_t            *api_version;
     ngx_table_elt_t            *request_id;
     ngx_table_elt_t            *traceparent;
+    ngx_table_elt_t            *idem_key;
     unsigned                    api_key_conflict:1;  /* two that differ */
     unsigned                    request_ids:2;       /* seen, saturating */
     unsigned                    traceparents:2;
@@ -101,7 +113,20 @@ typedef struct {
     unsigned                    jwks_refetched:1;
 
     /* request body validation */
+    ngx_str_t                   body;          /* the bytes, once read */
     lg_arena_t                  arena;         /* validation errors */
+
+    /* Idempotency-Key */
+    ngx_uint_t                  idem_state;
+    ngx_str_t                   idem_key;      /* lg:{partner}:idem:... */
+    ngx_str_t                   idem_lock;     /* our lock record */
+    ngx_str_t                   idem_existing; /* someone's record */
+    ngx_str_t                   idem_headers;  /* captured */
+    ngx_buf_t                  *idem_body;     /* captured */
+    ngx_uint_t                  idem_status;
+    u_char                      idem_fp[32];
+    unsigned                    idem_waiting:1;
+    unsigned                    idem_oversize:1;
     ngx_str_t                   extra;         /* problem members */
 } ngx_http_logistics_ctx_t;
 
@@ -125,6 +150,19 @@ const lg_jwk_set_t *ngx_http_logistics_jwks_current(ngx_http_request_t *r,
     const lg_issuer_t *issuer);
 ngx_int_t ngx_http_logistics_after_route(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, const lg_policy_t *policy);
+
+ngx_int_t ngx_http_logistics_idem(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx);
+ngx_int_t ngx_http_logistics_idem_redis_reply(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, void *reply);
+ngx_int_t ngx_http_logistics_idem_resume(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx);
+void ngx_http_logistics_idem_header(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx);
+void ngx_http_logistics_idem_body(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, ngx_chain_t *in);
+ngx_int_t ngx_http_logistics_idem_value(ngx_http_logistics_ctx_t *ctx,
+    ngx_str_t *v);
 
 ngx_int_t ngx_http_logistics_body(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx);

@@ -40,6 +40,7 @@
 
 struct ngx_http_logistics_redis_op_s {
     ngx_http_request_t               *request;    /* NULL: detached */
+    ngx_uint_t                        idem;       /* an idempotency claim */
 };
 
 
@@ -88,6 +89,11 @@ static void ngx_http_logistics_redis_resume(ngx_http_request_t *r);
 static ngx_int_t ngx_http_logistics_redis_parse(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, redisReply *reply);
 static void ngx_http_logistics_redis_recovered(void);
+static ngx_int_t ngx_http_logistics_redis_wait(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, ngx_http_logistics_redis_op_t *op,
+    ngx_pool_cleanup_t *cln);
+static void ngx_http_logistics_redis_forget(redisAsyncContext *ac,
+    void *reply, void *privdata);
 
 
 /*
@@ -851,6 +857,7 @@ ngx_http_logistics_redis_limit(ngx_http_request_t *r)
     }
 
     op->request = r;
+    op->idem = 0;
 
     if (redisAsyncCommandArgv(rs->ac, ngx_http_logistics_redis_reply, op,
                               (int) i, argv, argvlen)
@@ -860,6 +867,17 @@ ngx_http_logistics_redis_limit(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
+    return ngx_http_logistics_redis_wait(r, ctx, op, cln);
+}
+
+
+/* the request waits for op: its timer, its cleanup, its event handlers */
+
+static ngx_int_t
+ngx_http_logistics_redis_wait(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, ngx_http_logistics_redis_op_t *op,
+    ngx_pool_cleanup_t *cln)
+{
     ctx->op = op;
     ctx->waiting = 1;
 
@@ -870,7 +888,7 @@ ngx_http_logistics_redis_limit(ngx_http_request_t *r)
     ctx->redis_timer.data = r;
     ctx->redis_timer.log = r->connection->log;
 
-    ngx_add_timer(&ctx->redis_timer, rcf->timeout);
+    ngx_add_timer(&ctx->redis_timer, ngx_http_logistics_redis.conf->timeout);
 
     /* a client that goes away while we wait is noticed and finalised */
     r->read_event_handler = ngx_http_test_reading;
@@ -889,7 +907,10 @@ ngx_http_logistics_redis_reply(redisAsyncContext *ac, void *reply,
     ngx_http_request_t        *r;
     ngx_http_logistics_ctx_t  *ctx;
 
+    ngx_uint_t                 idem;
+
     r = op->request;
+    idem = op->idem;
     ngx_free(op);
 
     if (r == NULL) {
@@ -903,6 +924,17 @@ ngx_http_logistics_redis_reply(redisAsyncContext *ac, void *reply,
 
     if (ctx->redis_timer.timer_set) {
         ngx_del_timer(&ctx->redis_timer);
+    }
+
+    if (idem) {
+        ctx->redis_rc = ngx_http_logistics_idem_redis_reply(r, ctx, reply);
+
+        if (ctx->redis_rc != NGX_ERROR) {
+            ngx_http_logistics_redis_recovered();
+        }
+
+        ngx_http_logistics_redis_resume(r);
+        return;
     }
 
     if (reply == NULL) {
@@ -1100,4 +1132,97 @@ ngx_http_logistics_redis_recovered(void)
 
     rs->outage = 0;
     rs->fallbacks = 0;
+}
+
+
+/*
+ * A command for a request that waits for its reply (the idempotency
+ * claim): NGX_AGAIN, or NGX_ERROR when Redis is not usable now.
+ */
+
+ngx_int_t
+ngx_http_logistics_redis_call(ngx_http_request_t *r, int argc,
+    const char **argv, const size_t *argvlen)
+{
+    ngx_pool_cleanup_t              *cln;
+    ngx_http_logistics_ctx_t        *ctx;
+    ngx_http_logistics_redis_t      *rs;
+    ngx_http_logistics_redis_op_t   *op;
+
+    rs = &ngx_http_logistics_redis;
+
+    if (rs->conf == NULL || rs->state != NGX_HTTP_LOGISTICS_REDIS_READY
+        || rs->ac == NULL)
+    {
+        return NGX_ERROR;
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_logistics_module);
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    op = ngx_alloc(sizeof(ngx_http_logistics_redis_op_t), r->connection->log);
+    if (op == NULL) {
+        return NGX_ERROR;
+    }
+
+    op->request = r;
+    op->idem = 1;
+
+    if (redisAsyncCommandArgv(rs->ac, ngx_http_logistics_redis_reply, op,
+                              argc, argv, argvlen)
+        != REDIS_OK)
+    {
+        ngx_free(op);
+        return NGX_ERROR;
+    }
+
+    return ngx_http_logistics_redis_wait(r, ctx, op, cln);
+}
+
+
+/*
+ * A command nobody waits for (storing a response, releasing a claim):
+ * queued on the connection; its reply is dropped.
+ */
+
+ngx_int_t
+ngx_http_logistics_redis_send(int argc, const char **argv,
+    const size_t *argvlen)
+{
+    ngx_http_logistics_redis_t  *rs;
+
+    rs = &ngx_http_logistics_redis;
+
+    if (rs->conf == NULL || rs->state != NGX_HTTP_LOGISTICS_REDIS_READY
+        || rs->ac == NULL)
+    {
+        return NGX_ERROR;
+    }
+
+    if (redisAsyncCommandArgv(rs->ac, ngx_http_logistics_redis_forget, NULL,
+                              argc, argv, argvlen)
+        != REDIS_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_logistics_redis_forget(redisAsyncContext *ac, void *reply,
+    void *privdata)
+{
+    redisReply  *rr = reply;
+
+    if (rr != NULL && rr->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, ngx_http_logistics_redis.log, 0,
+                      "logistics: Redis replied %*s", (size_t) rr->len,
+                      rr->str);
+    }
 }

@@ -42,6 +42,14 @@ void ngx_http_logistics_redis_exit_process(void);
  */
 ngx_int_t ngx_http_logistics_redis_limit(ngx_http_request_t *r);
 
+/* a command the request waits for (see ngx_http_logistics_redis_limit) */
+ngx_int_t ngx_http_logistics_redis_call(ngx_http_request_t *r, int argc,
+    const char **argv, const size_t *argvlen);
+
+/* a command nobody waits for */
+ngx_int_t ngx_http_logistics_redis_send(int argc, const char **argv,
+    const size_t *argvlen);
+
 /* a fallback to the fail mode happened: count it, log once per outage */
 void ngx_http_logistics_redis_fallback(ngx_log_t *log, const char *why,
     ngx_uint_t closed);

@@ -48,6 +48,12 @@ static void ngx_http_logistics_zone_expire(ngx_http_logistics_zone_t *zone,
 static ngx_int_t ngx_http_logistics_zone_store(
     ngx_http_logistics_zone_t *zone, ngx_str_t *key, uint32_t hash,
     int64_t value, int64_t expires, ngx_log_t *log);
+static ngx_int_t ngx_http_logistics_blob_put_locked(
+    ngx_http_logistics_zone_t *zone, ngx_str_t *key, u_char *data,
+    size_t len, int64_t expires, ngx_log_t *log);
+static u_char *ngx_http_logistics_blob_locked(
+    ngx_http_logistics_zone_t *zone, ngx_str_t *key, int64_t now,
+    size_t *len);
 
 
 ngx_shm_zone_t *
@@ -607,16 +613,31 @@ ngx_int_t
 ngx_http_logistics_zone_blob_put(ngx_shm_zone_t *shm_zone, ngx_str_t *key,
     u_char *data, size_t len, int64_t expires, ngx_log_t *log)
 {
+    ngx_int_t                   rc;
+    ngx_http_logistics_zone_t  *zone;
+
+    zone = shm_zone->data;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+    rc = ngx_http_logistics_blob_put_locked(zone, key, data, len, expires,
+                                            log);
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_http_logistics_blob_put_locked(ngx_http_logistics_zone_t *zone,
+    ngx_str_t *key, u_char *data, size_t len, int64_t expires,
+    ngx_log_t *log)
+{
     u_char                     *blob;
     uint32_t                    hash;
     ngx_rbtree_node_t          *node;
     ngx_http_logistics_node_t  *ln;
-    ngx_http_logistics_zone_t  *zone;
 
-    zone = shm_zone->data;
     hash = ngx_crc32_short(key->data, key->len);
-
-    ngx_shmtx_lock(&zone->shpool->mutex);
 
     blob = ngx_slab_alloc_locked(zone->shpool, len + sizeof(size_t));
 
@@ -626,7 +647,6 @@ ngx_http_logistics_zone_blob_put(ngx_shm_zone_t *shm_zone, ngx_str_t *key,
     }
 
     if (blob == NULL) {
-        ngx_shmtx_unlock(&zone->shpool->mutex);
         return NGX_DECLINED;
     }
 
@@ -652,15 +672,12 @@ ngx_http_logistics_zone_blob_put(ngx_shm_zone_t *shm_zone, ngx_str_t *key,
         != NGX_OK)
     {
         ngx_slab_free_locked(zone->shpool, blob);
-        ngx_shmtx_unlock(&zone->shpool->mutex);
         return NGX_DECLINED;
     }
 
     node = ngx_http_logistics_zone_find(zone, key, hash);
     ln = (ngx_http_logistics_node_t *) &node->color;
     ln->doc = 1;
-
-    ngx_shmtx_unlock(&zone->shpool->mutex);
 
     return NGX_OK;
 }
@@ -714,4 +731,120 @@ ngx_http_logistics_zone_blob_get(ngx_shm_zone_t *shm_zone, ngx_str_t *key,
     ngx_shmtx_unlock(&zone->shpool->mutex);
 
     return NGX_OK;
+}
+
+
+/* the unexpired blob of "key", under the lock; NULL when none */
+
+static u_char *
+ngx_http_logistics_blob_locked(ngx_http_logistics_zone_t *zone,
+    ngx_str_t *key, int64_t now, size_t *len)
+{
+    u_char                     *blob;
+    ngx_rbtree_node_t          *node;
+    ngx_http_logistics_node_t  *ln;
+
+    node = ngx_http_logistics_zone_find(zone, key,
+                                        ngx_crc32_short(key->data, key->len));
+    if (node == NULL) {
+        return NULL;
+    }
+
+    ln = (ngx_http_logistics_node_t *) &node->color;
+
+    if (!ln->doc || ln->value == 0 || (ln->expires && ln->expires <= now)) {
+        return NULL;
+    }
+
+    blob = (u_char *) (uintptr_t) ln->value;
+    ngx_memcpy(len, blob, sizeof(size_t));
+
+    return blob + sizeof(size_t);
+}
+
+
+ngx_int_t
+ngx_http_logistics_zone_blob_claim(ngx_shm_zone_t *shm_zone, ngx_str_t *key,
+    u_char *data, size_t len, int64_t now, int64_t expires, ngx_pool_t *pool,
+    ngx_str_t *out, ngx_log_t *log)
+{
+    u_char                     *old;
+    size_t                      olen;
+    ngx_int_t                   rc;
+    ngx_http_logistics_zone_t  *zone;
+
+    zone = shm_zone->data;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    old = ngx_http_logistics_blob_locked(zone, key, now, &olen);
+
+    if (old != NULL) {
+        out->data = ngx_pnalloc(pool, olen);
+
+        if (out->data == NULL) {
+            ngx_shmtx_unlock(&zone->shpool->mutex);
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(out->data, old, olen);
+        out->len = olen;
+
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        return NGX_DECLINED;
+    }
+
+    rc = ngx_http_logistics_blob_put_locked(zone, key, data, len, expires,
+                                            log);
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    return rc == NGX_OK ? NGX_OK : NGX_ERROR;
+}
+
+
+ngx_int_t
+ngx_http_logistics_zone_blob_swap(ngx_shm_zone_t *shm_zone, ngx_str_t *key,
+    ngx_str_t *expect, u_char *data, size_t len, int64_t expires,
+    ngx_log_t *log)
+{
+    u_char                     *old;
+    size_t                      olen;
+    ngx_int_t                   rc;
+    ngx_rbtree_node_t          *node;
+    ngx_http_logistics_node_t  *ln;
+    ngx_http_logistics_zone_t  *zone;
+
+    zone = shm_zone->data;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    old = ngx_http_logistics_blob_locked(zone, key, 0, &olen);
+
+    if (old == NULL || olen != expect->len
+        || ngx_memcmp(old, expect->data, olen) != 0)
+    {
+        /* not ours any more (expired and claimed again): leave it */
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        return NGX_DECLINED;
+    }
+
+    if (data != NULL) {
+        rc = ngx_http_logistics_blob_put_locked(zone, key, data, len,
+                                                expires, log);
+
+    } else {
+        node = ngx_http_logistics_zone_find(zone, key,
+                                        ngx_crc32_short(key->data, key->len));
+        ln = (ngx_http_logistics_node_t *) &node->color;
+
+        ngx_slab_free_locked(zone->shpool, (void *) (uintptr_t) ln->value);
+        ln->value = 0;
+        ln->expires = 1;       /* gone: the next expiry pass drops it */
+        rc = NGX_OK;
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    return rc;
 }

@@ -90,4 +90,17 @@ ngx_int_t ngx_http_logistics_zone_blob_get(ngx_shm_zone_t *shm_zone,
     ngx_str_t *key, int64_t now, ngx_pool_t *pool, ngx_str_t *out);
 
 
+/*
+ * Idempotency records: claim stores "data" unless an unexpired record is
+ * there (then NGX_DECLINED and a copy in "out"); swap replaces the record
+ * only while it still equals "expect" (data NULL: deletes it).
+ */
+ngx_int_t ngx_http_logistics_zone_blob_claim(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *key, u_char *data, size_t len, int64_t now, int64_t expires,
+    ngx_pool_t *pool, ngx_str_t *out, ngx_log_t *log);
+ngx_int_t ngx_http_logistics_zone_blob_swap(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *key, ngx_str_t *expect, u_char *data, size_t len,
+    int64_t expires, ngx_log_t *log);
+
+
 #endif /* _NGX_HTTP_LOGISTICS_SHM_H_INCLUDED_ */

@@ -22,7 +22,8 @@ typedef enum {
     NGX_HTTP_LOGISTICS_VAR_TOKEN_JTI,
     NGX_HTTP_LOGISTICS_VAR_TOKEN_SUB,
     NGX_HTTP_LOGISTICS_VAR_SCOPES,
-    NGX_HTTP_LOGISTICS_VAR_TOKEN_CACHE
+    NGX_HTTP_LOGISTICS_VAR_TOKEN_CACHE,
+    NGX_HTTP_LOGISTICS_VAR_IDEMPOTENCY
 } ngx_http_logistics_var_e;
 
 
@@ -66,6 +67,9 @@ static ngx_http_variable_t  ngx_http_logistics_vars[] = {
 
     { ngx_string("logistics_token_cache"), NULL, ngx_http_logistics_variable,
       NGX_HTTP_LOGISTICS_VAR_TOKEN_CACHE, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("logistics_idempotency"), NULL, ngx_http_logistics_variable,
+      NGX_HTTP_LOGISTICS_VAR_IDEMPOTENCY, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -154,6 +158,10 @@ ngx_http_logistics_variable(ngx_http_request_t *r,
 
     case NGX_HTTP_LOGISTICS_VAR_TOKEN_SUB:
         value = ctx->token_sub;
+        break;
+
+    case NGX_HTTP_LOGISTICS_VAR_IDEMPOTENCY:
+        ngx_http_logistics_idem_value(ctx, &value);
         break;
 
     case NGX_HTTP_LOGISTICS_VAR_TOKEN_CACHE:

@@ -262,6 +262,14 @@ my @cases = (
           $_[0]{issuers} = { idp => { iss => 'https://i', audiences => ['a'],
               algorithms => ['RS256'], jwks_uri => 'https://idp/jwks' } } },
       qr/\$\.issuers\.idp\.jwks_uri: must be the path of an internal location/ ],
+    [ 'idempotency on a GET route', sub {
+          $_[0]{apis}{shipments}{routes}[1]{idempotency} = 'required' },
+      qr/\.routes\[1\]\.idempotency: GET is idempotent already/ ],
+    [ 'unknown idempotency mode', sub {
+          $_[0]{apis}{shipments}{routes}[0]{idempotency} = 'always' },
+      qr/\.routes\[0\]\.idempotency: must be "required", "optional" or "off"/ ],
+    [ 'bad idempotency ttl', sub { $_[0]{idempotency} = { ttl => 'forever' } },
+      qr/\$\.idempotency\.ttl: invalid duration "forever"/ ],
     [ 'no routes at all', sub { delete $_[0]{apis} },
       qr/\$: the policy defines no routes/ ],
 );

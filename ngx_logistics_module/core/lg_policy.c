@@ -104,6 +104,7 @@ static int lg_build_router(lg_compile_t *c);
 static size_t lg_count(lg_compile_t *c, const char *key, int array_members);
 static int lg_compile_fail_mode(lg_compile_t *c);
 static int lg_compile_validation(lg_compile_t *c);
+static int lg_compile_idempotency(lg_compile_t *c);
 static int lg_size_parse(const char *s, size_t len, int64_t *size);
 static int lg_compile_issuers(lg_compile_t *c);
 static int lg_compile_issuer(lg_compile_t *c, const char *name, json_t *ij,
@@ -123,8 +124,12 @@ static int lg_compile_names(lg_compile_t *c, json_t *list, const char *field,
 
 
 static const char *const  lg_root_fields[] = {
-    "$schema", "include", "fail_mode", "validation", "scopes", "issuers",
-    "partners", "apis", NULL
+    "$schema", "include", "fail_mode", "validation", "idempotency",
+    "scopes", "issuers", "partners", "apis", NULL
+};
+
+static const char *const  lg_idempotency_fields[] = {
+    "ttl", "lock_ttl", "max_response_size", NULL
 };
 
 static const char *const  lg_validation_fields[] = {
@@ -191,7 +196,7 @@ static const char *const  lg_version_required[] = {
 
 static const char *const  lg_route_fields[] = {
     "id", "method", "path", "scopes", "versions", "auth", "schema",
-    "max_body_size", NULL
+    "max_body_size", "idempotency", NULL
 };
 
 static const char *const  lg_route_required[] = {
@@ -1237,6 +1242,31 @@ lg_compile_route(lg_compile_t *c, lg_api_t *api, json_t *r, lg_route_t *out)
 
     out->max_body_size = p->max_body_size;
 
+    if (lg_get_string(c, r, "idempotency", 0, &method) != 0) {
+        return -1;
+    }
+
+    if (method.data != NULL) {
+        if (strcmp(method.data, "required") == 0) {
+            out->idempotency = LG_IDEM_REQUIRED;
+
+        } else if (strcmp(method.data, "optional") == 0) {
+            out->idempotency = LG_IDEM_OPTIONAL;
+
+        } else if (strcmp(method.data, "off") != 0) {
+            lg_json_path_key(&c->path, "idempotency");
+            return lg_fail(c, "must be \"required\", \"optional\" or "
+                           "\"off\"");
+        }
+
+        if (out->idempotency != LG_IDEM_OFF
+            && out->method == LG_METHOD_GET)
+        {
+            lg_json_path_key(&c->path, "idempotency");
+            return lg_fail(c, "GET is idempotent already");
+        }
+    }
+
     if (lg_get_string(c, r, "max_body_size", 0, &method) != 0) {
         return -1;
     }
@@ -2212,6 +2242,7 @@ lg_policy_load(const char *file, lg_error_t *err)
     if (lg_add_doc(&c, file, 1) != 0
         || lg_compile_fail_mode(&c) != 0
         || lg_compile_validation(&c) != 0
+        || lg_compile_idempotency(&c) != 0
         || lg_load_includes(&c) != 0
         || lg_compile_scopes(&c) != 0
         || lg_compile_issuers(&c) != 0
@@ -3458,6 +3489,78 @@ lg_size_parse(const char *s, size_t len, int64_t *size)
     }
 
     *size = v;
+
+    return 0;
+}
+
+
+/*
+ * "idempotency": {"ttl": "24h", "lock_ttl": "60s",
+ *                 "max_response_size": "64k"}
+ */
+
+static int
+lg_compile_idempotency(lg_compile_t *c)
+{
+    json_t       *v;
+    lg_str_t      str;
+    lg_policy_t  *p;
+
+    p = c->policy;
+
+    p->idem_ttl = 86400 * 1000;
+    p->idem_lock = 60 * 1000;
+    p->idem_max_response = 64 * 1024;
+
+    v = json_object_get(c->docs[0].json, "idempotency");
+    if (v == NULL) {
+        return 0;
+    }
+
+    lg_json_path_key(&c->path, "idempotency");
+
+    if (lg_fields(c, v, lg_idempotency_fields, NULL) != 0) {
+        return -1;
+    }
+
+    if (lg_get_string(c, v, "ttl", 0, &str) != 0) {
+        return -1;
+    }
+
+    if (str.data != NULL
+        && (lg_duration_parse(str.data, str.len, &p->idem_ttl) != 0
+            || p->idem_ttl < 1000))
+    {
+        lg_json_path_key(&c->path, "ttl");
+        return lg_fail(c, "invalid duration \"%s\" (e.g. \"24h\")",
+                       str.data);
+    }
+
+    if (lg_get_string(c, v, "lock_ttl", 0, &str) != 0) {
+        return -1;
+    }
+
+    if (str.data != NULL
+        && (lg_duration_parse(str.data, str.len, &p->idem_lock) != 0
+            || p->idem_lock < 100))
+    {
+        lg_json_path_key(&c->path, "lock_ttl");
+        return lg_fail(c, "invalid duration \"%s\" (e.g. \"60s\")",
+                       str.data);
+    }
+
+    if (lg_get_string(c, v, "max_response_size", 0, &str) != 0) {
+        return -1;
+    }
+
+    if (str.data != NULL
+        && lg_size_parse(str.data, str.len, &p->idem_max_response) != 0)
+    {
+        lg_json_path_key(&c->path, "max_response_size");
+        return lg_fail(c, "invalid size \"%s\" (e.g. \"64k\")", str.data);
+    }
+
+    lg_json_path_init(&c->path);
 
     return 0;
 }

@@ -31,6 +31,10 @@
 #define LG_AUTH_BEARER      0x02
 #define LG_AUTH_MTLS        0x04
 
+#define LG_IDEM_OFF         0
+#define LG_IDEM_OPTIONAL    1
+#define LG_IDEM_REQUIRED    2
+
 #define LG_FAIL_OPEN        0
 #define LG_FAIL_CLOSED      1
 
@@ -158,6 +162,7 @@ struct lg_route_s {
     lg_str_t       *schemas;           /* per api version; len 0: none */
     lg_schema_t   **compiled;          /* per api version; NULL: none */
     int64_t         max_body_size;     /* bytes */
+    unsigned        idempotency;       /* LG_IDEM_* */
 };
 
 
@@ -209,6 +214,9 @@ struct lg_policy_s {
     int                   strict_schemas;
     size_t                max_errors;  /* validation errors reported */
     int64_t               max_body_size;
+    int64_t               idem_ttl;    /* msec a response is replayed */
+    int64_t               idem_lock;   /* msec a claim holds */
+    int64_t               idem_max_response;  /* bytes stored */
     unsigned              has_limits:1;
 };
 

@@ -24,6 +24,9 @@ static const lg_problem_type_t  lg_problems[LG_PROBLEM_LAST] = {
       "The request could not be understood." },
     { 400, "malformed-body", "Malformed JSON body",
       "The request body is not well-formed JSON." },
+    { 400, "idempotency-key", "Idempotency-Key missing or malformed",
+      "This operation needs an Idempotency-Key header: 1 to 255 printable "
+      "characters, as a token or a quoted string." },
     { 401, "unauthorized", "Authentication required",
       "A valid API key is required." },
     { 401, "invalid-token", "Invalid access token",
@@ -38,9 +41,15 @@ static const lg_problem_type_t  lg_problems[LG_PROBLEM_LAST] = {
       "No API operation matches this path." },
     { 405, "method-not-allowed", "Method not allowed",
       "This path does not accept this method; see the Allow header." },
+    { 409, "idempotency-conflict", "Request already in progress",
+      "A request with this Idempotency-Key is still being processed; retry "
+      "after the number of seconds in Retry-After." },
     { 410, "version-sunset", "API version retired",
       "This API version has passed its sunset date; see the Link header "
       "for its successor." },
+    { 410, "idempotency-response-gone", "Response not available",
+      "The request with this Idempotency-Key was processed, but its "
+      "response was too large to keep for replay." },
     { 413, "body-too-large", "Request body too large",
       "The request body is larger than this operation accepts." },
     { 415, "unsupported-media-type", "Unsupported media type",
@@ -48,6 +57,9 @@ static const lg_problem_type_t  lg_problems[LG_PROBLEM_LAST] = {
     { 422, "invalid-body", "Request body does not match the contract",
       "The request body does not match the JSON Schema of this operation "
       "and version; see errors." },
+    { 422, "idempotency-key-reused", "Idempotency-Key reused",
+      "This Idempotency-Key was used for a different request (method, "
+      "operation, version or body)." },
     { 429, "rate-limited", "Too many requests",
       "The rate limit for this partner or operation is exhausted; retry "
       "after the number of seconds in Retry-After." },
