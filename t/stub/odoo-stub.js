@@ -11,6 +11,7 @@
 // Status 200, or 201 for POST.  Request headers steer it:
 //   X-Stub-Status: NNN     answer with that status instead
 //   X-Stub-Delay-Ms: N     wait N ms before answering
+//   X-Stub-Chunked: 1      answer in three chunks, without Content-Length
 // Control endpoints (not counted):
 //   GET  /__stub/stats     -> {"count":N}
 //   POST /__stub/reset     -> {"count":0}
@@ -21,8 +22,21 @@ const http = require('http');
 const port = parseInt(process.argv[2] || '0', 10);
 let count = 0;
 
-function send(res, status, obj, head) {
+function send(res, status, obj, head, chunked) {
     const body = JSON.stringify(obj);
+
+    if (chunked && !head) {
+        /* no Content-Length: node sends Transfer-Encoding: chunked */
+        res.writeHead(status, { 'Content-Type': 'application/json' });
+        const third = Math.ceil(body.length / 3);
+        res.write(body.slice(0, third));
+        setTimeout(() => {
+            res.write(body.slice(third, 2 * third));
+            res.end(body.slice(2 * third));
+        }, 20);
+        return;
+    }
+
     res.writeHead(status, {
         'Content-Type': 'application/json',
         'Content-Length': Buffer.byteLength(body),
@@ -76,7 +90,8 @@ const server = http.createServer({ maxHeaderSize: 65536 }, (req, res) => {
         const answer = () => send(res, status,
                                   { jsonrpc: '2.0', id: null,
                                     result: { echo: echo } },
-                                  req.method === 'HEAD');
+                                  req.method === 'HEAD',
+                                  req.headers['x-stub-chunked'] === '1');
 
         if (delay > 0) {
             setTimeout(answer, Math.min(delay, 60000));
