@@ -122,7 +122,7 @@ test: deps all unit fuzz-build oauth-deps
 ASAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
 
-test-asan: deps oauth-deps
+test-asan: deps oauth-deps fuzz-build
 	$(MAKE) BUILD=$(BUILD)/asan EXTRA_CFLAGS="$(ASAN_FLAGS)" \
 	    EXTRA_LDFLAGS="-fsanitize=address,undefined" all unit
 	LG_MODULE=$(CURDIR)/$(BUILD)/asan/$(MODULE) \

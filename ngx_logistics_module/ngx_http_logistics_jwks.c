@@ -346,19 +346,56 @@ ngx_http_logistics_jwks_finish(ngx_http_request_t *r,
 }
 
 
-/* the worker's current key set of an issuer, without fetching anything */
+/*
+ * The issuer's current key set, without fetching anything: brought up to
+ * the version in the zone first, so that a key another worker saw dropped
+ * is dropped here too (the verified-token cache relies on it).
+ */
 
 const lg_jwk_set_t *
 ngx_http_logistics_jwks_current(ngx_http_request_t *r,
     const lg_issuer_t *issuer)
 {
+    int64_t                           version;
+    ngx_str_t                         key, doc;
+    lg_error_t                        err;
+    lg_jwk_set_t                     *set;
+    ngx_http_logistics_jwks_local_t  *local;
+    ngx_http_logistics_main_conf_t   *lmcf;
+
     if (ngx_http_logistics_jwks_local == NULL
         || issuer->index >= ngx_http_logistics_jwks_nlocal)
     {
         return NULL;
     }
 
-    return ngx_http_logistics_jwks_local[issuer->index].keys;
+    local = &ngx_http_logistics_jwks_local[issuer->index];
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
+
+    if (ngx_http_logistics_jwks_key(r, issuer, &key) != NGX_OK
+        || ngx_http_logistics_doc_version(lmcf->zone, &key, &version)
+           != NGX_OK)
+    {
+        return NULL;
+    }
+
+    if (version != local->version
+        && ngx_http_logistics_doc_copy(lmcf->zone, &key, r->pool, &doc,
+                                       &version)
+           == NGX_OK)
+    {
+        set = lg_jwk_set_parse_buffer(issuer->name.data, (char *) doc.data,
+                                      doc.len, 0, &err);
+        if (set != NULL) {
+            lg_jwk_set_free(local->keys);
+            local->keys = set;
+        }
+
+        local->version = version;
+    }
+
+    return local->keys;
 }
 
 

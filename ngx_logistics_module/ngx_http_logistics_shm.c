@@ -515,6 +515,26 @@ ngx_http_logistics_doc_check(ngx_shm_zone_t *shm_zone, ngx_str_t *key,
 
 
 ngx_int_t
+ngx_http_logistics_doc_version(ngx_shm_zone_t *shm_zone, ngx_str_t *key,
+    int64_t *version)
+{
+    ngx_http_logistics_doc_t   *doc;
+    ngx_http_logistics_zone_t  *zone;
+
+    zone = shm_zone->data;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    doc = ngx_http_logistics_doc_get(zone, key, 0, shm_zone->shm.log);
+    *version = doc ? doc->version : 0;
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
 ngx_http_logistics_doc_copy(ngx_shm_zone_t *shm_zone, ngx_str_t *key,
     ngx_pool_t *pool, ngx_str_t *data, int64_t *version)
 {

@@ -72,6 +72,10 @@ ngx_int_t ngx_http_logistics_doc_check(ngx_shm_zone_t *shm_zone,
     ngx_str_t *key, int64_t now, int64_t cooldown, ngx_uint_t unknown_kid,
     int64_t *version, ngx_uint_t *claim);
 
+/* the document's version, 0 when there is none */
+ngx_int_t ngx_http_logistics_doc_version(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *key, int64_t *version);
+
 /* a copy of the document into the pool */
 ngx_int_t ngx_http_logistics_doc_copy(ngx_shm_zone_t *shm_zone,
     ngx_str_t *key, ngx_pool_t *pool, ngx_str_t *data, int64_t *version);
