@@ -428,6 +428,38 @@ lg_schema_sub(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
 }
 
 
+/*
+ * Applies a subschema whose annotations count only if it matches (anyOf,
+ * oneOf, if): they are collected apart and merged into "ev" on a match.
+ */
+
+static int
+lg_schema_branch(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
+    const json_t *inst, lg_schema_eval_t *ev, const char *kw, size_t index)
+{
+    int               rc;
+    lg_schema_eval_t  tmp;
+
+    if (ev == NULL) {
+        return lg_schema_sub(ctx, node, inst, NULL, kw, NULL, 0, index);
+    }
+
+    if (lg_schema_eval_init(&tmp, ev->n) != 0) {
+        return -1;
+    }
+
+    rc = lg_schema_sub(ctx, node, inst, &tmp, kw, NULL, 0, index);
+
+    if (rc > 0) {
+        lg_schema_eval_merge(ev, &tmp);
+    }
+
+    lg_schema_eval_free(&tmp);
+
+    return rc;
+}
+
+
 typedef struct {
     uint64_t   hash;
     size_t     index;
@@ -536,7 +568,7 @@ lg_schema_node_validate(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
     const char                  *key, *s;
     lg_schema_num_t              num;
     lg_schema_seg_t              iseg;
-    lg_schema_eval_t             local, tmp, *ev;
+    lg_schema_eval_t             local, *ev;
     const lg_schema_seg_t       *saved_ipath;
     const lg_schema_node_t      *target;
     lg_schema_prop_t             probe;
@@ -568,7 +600,6 @@ lg_schema_node_validate(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
     valid = 1;
     ev = NULL;
     local.bits = NULL;
-    tmp.bits = NULL;
     saved_ipath = ctx->ipath;
 
     is_obj = json_is_object(inst);
@@ -1130,20 +1161,8 @@ lg_schema_node_validate(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
         ctx->quiet++;
 
         for (i = 0; i < node->nany_of; i++) {
-            if (ev != NULL && lg_schema_eval_init(&tmp, n) != 0) {
-                ctx->quiet--;
-                valid = -1;
-                goto done;
-            }
-
-            rc = lg_schema_sub(ctx, node->any_of[i], inst,
-                               ev != NULL ? &tmp : NULL, "anyOf", NULL, 0, i);
-
-            if (rc > 0 && ev != NULL) {
-                lg_schema_eval_merge(ev, &tmp);
-            }
-
-            lg_schema_eval_free(&tmp);
+            rc = lg_schema_branch(ctx, node->any_of[i], inst, ev, "anyOf",
+                                  i);
 
             if (rc < 0) {
                 ctx->quiet--;
@@ -1176,20 +1195,8 @@ lg_schema_node_validate(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
         ctx->quiet++;
 
         for (i = 0; i < node->none_of && nmatched < 2; i++) {
-            if (ev != NULL && lg_schema_eval_init(&tmp, n) != 0) {
-                ctx->quiet--;
-                valid = -1;
-                goto done;
-            }
-
-            rc = lg_schema_sub(ctx, node->one_of[i], inst,
-                               ev != NULL ? &tmp : NULL, "oneOf", NULL, 0, i);
-
-            if (rc > 0 && ev != NULL) {
-                lg_schema_eval_merge(ev, &tmp);
-            }
-
-            lg_schema_eval_free(&tmp);
+            rc = lg_schema_branch(ctx, node->one_of[i], inst, ev, "oneOf",
+                                  i);
 
             if (rc < 0) {
                 ctx->quiet--;
@@ -1243,21 +1250,10 @@ lg_schema_node_validate(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
     if (node->if_ != NULL && (node->then_ != NULL || node->else_ != NULL
                               || ev != NULL))
     {
-        if (ev != NULL && lg_schema_eval_init(&tmp, n) != 0) {
-            valid = -1;
-            goto done;
-        }
-
         ctx->quiet++;
-        rc = lg_schema_sub(ctx, node->if_, inst, ev != NULL ? &tmp : NULL,
-                           "if", NULL, 0, LG_SCHEMA_UNSET);
+        rc = lg_schema_branch(ctx, node->if_, inst, ev, "if",
+                              LG_SCHEMA_UNSET);
         ctx->quiet--;
-
-        if (rc > 0 && ev != NULL) {
-            lg_schema_eval_merge(ev, &tmp);
-        }
-
-        lg_schema_eval_free(&tmp);
 
         if (rc < 0) {
             valid = -1;
