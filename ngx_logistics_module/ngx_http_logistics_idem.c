@@ -45,6 +45,8 @@ static void ngx_http_logistics_idem_release(ngx_http_request_t *r,
 static void ngx_http_logistics_idem_store(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx);
 static void ngx_http_logistics_idem_cleanup(void *data);
+static void ngx_http_logistics_idem_redis_swap(ngx_http_logistics_ctx_t *ctx,
+    u_char *value, size_t len, u_char *px, size_t px_len);
 static ngx_int_t ngx_http_logistics_idem_fail(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx);
 
@@ -651,8 +653,6 @@ ngx_http_logistics_idem_store(ngx_http_request_t *r,
     size_t                           len, body;
     uint16_t                         status;
     uint32_t                         hlen;
-    const char                      *argv[7];
-    size_t                           argvlen[7];
     u_char                           px[NGX_INT64_LEN];
     ngx_str_t                        expect;
     const lg_policy_t               *policy;
@@ -690,22 +690,9 @@ ngx_http_logistics_idem_store(ngx_http_request_t *r,
     ctx->idem_state = NGX_HTTP_LOGISTICS_IDEM_STORED;
 
     if (lmcf->redis != NULL) {
-        argv[0] = "EVAL";
-        argvlen[0] = 4;
-        argv[1] = ngx_http_logistics_idem_swap_script;
-        argvlen[1] = sizeof(ngx_http_logistics_idem_swap_script) - 1;
-        argv[2] = "1";
-        argvlen[2] = 1;
-        argv[3] = (char *) ctx->idem_key.data;
-        argvlen[3] = ctx->idem_key.len;
-        argv[4] = (char *) ctx->idem_lock.data;
-        argvlen[4] = ctx->idem_lock.len;
-        argv[5] = (char *) rec;
-        argvlen[5] = len;
-        argv[6] = (char *) px;
-        argvlen[6] = ngx_sprintf(px, "%L", policy->idem_ttl) - px;
-
-        (void) ngx_http_logistics_redis_send(7, argv, argvlen);
+        ngx_http_logistics_idem_redis_swap(ctx, rec, len, px,
+                                   ngx_sprintf(px, "%L", policy->idem_ttl)
+                                   - px);
         return;
     }
 
@@ -725,8 +712,6 @@ static void
 ngx_http_logistics_idem_release(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx)
 {
-    const char                      *argv[7];
-    size_t                           argvlen[7];
     ngx_http_logistics_main_conf_t  *lmcf;
 
     if (ctx->idem_state != NGX_HTTP_LOGISTICS_IDEM_NEW
@@ -740,28 +725,46 @@ ngx_http_logistics_idem_release(ngx_http_request_t *r,
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
 
     if (lmcf->redis != NULL) {
-        argv[0] = "EVAL";
-        argvlen[0] = 4;
-        argv[1] = ngx_http_logistics_idem_swap_script;
-        argvlen[1] = sizeof(ngx_http_logistics_idem_swap_script) - 1;
-        argv[2] = "1";
-        argvlen[2] = 1;
-        argv[3] = (char *) ctx->idem_key.data;
-        argvlen[3] = ctx->idem_key.len;
-        argv[4] = (char *) ctx->idem_lock.data;
-        argvlen[4] = ctx->idem_lock.len;
-        argv[5] = "";
-        argvlen[5] = 0;
-        argv[6] = "0";
-        argvlen[6] = 1;
-
-        (void) ngx_http_logistics_redis_send(7, argv, argvlen);
+        ngx_http_logistics_idem_redis_swap(ctx, (u_char *) "", 0,
+                                           (u_char *) "0", 1);
         return;
     }
 
     (void) ngx_http_logistics_zone_blob_swap(lmcf->zone, &ctx->idem_key,
                                              &ctx->idem_lock, NULL, 0, 0,
                                              r->connection->log);
+}
+
+
+/*
+ * Replaces our claim with "value" for "px" ms, or deletes it when "value"
+ * is empty, only while the key still holds our own lock.  Nobody waits
+ * for the reply: if it is lost, the claim expires with its lock TTL.
+ */
+
+static void
+ngx_http_logistics_idem_redis_swap(ngx_http_logistics_ctx_t *ctx,
+    u_char *value, size_t len, u_char *px, size_t px_len)
+{
+    const char  *argv[7];
+    size_t       argvlen[7];
+
+    argv[0] = "EVAL";
+    argvlen[0] = 4;
+    argv[1] = ngx_http_logistics_idem_swap_script;
+    argvlen[1] = sizeof(ngx_http_logistics_idem_swap_script) - 1;
+    argv[2] = "1";
+    argvlen[2] = 1;
+    argv[3] = (char *) ctx->idem_key.data;
+    argvlen[3] = ctx->idem_key.len;
+    argv[4] = (char *) ctx->idem_lock.data;
+    argvlen[4] = ctx->idem_lock.len;
+    argv[5] = (char *) value;
+    argvlen[5] = len;
+    argv[6] = (char *) px;
+    argvlen[6] = px_len;
+
+    (void) ngx_http_logistics_redis_send(7, argv, argvlen);
 }
 
 
