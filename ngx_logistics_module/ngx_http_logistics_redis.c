@@ -89,6 +89,9 @@ static void ngx_http_logistics_redis_resume(ngx_http_request_t *r);
 static ngx_int_t ngx_http_logistics_redis_parse(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, redisReply *reply);
 static void ngx_http_logistics_redis_recovered(void);
+static ngx_int_t ngx_http_logistics_redis_issue(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, ngx_uint_t idem, int argc,
+    const char **argv, const size_t *argvlen);
 static ngx_int_t ngx_http_logistics_redis_wait(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, ngx_http_logistics_redis_op_t *op,
     ngx_pool_cleanup_t *cln);
@@ -765,10 +768,8 @@ ngx_http_logistics_redis_limit(ngx_http_request_t *r)
     const char                      **argv;
     size_t                           *argvlen;
     u_char                           *p;
-    ngx_pool_cleanup_t               *cln;
     ngx_http_logistics_ctx_t         *ctx;
     ngx_http_logistics_redis_t       *rs;
-    ngx_http_logistics_redis_op_t    *op;
     ngx_http_logistics_redis_conf_t  *rcf;
 
     rs = &ngx_http_logistics_redis;
@@ -846,6 +847,23 @@ ngx_http_logistics_redis_limit(ngx_http_request_t *r)
         p += argvlen[i - 1];
     }
 
+    return ngx_http_logistics_redis_issue(r, ctx, 0, (int) i, argv, argvlen);
+}
+
+
+/*
+ * Queues a command the request waits for.  The op is malloc'd, not taken
+ * from the request pool: its reply may arrive after the request is gone.
+ */
+
+static ngx_int_t
+ngx_http_logistics_redis_issue(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, ngx_uint_t idem, int argc,
+    const char **argv, const size_t *argvlen)
+{
+    ngx_pool_cleanup_t             *cln;
+    ngx_http_logistics_redis_op_t  *op;
+
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {
         return NGX_ERROR;
@@ -857,10 +875,11 @@ ngx_http_logistics_redis_limit(ngx_http_request_t *r)
     }
 
     op->request = r;
-    op->idem = 0;
+    op->idem = idem;
 
-    if (redisAsyncCommandArgv(rs->ac, ngx_http_logistics_redis_reply, op,
-                              (int) i, argv, argvlen)
+    if (redisAsyncCommandArgv(ngx_http_logistics_redis.ac,
+                              ngx_http_logistics_redis_reply, op,
+                              argc, argv, argvlen)
         != REDIS_OK)
     {
         ngx_free(op);
@@ -1144,10 +1163,8 @@ ngx_int_t
 ngx_http_logistics_redis_call(ngx_http_request_t *r, int argc,
     const char **argv, const size_t *argvlen)
 {
-    ngx_pool_cleanup_t              *cln;
-    ngx_http_logistics_ctx_t        *ctx;
-    ngx_http_logistics_redis_t      *rs;
-    ngx_http_logistics_redis_op_t   *op;
+    ngx_http_logistics_ctx_t    *ctx;
+    ngx_http_logistics_redis_t  *rs;
 
     rs = &ngx_http_logistics_redis;
 
@@ -1159,28 +1176,7 @@ ngx_http_logistics_redis_call(ngx_http_request_t *r, int argc,
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_logistics_module);
 
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        return NGX_ERROR;
-    }
-
-    op = ngx_alloc(sizeof(ngx_http_logistics_redis_op_t), r->connection->log);
-    if (op == NULL) {
-        return NGX_ERROR;
-    }
-
-    op->request = r;
-    op->idem = 1;
-
-    if (redisAsyncCommandArgv(rs->ac, ngx_http_logistics_redis_reply, op,
-                              argc, argv, argvlen)
-        != REDIS_OK)
-    {
-        ngx_free(op);
-        return NGX_ERROR;
-    }
-
-    return ngx_http_logistics_redis_wait(r, ctx, op, cln);
+    return ngx_http_logistics_redis_issue(r, ctx, 1, argc, argv, argvlen);
 }
 
 
