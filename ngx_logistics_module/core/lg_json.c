@@ -170,7 +170,8 @@ lg_error_set(lg_error_t *err, const char *file, const lg_json_path_t *path,
 
 
 json_t *
-lg_json_load_file(const char *file, size_t max_size, lg_error_t *err)
+lg_json_load_file(const char *file, size_t max_size, size_t flags,
+    lg_error_t *err)
 {
     FILE         *f;
     char         *buf;
@@ -213,7 +214,7 @@ lg_json_load_file(const char *file, size_t max_size, lg_error_t *err)
         return NULL;
     }
 
-    json = lg_json_load_buffer(file, buf, n, 0, err);
+    json = lg_json_load_buffer(file, buf, n, flags, err);
 
     free(buf);
 

@@ -45,8 +45,12 @@ int lg_error_set(lg_error_t *err, const char *file, const lg_json_path_t *path,
 #endif
     ;
 
-/* reads and parses a whole file, rejecting duplicate keys */
-json_t *lg_json_load_file(const char *file, size_t max_size, lg_error_t *err);
+/*
+ * reads and parses a whole file of at most "max_size" bytes, rejecting
+ * duplicate keys; "flags" are further jansson decoding flags
+ */
+json_t *lg_json_load_file(const char *file, size_t max_size, size_t flags,
+    lg_error_t *err);
 
 /* parses a buffer; the path of a syntax error is located in the text */
 json_t *lg_json_load_buffer(const char *file, const char *buf, size_t len,

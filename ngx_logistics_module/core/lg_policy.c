@@ -447,7 +447,7 @@ lg_add_doc(lg_compile_t *c, const char *file, int root)
 
     c->ndocs++;
 
-    d->json = lg_json_load_file(file, LG_POLICY_MAX_FILE, c->err);
+    d->json = lg_json_load_file(file, LG_POLICY_MAX_FILE, 0, c->err);
     if (d->json == NULL) {
         return -1;
     }
@@ -2711,7 +2711,7 @@ lg_compile_issuer(lg_compile_t *c, const char *name, json_t *ij,
             return lg_fail(c, "out of memory");
         }
 
-        v = lg_json_load_file(file, 1024 * 1024, &kerr);
+        v = lg_json_load_file(file, 1024 * 1024, 0, &kerr);
 
         if (v == NULL) {
             free(file);

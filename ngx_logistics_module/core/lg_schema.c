@@ -120,7 +120,6 @@ static int lg_schema_fail(lg_schema_compile_t *c, lg_schema_info_t *info,
     __attribute__((format(printf, 4, 5)))
 #endif
     ;
-static json_t *lg_schema_load_file(const char *file, lg_error_t *err);
 static lg_schema_t *lg_schema_compile(lg_arena_t *arena, json_t *json,
     const char *file, int owned, const lg_schema_options_t *opts,
     lg_error_t *err);
@@ -395,66 +394,14 @@ lg_schema_fail(lg_schema_compile_t *c, lg_schema_info_t *info,
 }
 
 
-/*
- * lg_json_load_file() with the flags a schema needs: "true" is a whole
- * schema, and "const" may hold "\u0000".
- */
-
-static json_t *
-lg_schema_load_file(const char *file, lg_error_t *err)
-{
-    FILE         *f;
-    char         *buf;
-    size_t        n;
-    json_t       *json;
-    struct stat   st;
-
-    f = fopen(file, "rb");
-    if (f == NULL) {
-        lg_error_set(err, file, NULL, "cannot open: %s", strerror(errno));
-        return NULL;
-    }
-
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)
-        || st.st_size > LG_SCHEMA_MAX_FILE)
-    {
-        fclose(f);
-        lg_error_set(err, file, NULL, "not a regular file of at most %d "
-                     "bytes", LG_SCHEMA_MAX_FILE);
-        return NULL;
-    }
-
-    buf = malloc((size_t) st.st_size + 1);
-    if (buf == NULL) {
-        fclose(f);
-        lg_error_set(err, file, NULL, "out of memory");
-        return NULL;
-    }
-
-    n = fread(buf, 1, (size_t) st.st_size, f);
-    fclose(f);
-
-    if (n != (size_t) st.st_size) {
-        free(buf);
-        lg_error_set(err, file, NULL, "short read");
-        return NULL;
-    }
-
-    json = lg_json_load_buffer(file, buf, n, JSON_DECODE_ANY | JSON_ALLOW_NUL,
-                               err);
-    free(buf);
-
-    return json;
-}
-
-
 lg_schema_t *
 lg_schema_compile_file(lg_arena_t *arena, const char *file,
     const lg_schema_options_t *opts, lg_error_t *err)
 {
     json_t  *json;
 
-    json = lg_schema_load_file(file, err);
+    json = lg_json_load_file(file, LG_SCHEMA_MAX_FILE, LG_SCHEMA_JSON_FLAGS,
+                             err);
     if (json == NULL) {
         return NULL;
     }
@@ -748,7 +695,8 @@ lg_schema_load_doc(lg_schema_compile_t *c, const char *path,
         return NULL;
     }
 
-    json = lg_schema_load_file(real, &err);
+    json = lg_json_load_file(real, LG_SCHEMA_MAX_FILE, LG_SCHEMA_JSON_FLAGS,
+                             &err);
     if (json == NULL) {
         lg_schema_fail(c, from, "$ref", "cannot load \"%s\": %s", ref,
                        err.text);

@@ -45,6 +45,9 @@
 #define LG_SCHEMA_MAX_SCHEMA_DEPTH 256
 /* schema files are small; a bigger one is a mistake */
 #define LG_SCHEMA_MAX_FILE         (4 * 1024 * 1024)
+
+/* a schema file may be "true" alone, and "const" may hold "\u0000" */
+#define LG_SCHEMA_JSON_FLAGS       (JSON_DECODE_ANY | JSON_ALLOW_NUL)
 /* PCRE2 limits for "pattern" / "patternProperties" on hostile input */
 #define LG_SCHEMA_MATCH_LIMIT      200000
 #define LG_SCHEMA_DEPTH_LIMIT      2000

@@ -101,7 +101,7 @@ test_json(void)
     lg_json_escape(buf, sizeof(buf), "a\"b\\c\n\001", 7);
     is_str(buf, "\"a\\\"b\\\\c\\n\\u0001\"", "JSON escaping");
 
-    ok(lg_json_load_file("/nonexistent/x.json", 1024, &err) == NULL,
+    ok(lg_json_load_file("/nonexistent/x.json", 1024, 0, &err) == NULL,
        "missing file");
     like_str(err.text, "/nonexistent/x.json: cannot open",
              "missing file message");
