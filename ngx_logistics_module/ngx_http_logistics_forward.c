@@ -174,7 +174,6 @@ ngx_http_logistics_rewrite_headers(ngx_http_request_t *r,
 {
     u_char            *p;
     u_char             random[24];
-    size_t             len;
     ngx_uint_t         i, n, keep_tracestate;
     ngx_list_t         old, *headers;
     ngx_list_part_t   *part;
@@ -341,20 +340,12 @@ ngx_http_logistics_rewrite_headers(ngx_http_request_t *r,
         }
     }
 
-    if (partner->odoo_credential.len) {
-        len = sizeof("bearer ") - 1 + partner->odoo_credential.len;
-
-        p = ngx_pnalloc(r->pool, len);
-        if (p == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_memcpy(ngx_cpymem(p, "bearer ", sizeof("bearer ") - 1),
-                   partner->odoo_credential.data,
-                   partner->odoo_credential.len);
-
+    if (partner->odoo_authorization.len) {
+        /* built at policy load: the header value is shared, not copied */
         if (ngx_http_logistics_push(headers, "Authorization",
-                                "authorization", p, len)
+                                "authorization",
+                                (u_char *) partner->odoo_authorization.data,
+                                partner->odoo_authorization.len)
             != NGX_OK)
         {
             return NGX_ERROR;

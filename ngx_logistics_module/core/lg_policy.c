@@ -1754,7 +1754,7 @@ lg_compile_partner(lg_compile_t *c, const char *id, json_t *pj,
     if (file.data != NULL) {
         saved = lg_json_path_key(&c->path, "odoo_credential_file");
 
-        if (lg_read_credential(c, file.data, &out->odoo_credential) != 0) {
+        if (lg_read_credential(c, file.data, &out->odoo_authorization) != 0) {
             return -1;
         }
 
@@ -2063,15 +2063,19 @@ lg_compile_rate(lg_compile_t *c, json_t *obj, const char *const *fields,
 
 
 /*
- * The Odoo API key of the service account bound to a partner.  Read once
- * here, never per request; the file holds one token on one line.
+ * The Odoo API key of the service account bound to a partner, kept as the
+ * whole Authorization value sent upstream.  Read and built once here,
+ * never per request; the file holds one token on one line.
  */
+
+#define LG_BEARER  "bearer "
 
 static int
 lg_read_credential(lg_compile_t *c, const char *rel, lg_str_t *out)
 {
     FILE         *f;
-    char         *file, buf[LG_CREDENTIAL_MAX + 2];
+    char         *file, buf[sizeof(LG_BEARER) - 1 + LG_CREDENTIAL_MAX + 2];
+    char         *token;
     size_t        n, i;
     struct stat   st;
 
@@ -2095,14 +2099,16 @@ lg_read_credential(lg_compile_t *c, const char *rel, lg_str_t *out)
         return lg_fail(c, "\"%s\" is not a regular file", rel);
     }
 
-    n = fread(buf, 1, sizeof(buf), f);
+    token = buf + sizeof(LG_BEARER) - 1;
+
+    n = fread(token, 1, LG_CREDENTIAL_MAX + 2, f);
     fclose(f);
 
-    if (n > 0 && buf[n - 1] == '\n') {
+    if (n > 0 && token[n - 1] == '\n') {
         n--;
     }
 
-    if (n > 0 && buf[n - 1] == '\r') {
+    if (n > 0 && token[n - 1] == '\r') {
         n--;
     }
 
@@ -2116,13 +2122,18 @@ lg_read_credential(lg_compile_t *c, const char *rel, lg_str_t *out)
     }
 
     for (i = 0; i < n; i++) {
-        if (buf[i] < 0x21 || buf[i] > 0x7e) {
+        if (token[i] < 0x21 || token[i] > 0x7e) {
             return lg_fail(c, "\"%s\" must hold one token of printable "
                            "ASCII on one line", rel);
         }
     }
 
-    if (lg_arena_str(&c->policy->arena, out, buf, n) != 0) {
+    memcpy(buf, LG_BEARER, sizeof(LG_BEARER) - 1);
+
+    if (lg_arena_str(&c->policy->arena, out, buf,
+                     sizeof(LG_BEARER) - 1 + n)
+        != 0)
+    {
         return lg_fail(c, "out of memory");
     }
 

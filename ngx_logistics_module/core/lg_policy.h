@@ -70,7 +70,8 @@ struct lg_partner_s {
     uint64_t       *scopes;            /* bitset over policy->scopes */
     uint64_t       *routes;            /* bitset over policy->routes;
                                           NULL: every route */
-    lg_str_t        odoo_credential;   /* len 0: none */
+    lg_str_t        odoo_authorization; /* "bearer <Odoo key>"; len 0:
+                                           none */
     int64_t         api_key_max_age;   /* msec; LG_TIME_UNSET: none */
     lg_api_key_t   *keys;
     size_t          nkeys;
