@@ -11,44 +11,7 @@
 #include "ngx_http_logistics_module.h"
 
 
-static ngx_int_t ngx_http_logistics_limit_key(ngx_http_request_t *r,
-    ngx_str_t *key, const lg_partner_t *partner, const lg_route_t *route);
 static int64_t ngx_http_logistics_now(void);
-
-
-/*
- * State keys are named as in Redis: lg:{partner}:rl for the partner
- * limit, lg:{partner}:rl:<route id> for a route limit.  The braces are a
- * Redis Cluster hash tag: all of a partner's keys share one slot, so one
- * script can touch them atomically.
- */
-
-static ngx_int_t
-ngx_http_logistics_limit_key(ngx_http_request_t *r, ngx_str_t *key,
-    const lg_partner_t *partner, const lg_route_t *route)
-{
-    size_t  len;
-
-    len = sizeof("lg:{}:rl") - 1 + partner->id.len
-          + (route ? 1 + route->id.len : 0);
-
-    key->data = ngx_pnalloc(r->pool, len);
-    if (key->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    if (route) {
-        key->len = ngx_sprintf(key->data, "lg:{%s}:rl:%s", partner->id.data,
-                               route->id.data)
-                   - key->data;
-
-    } else {
-        key->len = ngx_sprintf(key->data, "lg:{%s}:rl", partner->id.data)
-                   - key->data;
-    }
-
-    return NGX_OK;
-}
 
 
 static int64_t
@@ -75,6 +38,7 @@ ngx_http_logistics_rate_limit(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx)
 {
     ngx_int_t                        rc;
+    const lg_str_t                  *key;
     const lg_rate_t                 *route_rate;
     const lg_partner_t              *partner;
     ngx_http_logistics_main_conf_t  *lmcf;
@@ -89,26 +53,18 @@ ngx_http_logistics_rate_limit(ngx_http_request_t *r,
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
 
     if (partner->rate) {
-        if (ngx_http_logistics_limit_key(r, &ctx->limits[ctx->nlimits].key,
-                                         partner, NULL)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
+        ctx->limits[ctx->nlimits].key.data =
+                                         (u_char *) partner->limit_key.data;
+        ctx->limits[ctx->nlimits].key.len = partner->limit_key.len;
         ctx->limits[ctx->nlimits].name = "partner";
         ctx->limits[ctx->nlimits].rate = partner->rate;
         ctx->nlimits++;
     }
 
     if (route_rate) {
-        if (ngx_http_logistics_limit_key(r, &ctx->limits[ctx->nlimits].key,
-                                         partner, ctx->route)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
+        key = &partner->route_limit_keys[ctx->route->index];
+        ctx->limits[ctx->nlimits].key.data = (u_char *) key->data;
+        ctx->limits[ctx->nlimits].key.len = key->len;
         ctx->limits[ctx->nlimits].name = "route";
         ctx->limits[ctx->nlimits].rate = route_rate;
         ctx->nlimits++;

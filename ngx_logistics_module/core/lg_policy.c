@@ -1938,6 +1938,44 @@ lg_compile_key(lg_compile_t *c, lg_partner_t *partner, json_t *k,
 
 
 /*
+ * The name of a limit's state, in Redis and in the shared zone alike:
+ * lg:{partner}:rl for the partner limit, lg:{partner}:rl:<route id> for a
+ * route limit.  The braces are a Redis Cluster hash tag: all of a
+ * partner's keys share one slot, so one script can touch them atomically.
+ * Built here once, not per request.
+ */
+
+static int
+lg_limit_key(lg_compile_t *c, const lg_partner_t *partner,
+    const char *route_id, lg_str_t *out)
+{
+    int     n;
+    char   *buf;
+    size_t  len;
+
+    len = sizeof("lg:{}:rl") + partner->id.len
+          + (route_id != NULL ? 1 + strlen(route_id) : 0);
+
+    buf = lg_arena_alloc(&c->policy->arena, len);
+    if (buf == NULL) {
+        return lg_fail(c, "out of memory");
+    }
+
+    if (route_id != NULL) {
+        n = snprintf(buf, len, "lg:{%s}:rl:%s", partner->id.data, route_id);
+
+    } else {
+        n = snprintf(buf, len, "lg:{%s}:rl", partner->id.data);
+    }
+
+    out->data = buf;
+    out->len = (size_t) n;
+
+    return 0;
+}
+
+
+/*
  * "rate_limit": {"rate": "600/m", "burst": 50,
  *                "routes": {"shipments.create": {"rate": "10/s"}}}
  * The partner limit and each route limit are separate GCRA limits; a
@@ -1959,7 +1997,9 @@ lg_compile_limits(lg_compile_t *c, json_t *limit, lg_partner_t *partner)
     }
 
     if (json_object_get(limit, "rate") != NULL) {
-        if (lg_compile_rate(c, limit, lg_limit_fields, &partner->rate) != 0) {
+        if (lg_compile_rate(c, limit, lg_limit_fields, &partner->rate) != 0
+            || lg_limit_key(c, partner, NULL, &partner->limit_key) != 0)
+        {
             return -1;
         }
 
@@ -1986,7 +2026,10 @@ lg_compile_limits(lg_compile_t *c, json_t *limit, lg_partner_t *partner)
 
     partner->route_rates = lg_arena_calloc(&p->arena, p->nroutes + 1,
                                            sizeof(lg_rate_t *));
-    if (partner->route_rates == NULL) {
+    partner->route_limit_keys = lg_arena_calloc(&p->arena, p->nroutes + 1,
+                                                sizeof(lg_str_t));
+
+    if (partner->route_rates == NULL || partner->route_limit_keys == NULL) {
         return lg_fail(c, "out of memory");
     }
 
@@ -2003,6 +2046,8 @@ lg_compile_limits(lg_compile_t *c, json_t *limit, lg_partner_t *partner)
         if (lg_fields(c, r, lg_route_limit_fields, lg_rate_required) != 0
             || lg_compile_rate(c, r, lg_route_limit_fields,
                                &partner->route_rates[idx])
+               != 0
+            || lg_limit_key(c, partner, id, &partner->route_limit_keys[idx])
                != 0)
         {
             return -1;

@@ -76,7 +76,10 @@ struct lg_partner_s {
     lg_api_key_t   *keys;
     size_t          nkeys;
     lg_rate_t      *rate;              /* per partner; NULL: none */
+    lg_str_t        limit_key;         /* state of "rate": lg:{id}:rl */
     lg_rate_t     **route_rates;       /* by route->index; NULL: none */
+    lg_str_t       *route_limit_keys;  /* by route->index, beside
+                                          route_rates */
     size_t          index;             /* in policy->partners */
 };
 
