@@ -67,6 +67,7 @@ static ngx_http_logistics_redis_t  ngx_http_logistics_redis;
 static void ngx_http_logistics_redis_connect(ngx_event_t *ev);
 static void ngx_http_logistics_redis_drop(const char *why);
 static void ngx_http_logistics_redis_schedule(void);
+static void ngx_http_logistics_redis_gone(ngx_http_logistics_redis_t *rs);
 static void ngx_http_logistics_redis_connect_timeout(ngx_event_t *ev);
 static void ngx_http_logistics_redis_on_connect(const redisAsyncContext *ac,
     int status);
@@ -560,14 +561,7 @@ ngx_http_logistics_redis_on_connect(const redisAsyncContext *ac, int status)
                   "logistics: Redis \"%V\": connect failed: %s",
                   &rs->conf->address, ac->errstr);
 
-    if (rs->connect_timer.timer_set) {
-        ngx_del_timer(&rs->connect_timer);
-    }
-
-    rs->ac = NULL;
-    rs->state = NGX_HTTP_LOGISTICS_REDIS_DOWN;
-
-    ngx_http_logistics_redis_schedule();
+    ngx_http_logistics_redis_gone(rs);
 }
 
 
@@ -584,6 +578,15 @@ ngx_http_logistics_redis_on_disconnect(const redisAsyncContext *ac,
                   &rs->conf->address,
                   ac->errstr[0] ? ac->errstr : "closed by the server");
 
+    ngx_http_logistics_redis_gone(rs);
+}
+
+
+/* hiredis freed (or is about to free) the context: forget it, retry later */
+
+static void
+ngx_http_logistics_redis_gone(ngx_http_logistics_redis_t *rs)
+{
     if (rs->connect_timer.timer_set) {
         ngx_del_timer(&rs->connect_timer);
     }
