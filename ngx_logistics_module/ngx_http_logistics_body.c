@@ -24,6 +24,8 @@ static ngx_int_t ngx_http_logistics_media_type_ok(ngx_http_request_t *r);
 static void ngx_http_logistics_body_read(ngx_http_request_t *r);
 static ngx_int_t ngx_http_logistics_body_bytes(ngx_http_request_t *r,
     u_char **data, size_t *len);
+static ngx_int_t ngx_http_logistics_body_refuse(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, lg_problem_e problem, const char *reason);
 static ngx_int_t ngx_http_logistics_invalid(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, lg_schema_result_t *res);
 static void ngx_http_logistics_body_cleanup(void *data);
@@ -127,14 +129,15 @@ ngx_http_logistics_body(ngx_http_request_t *r, ngx_http_logistics_ctx_t *ctx)
     }
 
     if (!ngx_http_logistics_media_type_ok(r)) {
-        return ngx_http_logistics_deny(r, ctx,
-                                       LG_PROBLEM_UNSUPPORTED_MEDIA_TYPE,
-                                       "unsupported-media-type");
+        return ngx_http_logistics_body_refuse(r, ctx,
+                                              LG_PROBLEM_UNSUPPORTED_MEDIA_TYPE,
+                                              "unsupported-media-type");
     }
 
     if (r->headers_in.content_length_n > ctx->route->max_body_size) {
-        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_BODY_TOO_LARGE,
-                                       "body-too-large");
+        return ngx_http_logistics_body_refuse(r, ctx,
+                                              LG_PROBLEM_BODY_TOO_LARGE,
+                                              "body-too-large");
     }
 
 read:
@@ -145,12 +148,12 @@ read:
         /* nginx gave up reading: over client_max_body_size, bad chunks */
         ctx->body_done = 0;
 
-        return ngx_http_logistics_deny(r, ctx,
-                               rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE
-                               ? LG_PROBLEM_BODY_TOO_LARGE
-                               : LG_PROBLEM_BAD_REQUEST,
-                               rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE
-                               ? "body-too-large" : "body-unreadable");
+        return ngx_http_logistics_body_refuse(r, ctx,
+                                  rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE
+                                  ? LG_PROBLEM_BODY_TOO_LARGE
+                                  : LG_PROBLEM_BAD_REQUEST,
+                                  rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE
+                                  ? "body-too-large" : "body-unreadable");
     }
 
     /* balances the reference the body reader took */
@@ -253,8 +256,9 @@ ngx_http_logistics_body_check(ngx_http_request_t *r,
     }
 
     if ((int64_t) len > ctx->route->max_body_size) {
-        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_BODY_TOO_LARGE,
-                                       "body-too-large");
+        return ngx_http_logistics_body_refuse(r, ctx,
+                                              LG_PROBLEM_BODY_TOO_LARGE,
+                                              "body-too-large");
     }
 
     ctx->body.data = data;
@@ -302,8 +306,9 @@ ngx_http_logistics_body_check(ngx_http_request_t *r,
 
         ngx_memcpy(ctx->detail.data, err.text, ctx->detail.len);
 
-        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_MALFORMED_BODY,
-                                       "malformed-body");
+        return ngx_http_logistics_body_refuse(r, ctx,
+                                              LG_PROBLEM_MALFORMED_BODY,
+                                              "malformed-body");
     }
 
     if (rc == 0) {
@@ -334,8 +339,30 @@ ngx_http_logistics_invalid(ngx_http_request_t *r,
     ctx->extra.len = lg_problem_errors((char *) ctx->extra.data, len + 1,
                                        res->errors, res->nerrors);
 
-    return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_INVALID_BODY,
-                                   "invalid-body");
+    return ngx_http_logistics_body_refuse(r, ctx, LG_PROBLEM_INVALID_BODY,
+                                          "invalid-body");
+}
+
+
+/*
+ * Answers a body that cannot go to Odoo, unless the limits are still to
+ * be checked (they go with the idempotency claim): then they run first
+ * and the answer waits for them.
+ */
+
+static ngx_int_t
+ngx_http_logistics_body_refuse(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, lg_problem_e problem, const char *reason)
+{
+    if (!ctx->limits_deferred) {
+        return ngx_http_logistics_deny(r, ctx, problem, reason);
+    }
+
+    ctx->body_refused = 1;
+    ctx->body_problem = problem;
+    ctx->body_reason = reason;
+
+    return ngx_http_logistics_deferred_limits(r, ctx);
 }
 
 

@@ -28,6 +28,12 @@ static ngx_int_t ngx_http_logistics_successor(ngx_http_request_t *r,
     unsigned method, lg_str_t *path);
 static ngx_int_t ngx_http_logistics_after_limits(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, ngx_int_t rc);
+static ngx_int_t ngx_http_logistics_limits_verdict(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, ngx_int_t rc);
+static ngx_int_t ngx_http_logistics_read_body(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx);
+static ngx_int_t ngx_http_logistics_after_deferred(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, ngx_int_t rc);
 static ngx_int_t ngx_http_logistics_after_body(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx);
 static ngx_int_t ngx_http_logistics_forward_now(ngx_http_request_t *r,
@@ -108,31 +114,15 @@ ngx_http_logistics_access_handler(ngx_http_request_t *r)
             return NGX_DECLINED;
         }
 
-        if (ctx->idem_waiting) {
-            /* back from the idempotency claim in Redis */
-
-            ctx->resumed = 0;
-
-            rc = ngx_http_logistics_idem_resume(r, ctx);
-
-            if (rc == NGX_OK) {
-                rc = ngx_http_logistics_forward_now(r, ctx);
-            }
-
-            if (rc == NGX_HTTP_INTERNAL_SERVER_ERROR || rc == NGX_ERROR) {
-                return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_INTERNAL,
-                                               "internal-error");
-            }
-
-            return rc;
-        }
-
-        /* back from Redis: finish step 4, then forward */
+        /* back from Redis: finish step 4, then go on */
 
         ctx->resumed = 0;
 
-        rc = ngx_http_logistics_after_limits(r, ctx,
-                                 ngx_http_logistics_rate_finish(r, ctx));
+        rc = ngx_http_logistics_rate_finish(r, ctx);
+
+        rc = ctx->limits_deferred
+             ? ngx_http_logistics_after_deferred(r, ctx, rc)
+             : ngx_http_logistics_after_limits(r, ctx, rc);
 
         if (rc == NGX_HTTP_INTERNAL_SERVER_ERROR || rc == NGX_ERROR) {
             return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_INTERNAL,
@@ -270,6 +260,12 @@ ngx_http_logistics_after_route(ngx_http_request_t *r,
 
     /* 4. rate limits and revocation (may wait for Redis) */
 
+    if (ngx_http_logistics_idem_with_limits(r, ctx)) {
+        /* Redis: they go with the idempotency claim, after the body */
+        ctx->limits_deferred = 1;
+        return ngx_http_logistics_read_body(r, ctx);
+    }
+
     rc = ngx_http_logistics_rate_limit(r, ctx);
 
     if (rc == NGX_AGAIN) {
@@ -282,6 +278,22 @@ ngx_http_logistics_after_route(ngx_http_request_t *r,
 
 static ngx_int_t
 ngx_http_logistics_after_limits(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, ngx_int_t rc)
+{
+    rc = ngx_http_logistics_limits_verdict(r, ctx, rc);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    return ngx_http_logistics_read_body(r, ctx);
+}
+
+
+/* the answer for a request the limits or revocation refuse, or NGX_OK */
+
+static ngx_int_t
+ngx_http_logistics_limits_verdict(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, ngx_int_t rc)
 {
     switch (rc) {
@@ -327,7 +339,17 @@ ngx_http_logistics_after_limits(ngx_http_request_t *r,
         }
     }
 
-    /* 6. body: read and validated before anything reaches Odoo */
+    return NGX_OK;
+}
+
+
+/* 6. body: read and validated before anything reaches Odoo */
+
+static ngx_int_t
+ngx_http_logistics_read_body(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx)
+{
+    ngx_int_t  rc;
 
     rc = ngx_http_logistics_body(r, ctx);
 
@@ -352,6 +374,60 @@ ngx_http_logistics_after_body(ngx_http_request_t *r,
     ngx_int_t  rc;
 
     rc = ngx_http_logistics_idem(r, ctx);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_logistics_deferred_limits(r, ctx);
+    }
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    return ngx_http_logistics_forward_now(r, ctx);
+}
+
+
+/*
+ * Step 4 after the body (ctx->limits_deferred): the limit script checks
+ * revocation and limits and, for a body that passed, claims the
+ * Idempotency-Key.  A refused body (ctx->body_refused) is answered only
+ * after that, so the answers take the same precedence as on the usual
+ * path (revoked, 429, 503, then the body's problem) and every request
+ * counts against the limits.
+ */
+
+ngx_int_t
+ngx_http_logistics_deferred_limits(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_logistics_rate_limit(r, ctx);
+
+    if (rc == NGX_AGAIN) {
+        return NGX_AGAIN;
+    }
+
+    return ngx_http_logistics_after_deferred(r, ctx, rc);
+}
+
+
+static ngx_int_t
+ngx_http_logistics_after_deferred(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, ngx_int_t rc)
+{
+    rc = ngx_http_logistics_limits_verdict(r, ctx, rc);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (ctx->body_refused) {
+        return ngx_http_logistics_deny(r, ctx, ctx->body_problem,
+                                       ctx->body_reason);
+    }
+
+    rc = ngx_http_logistics_idem_claimed(r, ctx);
 
     if (rc != NGX_OK) {
         return rc;

@@ -16,9 +16,11 @@
 
 /*
  * Step 5: Idempotency-Key (IETF httpapi draft).  A key is claimed
- * atomically (Redis SET NX PX ... GET, or the shared zone) with a lock
- * record; the response of the request that holds the claim is captured
- * on its way out and stored in place of the lock; a retry with the same
+ * atomically with a lock record: in Redis by the limit script (SET NX PX
+ * GET, in the round trip that also checks the limits, see
+ * ngx_http_logistics_idem_with_limits()), or in the shared zone.  The
+ * response of the request that holds the claim is captured on its way
+ * out and stored in place of the lock; a retry with the same
  * key and the same request is answered from the stored response; a retry
  * while the first is in flight gets 409, the same key for a different
  * request 422.  A 5xx answer, an upstream timeout or a client that goes
@@ -35,6 +37,8 @@
 
 
 static ngx_int_t ngx_http_logistics_idem_key(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, ngx_str_t *key);
+static ngx_int_t ngx_http_logistics_idem_prepare(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, ngx_str_t *key);
 static ngx_int_t ngx_http_logistics_idem_decide(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, ngx_str_t *rec);
@@ -109,23 +113,41 @@ ngx_http_logistics_idem_key(ngx_http_request_t *r,
 
 
 /*
+ * With Redis, a request that will claim an Idempotency-Key has its limits
+ * and revocation checked after its body, by the script that claims the
+ * key: the claim needs the body's fingerprint, and one round trip for
+ * both keeps an idempotent request at two (claim, store) instead of
+ * three.  Keys that are missing or malformed are refused after the
+ * limits, as on the usual path.
+ */
+
+ngx_uint_t
+ngx_http_logistics_idem_with_limits(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx)
+{
+    ngx_str_t                        key;
+    ngx_http_logistics_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
+
+    return lmcf->redis != NULL
+           && ctx->route->idempotency != LG_IDEM_OFF
+           && ngx_http_logistics_idem_key(r, ctx, &key) == NGX_OK;
+}
+
+
+/*
  * NGX_OK: go on (the key is claimed, or idempotency does not apply);
- * NGX_AGAIN: waiting for Redis; anything else: the request was answered.
+ * NGX_DECLINED: the claim is prepared and goes to Redis with the limits;
+ * anything else: the request was answered.
  */
 
 ngx_int_t
 ngx_http_logistics_idem(ngx_http_request_t *r, ngx_http_logistics_ctx_t *ctx)
 {
-    u_char                          *p, fp[EVP_MAX_MD_SIZE];
-    unsigned int                     fplen;
     ngx_int_t                        rc;
     ngx_str_t                        key, existing;
-    EVP_MD_CTX                      *md;
-    const char                      *argv[7];
-    size_t                           argvlen[7];
-    u_char                           px[NGX_INT64_LEN];
     const lg_policy_t               *policy;
-    ngx_pool_cleanup_t              *cln;
     ngx_http_logistics_main_conf_t  *lmcf;
 
     if (ctx->route->idempotency == LG_IDEM_OFF) {
@@ -148,92 +170,16 @@ ngx_http_logistics_idem(ngx_http_request_t *r, ngx_http_logistics_ctx_t *ctx)
                                        "idempotency-key-malformed");
     }
 
+    if (ngx_http_logistics_idem_prepare(r, ctx, &key) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ctx->limits_deferred) {
+        return NGX_DECLINED;
+    }
+
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
     policy = lmcf->policy;
-
-    /* the fingerprint: method, operation, version and the exact body */
-
-    md = EVP_MD_CTX_new();
-
-    if (md == NULL
-        || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1
-        || EVP_DigestUpdate(md, r->method_name.data, r->method_name.len) != 1
-        || EVP_DigestUpdate(md, "\n", 1) != 1
-        || EVP_DigestUpdate(md, ctx->route->id.data, ctx->route->id.len) != 1
-        || EVP_DigestUpdate(md, "\n", 1) != 1
-        || EVP_DigestUpdate(md, ctx->version->name.data,
-                            ctx->version->name.len) != 1
-        || EVP_DigestUpdate(md, "\n", 1) != 1
-        || EVP_DigestUpdate(md, ctx->body.data, ctx->body.len) != 1
-        || EVP_DigestFinal_ex(md, fp, &fplen) != 1)
-    {
-        EVP_MD_CTX_free(md);
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    EVP_MD_CTX_free(md);
-
-    ngx_memcpy(ctx->idem_fp, fp, 32);
-
-    /* lg:{partner}:idem:<key>: a partner's keys are its own */
-
-    ctx->idem_key.len = sizeof("lg:{}:idem:") - 1 + ctx->partner->id.len
-                        + key.len;
-    ctx->idem_key.data = ngx_pnalloc(r->pool, ctx->idem_key.len);
-
-    ctx->idem_lock.len = NGX_HTTP_LOGISTICS_LOCK_LEN;
-    ctx->idem_lock.data = ngx_pnalloc(r->pool, ctx->idem_lock.len);
-
-    if (ctx->idem_key.data == NULL || ctx->idem_lock.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_sprintf(ctx->idem_key.data, "lg:{%s}:idem:%V", ctx->partner->id.data,
-                &key);
-
-    p = ctx->idem_lock.data;
-    *p++ = 'L';
-    p = ngx_cpymem(p, fp, 32);
-
-    if (ngx_http_logistics_random(p, 16) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    /* a claim this request holds is released if it ends without a store */
-
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    cln->handler = ngx_http_logistics_idem_cleanup;
-    cln->data = r;
-
-    if (lmcf->redis != NULL) {
-        argv[0] = "SET";
-        argvlen[0] = 3;
-        argv[1] = (char *) ctx->idem_key.data;
-        argvlen[1] = ctx->idem_key.len;
-        argv[2] = (char *) ctx->idem_lock.data;
-        argvlen[2] = ctx->idem_lock.len;
-        argv[3] = "NX";
-        argvlen[3] = 2;
-        argv[4] = "PX";
-        argvlen[4] = 2;
-        argv[5] = (char *) px;
-        argvlen[5] = ngx_sprintf(px, "%L", policy->idem_lock) - px;
-        argv[6] = "GET";
-        argvlen[6] = 3;
-
-        rc = ngx_http_logistics_redis_call(r, 7, argv, argvlen);
-
-        if (rc == NGX_AGAIN) {
-            ctx->idem_waiting = 1;
-            return NGX_AGAIN;
-        }
-
-        return ngx_http_logistics_idem_fail(r, ctx);
-    }
 
     rc = ngx_http_logistics_zone_blob_claim(lmcf->zone, &ctx->idem_key,
                                             ctx->idem_lock.data,
@@ -257,63 +203,105 @@ ngx_http_logistics_idem(ngx_http_request_t *r, ngx_http_logistics_ctx_t *ctx)
 }
 
 
-/* the reply to SET NX GET: nil, we hold the claim; a string, someone did */
+/* the fingerprint, the state key, our lock record, the release on exit */
 
-ngx_int_t
-ngx_http_logistics_idem_redis_reply(ngx_http_request_t *r,
-    ngx_http_logistics_ctx_t *ctx, void *reply)
+static ngx_int_t
+ngx_http_logistics_idem_prepare(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, ngx_str_t *key)
 {
-    redisReply  *rr = reply;
+    u_char              *p, fp[EVP_MAX_MD_SIZE];
+    unsigned int         fplen;
+    EVP_MD_CTX          *md;
+    ngx_pool_cleanup_t  *cln;
 
-    if (rr == NULL || rr->type == REDIS_REPLY_ERROR) {
-        ngx_str_set(&ctx->redis_error, "idempotency claim failed");
+    /* method, operation, version and the exact body */
+
+    md = EVP_MD_CTX_new();
+
+    if (md == NULL
+        || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1
+        || EVP_DigestUpdate(md, r->method_name.data, r->method_name.len) != 1
+        || EVP_DigestUpdate(md, "\n", 1) != 1
+        || EVP_DigestUpdate(md, ctx->route->id.data, ctx->route->id.len) != 1
+        || EVP_DigestUpdate(md, "\n", 1) != 1
+        || EVP_DigestUpdate(md, ctx->version->name.data,
+                            ctx->version->name.len) != 1
+        || EVP_DigestUpdate(md, "\n", 1) != 1
+        || EVP_DigestUpdate(md, ctx->body.data, ctx->body.len) != 1
+        || EVP_DigestFinal_ex(md, fp, &fplen) != 1)
+    {
+        EVP_MD_CTX_free(md);
         return NGX_ERROR;
     }
 
-    if (rr->type == REDIS_REPLY_NIL) {
-        ngx_str_null(&ctx->idem_existing);
-        return NGX_OK;
-    }
+    EVP_MD_CTX_free(md);
 
-    if (rr->type != REDIS_REPLY_STRING) {
-        ngx_str_set(&ctx->redis_error, "unexpected reply");
+    ngx_memcpy(ctx->idem_fp, fp, 32);
+
+    /* lg:{partner}:idem:<key>: a partner's keys are its own */
+
+    ctx->idem_key.len = sizeof("lg:{}:idem:") - 1 + ctx->partner->id.len
+                        + key->len;
+    ctx->idem_key.data = ngx_pnalloc(r->pool, ctx->idem_key.len);
+
+    p = ngx_pnalloc(r->pool, NGX_HTTP_LOGISTICS_LOCK_LEN);
+
+    if (ctx->idem_key.data == NULL || p == NULL) {
         return NGX_ERROR;
     }
 
-    ctx->idem_existing.data = ngx_pnalloc(r->pool, rr->len);
-    if (ctx->idem_existing.data == NULL) {
+    ngx_sprintf(ctx->idem_key.data, "lg:{%s}:idem:%V", ctx->partner->id.data,
+                key);
+
+    ctx->idem_lock.data = p;
+    ctx->idem_lock.len = NGX_HTTP_LOGISTICS_LOCK_LEN;
+
+    *p++ = 'L';
+    p = ngx_cpymem(p, fp, 32);
+
+    if (ngx_http_logistics_random(p, 16) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    ngx_memcpy(ctx->idem_existing.data, rr->str, rr->len);
-    ctx->idem_existing.len = rr->len;
+    /* a claim this request holds is released if it ends without a store */
 
-    return NGX_DECLINED;
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_logistics_idem_cleanup;
+    cln->data = r;
+
+    return NGX_OK;
 }
 
 
-/* back from Redis: claimed, or someone else's record, or the fail mode */
+/*
+ * Back from the limit script, which allowed the request: claimed, or
+ * someone's record.  When Redis failed the limits applied the fail mode
+ * already; it was open, so the request passes without idempotency.
+ */
 
 ngx_int_t
-ngx_http_logistics_idem_resume(ngx_http_request_t *r,
+ngx_http_logistics_idem_claimed(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx)
 {
-    ctx->idem_waiting = 0;
+    if (ctx->redis_rc == NGX_ERROR) {
+        ctx->idem_state = NGX_HTTP_LOGISTICS_IDEM_BYPASSED;
+        return NGX_OK;
+    }
 
-    if (ctx->redis_rc == NGX_OK) {
+    if (ctx->idem_existing.data == NULL) {
         ctx->idem_state = NGX_HTTP_LOGISTICS_IDEM_NEW;
         return NGX_OK;
     }
 
-    if (ctx->redis_rc == NGX_DECLINED) {
-        return ngx_http_logistics_idem_decide(r, ctx, &ctx->idem_existing);
-    }
-
-    return ngx_http_logistics_idem_fail(r, ctx);
+    return ngx_http_logistics_idem_decide(r, ctx, &ctx->idem_existing);
 }
 
 
-/* the store could not answer: the fail mode decides */
+/* the shared zone could not take the claim: the fail mode decides */
 
 static ngx_int_t
 ngx_http_logistics_idem_fail(ngx_http_request_t *r,
@@ -330,14 +318,6 @@ ngx_http_logistics_idem_fail(ngx_http_request_t *r,
 
     if (mode == NGX_CONF_UNSET_UINT) {
         mode = (ngx_uint_t) lmcf->policy->fail_mode;
-    }
-
-    if (lmcf->redis != NULL) {
-        ngx_http_logistics_redis_fallback(r->connection->log,
-                                          ctx->redis_error.len
-                                          ? (char *) ctx->redis_error.data
-                                          : "idempotency claim failed",
-                                          mode == LG_FAIL_CLOSED);
     }
 
     if (mode == LG_FAIL_CLOSED) {

@@ -103,6 +103,16 @@ typedef struct {
     unsigned                    revoked_token:1;
     unsigned                    body_done:1;
 
+    /*
+     * Limits checked after the body, with the idempotency claim (see
+     * ngx_http_logistics_idem_with_limits()); a body refused meanwhile
+     * is answered once the limits have spoken.
+     */
+    unsigned                    limits_deferred:1;
+    unsigned                    body_refused:1;
+    lg_problem_e                body_problem;
+    const char                 *body_reason;
+
     /* a JWKS fetch this request waits for */
     const lg_issuer_t          *jwks_issuer;
     ngx_str_t                   jwks_body;
@@ -125,7 +135,6 @@ typedef struct {
     ngx_buf_t                  *idem_body;     /* captured */
     ngx_uint_t                  idem_status;
     u_char                      idem_fp[32];
-    unsigned                    idem_waiting:1;
     unsigned                    idem_oversize:1;
     ngx_str_t                   extra;         /* problem members */
 } ngx_http_logistics_ctx_t;
@@ -150,12 +159,14 @@ const lg_jwk_set_t *ngx_http_logistics_jwks_current(ngx_http_request_t *r,
     const lg_issuer_t *issuer);
 ngx_int_t ngx_http_logistics_after_route(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, const lg_policy_t *policy);
+ngx_int_t ngx_http_logistics_deferred_limits(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx);
 
 ngx_int_t ngx_http_logistics_idem(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx);
-ngx_int_t ngx_http_logistics_idem_redis_reply(ngx_http_request_t *r,
-    ngx_http_logistics_ctx_t *ctx, void *reply);
-ngx_int_t ngx_http_logistics_idem_resume(ngx_http_request_t *r,
+ngx_uint_t ngx_http_logistics_idem_with_limits(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx);
+ngx_int_t ngx_http_logistics_idem_claimed(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx);
 void ngx_http_logistics_idem_header(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx);

@@ -40,7 +40,6 @@
 
 struct ngx_http_logistics_redis_op_s {
     ngx_http_request_t               *request;    /* NULL: detached */
-    ngx_uint_t                        idem;       /* an idempotency claim */
 };
 
 
@@ -91,7 +90,7 @@ static ngx_int_t ngx_http_logistics_redis_parse(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, redisReply *reply);
 static void ngx_http_logistics_redis_recovered(void);
 static ngx_int_t ngx_http_logistics_redis_issue(ngx_http_request_t *r,
-    ngx_http_logistics_ctx_t *ctx, ngx_uint_t idem, int argc,
+    ngx_http_logistics_ctx_t *ctx, int argc,
     const char **argv, const size_t *argvlen);
 static ngx_int_t ngx_http_logistics_redis_wait(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, ngx_http_logistics_redis_op_t *op,
@@ -767,13 +766,15 @@ ngx_http_logistics_redis_cleanup(void *data)
 ngx_int_t
 ngx_http_logistics_redis_limit(ngx_http_request_t *r)
 {
-    size_t                            n, i, j, nrev;
+    size_t                            n, i, j, nrev, claim;
     const char                      **argv;
     size_t                           *argvlen;
     u_char                           *p;
+    const lg_policy_t                *policy;
     ngx_http_logistics_ctx_t         *ctx;
     ngx_http_logistics_redis_t       *rs;
     ngx_http_logistics_redis_conf_t  *rcf;
+    ngx_http_logistics_main_conf_t   *lmcf;
 
     rs = &ngx_http_logistics_redis;
     rcf = rs->conf;
@@ -787,21 +788,25 @@ ngx_http_logistics_redis_limit(ngx_http_request_t *r)
     ctx = ngx_http_get_module_ctx(r, ngx_http_logistics_module);
 
     /*
-     * EVALSHA sha nkeys revocation-keys... limit-keys... nrev (T tau)...
+     * EVALSHA sha nkeys revocation-keys... limit-keys... [idem-key]
+     *         nrev nlimits (T tau)... [lock px]
      * Revocation keys: the partner's suspension and, for a bearer token
-     * with an id, that token's revocation.
+     * with an id, that token's revocation.  The idempotency claim rides
+     * along when the request has one prepared (lg_redis_script.h).
      */
 
     nrev = ctx->token_jti.len ? 2 : 1;
-    n = 3 + nrev + ctx->nlimits + 1 + 2 * ctx->nlimits;
+    claim = ctx->idem_lock.len ? 1 : 0;
+    n = 3 + nrev + ctx->nlimits + 2 + 2 * ctx->nlimits + 3 * claim;
 
     argv = ngx_palloc(r->pool, n * sizeof(char *));
     argvlen = ngx_palloc(r->pool, n * sizeof(size_t));
     p = ngx_pnalloc(r->pool, sizeof("lg:{}:suspended") - 1
                              + sizeof("lg:{}:jti:") - 1
                              + 2 * ctx->partner->id.len + ctx->token_jti.len
-                             + 2 * NGX_INT_T_LEN
-                             + 2 * ctx->nlimits * NGX_INT64_LEN);
+                             + NGX_INT_T_LEN
+                             + 2 * ctx->nlimits * NGX_INT64_LEN
+                             + NGX_INT64_LEN);
 
     if (argv == NULL || argvlen == NULL || p == NULL) {
         return NGX_ERROR;
@@ -814,7 +819,7 @@ ngx_http_logistics_redis_limit(ngx_http_request_t *r)
     argvlen[i++] = 40;
 
     argv[i] = (char *) p;
-    argvlen[i++] = ngx_sprintf(p, "%ui", nrev + ctx->nlimits) - p;
+    argvlen[i++] = ngx_sprintf(p, "%ui", nrev + ctx->nlimits + claim) - p;
     p += argvlen[i - 1];
 
     argv[i] = (char *) p;
@@ -835,7 +840,14 @@ ngx_http_logistics_redis_limit(ngx_http_request_t *r)
         argvlen[i++] = ctx->limits[j].key.len;
     }
 
+    if (claim) {
+        argv[i] = (char *) ctx->idem_key.data;
+        argvlen[i++] = ctx->idem_key.len;
+    }
+
     argv[i] = nrev == 2 ? "2" : "1";
+    argvlen[i++] = 1;
+    argv[i] = ctx->nlimits == 2 ? "2" : (ctx->nlimits ? "1" : "0");
     argvlen[i++] = 1;
 
     for (j = 0; j < ctx->nlimits; j++) {
@@ -850,7 +862,19 @@ ngx_http_logistics_redis_limit(ngx_http_request_t *r)
         p += argvlen[i - 1];
     }
 
-    return ngx_http_logistics_redis_issue(r, ctx, 0, (int) i, argv, argvlen);
+    if (claim) {
+        lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
+        policy = lmcf->policy;
+
+        argv[i] = (char *) ctx->idem_lock.data;
+        argvlen[i++] = ctx->idem_lock.len;
+
+        argv[i] = (char *) p;
+        argvlen[i++] = ngx_sprintf(p, "%L", policy->idem_lock) - p;
+        p += argvlen[i - 1];
+    }
+
+    return ngx_http_logistics_redis_issue(r, ctx, (int) i, argv, argvlen);
 }
 
 
@@ -861,7 +885,7 @@ ngx_http_logistics_redis_limit(ngx_http_request_t *r)
 
 static ngx_int_t
 ngx_http_logistics_redis_issue(ngx_http_request_t *r,
-    ngx_http_logistics_ctx_t *ctx, ngx_uint_t idem, int argc,
+    ngx_http_logistics_ctx_t *ctx, int argc,
     const char **argv, const size_t *argvlen)
 {
     ngx_pool_cleanup_t             *cln;
@@ -878,7 +902,6 @@ ngx_http_logistics_redis_issue(ngx_http_request_t *r,
     }
 
     op->request = r;
-    op->idem = idem;
 
     if (redisAsyncCommandArgv(ngx_http_logistics_redis.ac,
                               ngx_http_logistics_redis_reply, op,
@@ -929,10 +952,7 @@ ngx_http_logistics_redis_reply(redisAsyncContext *ac, void *reply,
     ngx_http_request_t        *r;
     ngx_http_logistics_ctx_t  *ctx;
 
-    ngx_uint_t                 idem;
-
     r = op->request;
-    idem = op->idem;
     ngx_free(op);
 
     if (r == NULL) {
@@ -946,17 +966,6 @@ ngx_http_logistics_redis_reply(redisAsyncContext *ac, void *reply,
 
     if (ctx->redis_timer.timer_set) {
         ngx_del_timer(&ctx->redis_timer);
-    }
-
-    if (idem) {
-        ctx->redis_rc = ngx_http_logistics_idem_redis_reply(r, ctx, reply);
-
-        if (ctx->redis_rc != NGX_ERROR) {
-            ngx_http_logistics_redis_recovered();
-        }
-
-        ngx_http_logistics_redis_resume(r);
-        return;
     }
 
     if (reply == NULL) {
@@ -1054,7 +1063,7 @@ static ngx_int_t
 ngx_http_logistics_redis_parse(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, redisReply *reply)
 {
-    size_t        i;
+    size_t        i, n;
     redisReply  **e;
 
     if (reply->type == REDIS_REPLY_ERROR) {
@@ -1079,8 +1088,9 @@ ngx_http_logistics_redis_parse(ngx_http_request_t *r,
     }
 
     e = reply->element;
+    n = 1 + 3 * ctx->nlimits;
 
-    for (i = 0; i < reply->elements; i++) {
+    for (i = 0; i < reply->elements && i < n; i++) {
         if (e[i]->type != REDIS_REPLY_INTEGER) {
             goto invalid;
         }
@@ -1088,11 +1098,27 @@ ngx_http_logistics_redis_parse(ngx_http_request_t *r,
 
     if (e[0]->integer == LG_REDIS_REVOKED) {
         /* which revocation key: 1 the partner's, 2 the token's */
-        ctx->revoked_token = (reply->elements > 1 && e[1]->integer == 2);
+        ctx->revoked_token = (reply->elements > 1
+                              && e[1]->type == REDIS_REPLY_INTEGER
+                              && e[1]->integer == 2);
         return NGX_ABORT;
     }
 
-    if (reply->elements != 1 + 3 * ctx->nlimits) {
+    if (reply->elements == n + 1 && ctx->idem_lock.len
+        && e[0]->integer == LG_REDIS_ALLOWED
+        && e[n]->type == REDIS_REPLY_STRING)
+    {
+        /* the Idempotency-Key was taken before: keep that record */
+
+        ctx->idem_existing.data = ngx_pnalloc(r->pool, e[n]->len);
+        if (ctx->idem_existing.data == NULL) {
+            goto invalid;
+        }
+
+        ngx_memcpy(ctx->idem_existing.data, e[n]->str, e[n]->len);
+        ctx->idem_existing.len = e[n]->len;
+
+    } else if (reply->elements != n) {
         goto invalid;
     }
 
@@ -1154,32 +1180,6 @@ ngx_http_logistics_redis_recovered(void)
 
     rs->outage = 0;
     rs->fallbacks = 0;
-}
-
-
-/*
- * A command for a request that waits for its reply (the idempotency
- * claim): NGX_AGAIN, or NGX_ERROR when Redis is not usable now.
- */
-
-ngx_int_t
-ngx_http_logistics_redis_call(ngx_http_request_t *r, int argc,
-    const char **argv, const size_t *argvlen)
-{
-    ngx_http_logistics_ctx_t    *ctx;
-    ngx_http_logistics_redis_t  *rs;
-
-    rs = &ngx_http_logistics_redis;
-
-    if (rs->conf == NULL || rs->state != NGX_HTTP_LOGISTICS_REDIS_READY
-        || rs->ac == NULL)
-    {
-        return NGX_ERROR;
-    }
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_logistics_module);
-
-    return ngx_http_logistics_redis_issue(r, ctx, 1, argc, argv, argvlen);
 }
 
 

@@ -36,15 +36,13 @@ ngx_int_t ngx_http_logistics_redis_init_process(ngx_cycle_t *cycle,
 void ngx_http_logistics_redis_exit_process(void);
 
 /*
- * Sends the limit script for a request.  NGX_AGAIN: the request waits
- * (resumed through ngx_http_logistics_redis_done()); NGX_ERROR: Redis is
- * not usable right now, apply the fail mode without waiting.
+ * Sends the limit script for a request: its revocation keys, its limits
+ * and, when ctx->idem_lock is set, its Idempotency-Key claim.  NGX_AGAIN:
+ * the request waits and its phases run again with ctx->redis_rc set;
+ * NGX_ERROR: Redis is not usable right now, apply the fail mode without
+ * waiting.
  */
 ngx_int_t ngx_http_logistics_redis_limit(ngx_http_request_t *r);
-
-/* a command the request waits for (see ngx_http_logistics_redis_limit) */
-ngx_int_t ngx_http_logistics_redis_call(ngx_http_request_t *r, int argc,
-    const char **argv, const size_t *argvlen);
 
 /* a command nobody waits for */
 ngx_int_t ngx_http_logistics_redis_send(int argc, const char **argv,

@@ -13,23 +13,29 @@
  * connection and called by its SHA1, that in one round trip
  *
  *   1. refuses if any revocation key exists (a suspended partner, a
- *      revoked token id), and
+ *      revoked token id),
  *   2. applies the GCRA step of lg_ratelimit.c to every limit key, and
- *      stores the new states only if all of them allow the request.
+ *      stores the new states only if all of them allow the request, and
+ *   3. when the request carries an Idempotency-Key and was allowed,
+ *      claims that key (SET NX PX GET) with the request's lock record.
  *
- * All keys are read with one MGET: a partner's keys share the {partner}
- * hash tag, so this also holds on Redis Cluster.
+ * Nothing is written unless the request is allowed, so a refused request
+ * leaves no claim behind.  All keys share the {partner} hash tag, so the
+ * script also runs on Redis Cluster.
  *
  * It uses Redis's clock (TIME), so gateway nodes with skewed clocks still
  * share one limit.  Lua numbers are doubles: microsecond timestamps stay
  * exact below 2^53 (the year 2255).
  *
- *   KEYS: revocation keys..., limit keys...
- *   ARGV: number of revocation keys, then per limit key
- *         interval (us), tolerance (us)
- *   reply: { status, per limit: remaining, retry_after (us), reset (us) }
+ *   KEYS: revocation keys..., limit keys..., [idempotency key]
+ *   ARGV: number of revocation keys, number of limit keys, then per
+ *         limit key interval (us), tolerance (us), then for the
+ *         idempotency key the lock record and its lifetime (ms)
+ *   reply: { status, per limit: remaining, retry_after (us), reset (us),
+ *            [the record already under the idempotency key] }
  *          status 1 allowed, 0 refused by a limit, or { -1, i } when
- *          revocation key i (1-based) exists
+ *          revocation key i (1-based) exists; an allowed reply without
+ *          the trailing record means the key is now claimed
  */
 
 #define LG_REDIS_REVOKED   (-1)
