@@ -362,7 +362,7 @@ ngx_http_logistics_body_refuse(ngx_http_request_t *r,
     ctx->body_problem = problem;
     ctx->body_reason = reason;
 
-    return ngx_http_logistics_deferred_limits(r, ctx);
+    return ngx_http_logistics_limits(r, ctx);
 }
 
 

@@ -32,8 +32,6 @@ static ngx_int_t ngx_http_logistics_limits_verdict(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, ngx_int_t rc);
 static ngx_int_t ngx_http_logistics_read_body(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx);
-static ngx_int_t ngx_http_logistics_after_deferred(ngx_http_request_t *r,
-    ngx_http_logistics_ctx_t *ctx, ngx_int_t rc);
 static ngx_int_t ngx_http_logistics_after_body(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx);
 static ngx_int_t ngx_http_logistics_forward_now(ngx_http_request_t *r,
@@ -118,11 +116,8 @@ ngx_http_logistics_access_handler(ngx_http_request_t *r)
 
         ctx->resumed = 0;
 
-        rc = ngx_http_logistics_rate_finish(r, ctx);
-
-        rc = ctx->limits_deferred
-             ? ngx_http_logistics_after_deferred(r, ctx, rc)
-             : ngx_http_logistics_after_limits(r, ctx, rc);
+        rc = ngx_http_logistics_after_limits(r, ctx,
+                                 ngx_http_logistics_rate_finish(r, ctx));
 
         if (rc == NGX_HTTP_INTERNAL_SERVER_ERROR || rc == NGX_ERROR) {
             return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_INTERNAL,
@@ -266,6 +261,24 @@ ngx_http_logistics_after_route(ngx_http_request_t *r,
         return ngx_http_logistics_read_body(r, ctx);
     }
 
+    return ngx_http_logistics_limits(r, ctx);
+}
+
+
+/*
+ * Step 4, also after the body when ctx->limits_deferred: there the limit
+ * script also claims the Idempotency-Key of a body that passed, and a
+ * refused body (ctx->body_refused) is answered only now, so the answers
+ * take the same precedence as on the usual path (revoked, 429, 503, then
+ * the body's problem) and every request counts against the limits.
+ */
+
+ngx_int_t
+ngx_http_logistics_limits(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
     rc = ngx_http_logistics_rate_limit(r, ctx);
 
     if (rc == NGX_AGAIN) {
@@ -286,7 +299,22 @@ ngx_http_logistics_after_limits(ngx_http_request_t *r,
         return rc;
     }
 
-    return ngx_http_logistics_read_body(r, ctx);
+    if (!ctx->limits_deferred) {
+        return ngx_http_logistics_read_body(r, ctx);
+    }
+
+    if (ctx->body_refused) {
+        return ngx_http_logistics_deny(r, ctx, ctx->body_problem,
+                                       ctx->body_reason);
+    }
+
+    rc = ngx_http_logistics_idem_claimed(r, ctx);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    return ngx_http_logistics_forward_now(r, ctx);
 }
 
 
@@ -376,58 +404,8 @@ ngx_http_logistics_after_body(ngx_http_request_t *r,
     rc = ngx_http_logistics_idem(r, ctx);
 
     if (rc == NGX_DECLINED) {
-        return ngx_http_logistics_deferred_limits(r, ctx);
+        return ngx_http_logistics_limits(r, ctx);
     }
-
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
-    return ngx_http_logistics_forward_now(r, ctx);
-}
-
-
-/*
- * Step 4 after the body (ctx->limits_deferred): the limit script checks
- * revocation and limits and, for a body that passed, claims the
- * Idempotency-Key.  A refused body (ctx->body_refused) is answered only
- * after that, so the answers take the same precedence as on the usual
- * path (revoked, 429, 503, then the body's problem) and every request
- * counts against the limits.
- */
-
-ngx_int_t
-ngx_http_logistics_deferred_limits(ngx_http_request_t *r,
-    ngx_http_logistics_ctx_t *ctx)
-{
-    ngx_int_t  rc;
-
-    rc = ngx_http_logistics_rate_limit(r, ctx);
-
-    if (rc == NGX_AGAIN) {
-        return NGX_AGAIN;
-    }
-
-    return ngx_http_logistics_after_deferred(r, ctx, rc);
-}
-
-
-static ngx_int_t
-ngx_http_logistics_after_deferred(ngx_http_request_t *r,
-    ngx_http_logistics_ctx_t *ctx, ngx_int_t rc)
-{
-    rc = ngx_http_logistics_limits_verdict(r, ctx, rc);
-
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
-    if (ctx->body_refused) {
-        return ngx_http_logistics_deny(r, ctx, ctx->body_problem,
-                                       ctx->body_reason);
-    }
-
-    rc = ngx_http_logistics_idem_claimed(r, ctx);
 
     if (rc != NGX_OK) {
         return rc;

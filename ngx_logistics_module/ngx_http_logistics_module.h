@@ -159,7 +159,7 @@ const lg_jwk_set_t *ngx_http_logistics_jwks_current(ngx_http_request_t *r,
     const lg_issuer_t *issuer);
 ngx_int_t ngx_http_logistics_after_route(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, const lg_policy_t *policy);
-ngx_int_t ngx_http_logistics_deferred_limits(ngx_http_request_t *r,
+ngx_int_t ngx_http_logistics_limits(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx);
 
 ngx_int_t ngx_http_logistics_idem(ngx_http_request_t *r,
