@@ -114,10 +114,12 @@ int lg_schema_validate(const lg_schema_t *schema, const json_t *instance,
     lg_schema_result_t *result);
 
 /*
- * parses a request body: any JSON value, duplicate keys rejected, "\u0000"
- * allowed in strings, invalid UTF-8 rejected, nesting limited to
+ * parses a request body (RFC 8259, our parser, lg_schema_body.c): any
+ * JSON value, duplicate keys rejected, "\u0000" allowed in strings (not
+ * in keys), invalid UTF-8 rejected, nesting limited to
  * LG_SCHEMA_MAX_BODY_DEPTH, integers too big for 64 bits kept as reals.
- * On error NULL and err->text is "line L, column C: reason".  The caller
+ * Values are allocated with jansson's allocation functions.  On error
+ * NULL and err->text is "line L, column C: reason".  The caller
  * json_decref()s the result.
  */
 json_t *lg_schema_parse_body(const char *buf, size_t len, lg_error_t *err);

@@ -12,6 +12,7 @@
  */
 
 
+#include <stdint.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -498,6 +499,88 @@ test_body(void)
         ok(json_is_real(json), "as a real");
         json_decref(json);
     }
+
+    json = lg_schema_parse_body("[1, 123456789012345678901, "
+                                "-9223372036854775808]", 48, &err);
+    if (ok(json != NULL, "a huge integer among others")) {
+        ok(json_is_integer(json_array_get(json, 0)),
+           "only the huge one becomes a real");
+        ok(json_is_real(json_array_get(json, 1)), "the huge one is a real");
+        ok(json_is_integer(json_array_get(json, 2))
+           && json_integer_value(json_array_get(json, 2)) == INT64_MIN,
+           "INT64_MIN is still an integer");
+        json_decref(json);
+    }
+
+    json = lg_schema_parse_body("0\0", 2, &err);
+    ok(json == NULL, "a NUL byte after a value is refused (jansson: 0)");
+
+    json = lg_schema_parse_body("[01]", 4, &err);
+    ok(json == NULL, "leading zeros are refused");
+    like_str(err.text, "line 1, column 2", "at the number");
+
+    json = lg_schema_parse_body("{\"e\\u0301\": \"\\ud83d\\ude00\\n\"}", 29,
+                                &err);
+    if (ok(json != NULL, "escapes in keys and values")) {
+        is_str(json_string_value(json_object_get(json, "e\xcc\x81")),
+               "\xf0\x9f\x98\x80\n", "a surrogate pair is one code point");
+        json_decref(json);
+    }
+
+    json = lg_schema_parse_body("\"\\ude00\"", 8, &err);
+    ok(json == NULL, "a lone low surrogate escape is rejected");
+
+    json = lg_schema_parse_body("\"\xed\xa0\x80\"", 5, &err);
+    ok(json == NULL, "a UTF-8 encoded surrogate is rejected");
+
+    json = lg_schema_parse_body("\"\xc0\xaf\"", 4, &err);
+    ok(json == NULL, "an overlong UTF-8 form is rejected");
+
+    json = lg_schema_parse_body("{\"a\\u0000\": 1}", 15, &err);
+    ok(json == NULL, "a NUL in a key is refused (jansson cannot keep it)");
+
+    json = lg_schema_parse_body("{\"a\": [1,\n  2,\n  ]}", 19, &err);
+    ok(json == NULL, "a trailing comma is refused");
+    like_str(err.text, "line 3, column 3", "where it ends");
+
+    /*
+     * Long keys (past the parser's 256-byte scratch) stay intact while a
+     * longer value with escapes makes the scratch move.
+     */
+    buf = malloc(4096);
+    n = 0;
+    buf[n++] = '{';
+    buf[n++] = '"';
+    for (i = 0; i < 300; i++) {
+        buf[n++] = 'k';
+    }
+    n += sprintf(buf + n, "\\t\": {\"");
+    for (i = 0; i < 1000; i++) {
+        buf[n++] = 'j';
+    }
+    n += sprintf(buf + n, "\": \"");
+    for (i = 0; i < 2000; i++) {
+        buf[n++] = 'v';
+    }
+    n += sprintf(buf + n, "\\n\"}}");
+
+    json = lg_schema_parse_body(buf, n, &err);
+    if (ok(json != NULL, "long keys and values with escapes")) {
+        const char  *key;
+        json_t      *inner;
+
+        key = json_object_iter_key(json_object_iter(json));
+        is_int(strlen(key), 301, "the outer key survives the inner parse");
+        is_int(key[300], '\t', "with its escape");
+        inner = json_object_iter_value(json_object_iter(json));
+        key = json_object_iter_key(json_object_iter(inner));
+        is_int(strlen(key), 1000, "the inner key");
+        is_int(json_string_length(json_object_iter_value(
+                   json_object_iter(inner))), 2001, "the value");
+        json_decref(json);
+    }
+
+    free(buf);
 
     json = lg_schema_parse_body("1e400", 5, &err);
     ok(json == NULL, "a real beyond double range is rejected");
