@@ -598,6 +598,23 @@ ngx_http_logistics_random(u_char *buf, size_t len)
 
 
 /*
+ * The cached time in microseconds (millisecond resolution): state with a
+ * lifetime in the zone (limits, idempotency locks) must not be rounded
+ * to whole seconds as ngx_time() would.
+ */
+
+int64_t
+ngx_http_logistics_now(void)
+{
+    ngx_time_t  *tp;
+
+    tp = ngx_timeofday();
+
+    return (int64_t) tp->sec * 1000000 + (int64_t) tp->msec * 1000;
+}
+
+
+/*
  * The version is the first path segment ("/v2/...") or, for unversioned
  * paths, the API-Version header ("v2" or "2").  The path wins when both
  * are present: it is what the partner's logs and caches show.

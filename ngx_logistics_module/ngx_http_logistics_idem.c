@@ -184,9 +184,9 @@ ngx_http_logistics_idem(ngx_http_request_t *r, ngx_http_logistics_ctx_t *ctx)
     rc = ngx_http_logistics_zone_blob_claim(lmcf->zone, &ctx->idem_key,
                                             ctx->idem_lock.data,
                                             ctx->idem_lock.len,
-                                            (int64_t) ngx_time() * 1000000,
-                                            ((int64_t) ngx_time() * 1000
-                                             + policy->idem_lock) * 1000,
+                                            ngx_http_logistics_now(),
+                                            ngx_http_logistics_now()
+                                            + policy->idem_lock * 1000,
                                             r->pool, &existing,
                                             r->connection->log);
 
@@ -680,8 +680,8 @@ ngx_http_logistics_idem_store(ngx_http_request_t *r,
 
     (void) ngx_http_logistics_zone_blob_swap(lmcf->zone, &ctx->idem_key,
                                  &expect, rec, len,
-                                 ((int64_t) ngx_time() * 1000
-                                  + policy->idem_ttl) * 1000,
+                                 ngx_http_logistics_now()
+                                 + policy->idem_ttl * 1000,
                                  r->connection->log);
 }
 

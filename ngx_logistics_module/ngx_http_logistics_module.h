@@ -141,6 +141,7 @@ typedef struct {
 
 
 ngx_int_t ngx_http_logistics_access_handler(ngx_http_request_t *r);
+int64_t ngx_http_logistics_now(void);
 
 ngx_int_t ngx_http_logistics_authenticate(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, const lg_policy_t *policy);

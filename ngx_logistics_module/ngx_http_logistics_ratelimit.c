@@ -11,20 +11,6 @@
 #include "ngx_http_logistics_module.h"
 
 
-static int64_t ngx_http_logistics_now(void);
-
-
-static int64_t
-ngx_http_logistics_now(void)
-{
-    ngx_time_t  *tp;
-
-    tp = ngx_timeofday();
-
-    return (int64_t) tp->sec * 1000000 + (int64_t) tp->msec * 1000;
-}
-
-
 /*
  * Step 4 of the pipeline.  NGX_OK: within limits (or none apply);
  * NGX_DECLINED: refused by a limit, ctx->retry_after is set; NGX_ABORT:
