@@ -804,9 +804,7 @@ ngx_http_logistics_redis_limit(ngx_http_request_t *r)
     p = ngx_pnalloc(r->pool, sizeof("lg:{}:suspended") - 1
                              + sizeof("lg:{}:jti:") - 1
                              + 2 * ctx->partner->id.len + ctx->token_jti.len
-                             + NGX_INT_T_LEN
-                             + 2 * ctx->nlimits * NGX_INT64_LEN
-                             + NGX_INT64_LEN);
+                             + NGX_INT_T_LEN + NGX_INT64_LEN);
 
     if (argv == NULL || argvlen == NULL || p == NULL) {
         return NGX_ERROR;
@@ -851,15 +849,10 @@ ngx_http_logistics_redis_limit(ngx_http_request_t *r)
     argvlen[i++] = 1;
 
     for (j = 0; j < ctx->nlimits; j++) {
-        argv[i] = (char *) p;
-        argvlen[i++] = ngx_sprintf(p, "%L", ctx->limits[j].rate->interval)
-                       - p;
-        p += argvlen[i - 1];
-
-        argv[i] = (char *) p;
-        argvlen[i++] = ngx_sprintf(p, "%L", ctx->limits[j].rate->tolerance)
-                       - p;
-        p += argvlen[i - 1];
+        argv[i] = ctx->limits[j].rate->interval_text;
+        argvlen[i++] = ctx->limits[j].rate->interval_len;
+        argv[i] = ctx->limits[j].rate->tolerance_text;
+        argvlen[i++] = ctx->limits[j].rate->tolerance_len;
     }
 
     if (claim) {

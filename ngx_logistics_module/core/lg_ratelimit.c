@@ -4,6 +4,8 @@
  */
 
 
+#include <stdio.h>
+
 #include "lg_ratelimit.h"
 
 
@@ -53,6 +55,13 @@ lg_rate_parse(const char *s, size_t len, int64_t burst, lg_rate_t *rate)
     }
 
     rate->tolerance = rate->interval * burst;
+
+    rate->interval_len = snprintf(rate->interval_text,
+                                  sizeof(rate->interval_text), "%lld",
+                                  (long long) rate->interval);
+    rate->tolerance_len = snprintf(rate->tolerance_text,
+                                   sizeof(rate->tolerance_text), "%lld",
+                                   (long long) rate->tolerance);
 
     return 0;
 }

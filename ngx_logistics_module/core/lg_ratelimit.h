@@ -27,6 +27,12 @@ typedef struct {
     int64_t   burst;         /* extra requests allowed at once */
     int64_t   interval;      /* emission interval T = period / count */
     int64_t   tolerance;     /* tau = T * burst */
+
+    /* T and tau in decimal, as the Redis script takes them */
+    char      interval_text[24];
+    char      tolerance_text[24];
+    size_t    interval_len;
+    size_t    tolerance_len;
 } lg_rate_t;
 
 
