@@ -48,6 +48,8 @@ static void ngx_http_logistics_idem_release(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx);
 static void ngx_http_logistics_idem_store(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx);
+static ngx_int_t ngx_http_logistics_idem_room(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, size_t n);
 static void ngx_http_logistics_idem_cleanup(void *data);
 static void ngx_http_logistics_idem_redis_swap(ngx_http_logistics_ctx_t *ctx,
     u_char *value, size_t len, u_char *px, size_t px_len);
@@ -568,28 +570,74 @@ ngx_http_logistics_idem_header(ngx_http_request_t *r,
 
 /* the body filter: a copy of the response, up to max_response_size */
 
+/*
+ * Room for n more bytes of the captured response: NGX_OK, NGX_DECLINED
+ * when it would pass max_response_size, NGX_ERROR.  The buffer starts at
+ * the response's Content-Length (or what has arrived) and doubles as
+ * needed: a fixed max_response_size buffer (64 KB by default) per request
+ * made malloc() grow and trim the heap on every idempotent request.
+ */
+
+static ngx_int_t
+ngx_http_logistics_idem_room(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, size_t n)
+{
+    size_t                           used, size, max;
+    ngx_buf_t                       *b;
+    ngx_http_logistics_main_conf_t  *lmcf;
+
+    b = ctx->idem_body;
+
+    if (b != NULL && (size_t) (b->end - b->last) >= n) {
+        return NGX_OK;
+    }
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
+    max = (size_t) lmcf->policy->idem_max_response;
+    used = b ? (size_t) (b->last - b->pos) : 0;
+
+    if (n > max - used) {
+        return NGX_DECLINED;
+    }
+
+    if (b == NULL && r->headers_out.content_length_n >= (off_t) n
+        && r->headers_out.content_length_n <= (off_t) max)
+    {
+        size = (size_t) r->headers_out.content_length_n;
+
+    } else {
+        size = b ? 2 * (size_t) (b->end - b->start) : 4096;
+        size = ngx_max(size, used + n);
+        size = ngx_min(size, max);
+    }
+
+    b = ngx_create_temp_buf(r->pool, ngx_max(size, 1));
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (used) {
+        b->last = ngx_cpymem(b->last, ctx->idem_body->pos, used);
+
+        /* a large block goes back to malloc() now */
+        (void) ngx_pfree(r->pool, ctx->idem_body->start);
+    }
+
+    ctx->idem_body = b;
+
+    return NGX_OK;
+}
+
+
 void
 ngx_http_logistics_idem_body(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, ngx_chain_t *in)
 {
-    size_t                           n;
-    ssize_t                          got;
-    ngx_buf_t                       *b;
-    ngx_chain_t                     *cl;
-    const lg_policy_t               *policy;
-    ngx_http_logistics_main_conf_t  *lmcf;
-
-    lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
-    policy = lmcf->policy;
-
-    if (ctx->idem_body == NULL && !ctx->idem_oversize) {
-        ctx->idem_body = ngx_create_temp_buf(r->pool,
-                                        (size_t) policy->idem_max_response);
-        if (ctx->idem_body == NULL) {
-            ngx_http_logistics_idem_release(r, ctx);
-            return;
-        }
-    }
+    size_t        n;
+    ssize_t       got;
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
 
     for (cl = in; cl; cl = cl->next) {
         b = cl->buf;
@@ -597,7 +645,14 @@ ngx_http_logistics_idem_body(ngx_http_request_t *r,
         if (!ctx->idem_oversize && !ngx_buf_special(b)) {
             n = (size_t) ngx_buf_size(b);
 
-            if (n > (size_t) (ctx->idem_body->end - ctx->idem_body->last)) {
+            rc = ngx_http_logistics_idem_room(r, ctx, n);
+
+            if (rc == NGX_ERROR) {
+                ngx_http_logistics_idem_release(r, ctx);
+                return;
+            }
+
+            if (rc == NGX_DECLINED) {
                 /* too large to keep: the status and headers are kept */
                 ctx->idem_oversize = 1;
 
@@ -641,9 +696,8 @@ ngx_http_logistics_idem_store(ngx_http_request_t *r,
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
     policy = lmcf->policy;
 
-    body = ctx->idem_oversize ? 0
-                              : (size_t) (ctx->idem_body->last
-                                          - ctx->idem_body->pos);
+    body = (ctx->idem_oversize || ctx->idem_body == NULL)
+           ? 0 : (size_t) (ctx->idem_body->last - ctx->idem_body->pos);
 
     len = NGX_HTTP_LOGISTICS_DONE_HDR + ctx->idem_headers.len + body;
 

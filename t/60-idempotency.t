@@ -201,6 +201,16 @@ sub suite {
     is($again->{body}, $first->{body}, "$name: chunked response replayed identically");
     is(hdr($again, 'idempotent-replayed'), 'true', "$name: as a replay");
 
+    # larger than the capture's first 4 KB, with no Content-Length: it grows
+    $key = $k->();
+    my $ten = '{"pad":"' . ('y' x 10000) . '"}';
+    $first = post($p, $key, $ten, 'X-Stub-Chunked' => 1);
+    $again = post($p, $key, $ten);
+    ok(length($first->{body}) > 8192 && !hdr($first, 'content-length'),
+       "$name: a chunked response over 8 KB");
+    is($again->{body}, $first->{body},
+       "$name: replayed identically (the capture buffer grew)");
+
     return $key;
 }
 
