@@ -52,10 +52,9 @@ typedef struct {
 typedef struct {
     const lg_schema_t      *schema;
     lg_schema_result_t     *result;
-    pcre2_match_data       *match_data;
-    pcre2_match_context    *match_context;
     int                     quiet;
     int                     stop;
+    int                     oom;
     size_t                  depth;
     const lg_schema_seg_t  *kpath;
     const lg_schema_seg_t  *ipath;
@@ -118,22 +117,15 @@ lg_schema_validate(const lg_schema_t *schema, const json_t *instance,
     ctx->schema = schema;
     ctx->result = result;
 
+    /* the errors array comes from the arena with the first error */
     result->nerrors = 0;
     result->errors = NULL;
 
-    if (result->max_errors > 0) {
-        result->errors = lg_arena_calloc(result->arena, result->max_errors,
-                                         sizeof(lg_schema_error_t));
-        if (result->errors == NULL) {
-            free(ctx);
-            return -1;
-        }
-    }
-
     rc = lg_schema_node_validate(ctx, schema->root, instance, NULL);
 
-    pcre2_match_data_free(ctx->match_data);
-    pcre2_match_context_free(ctx->match_context);
+    if (ctx->oom) {
+        rc = -1;
+    }
 
     free(ctx);
 
@@ -270,6 +262,16 @@ lg_schema_error(lg_schema_ctx_t *ctx, const char *kw, const char *fmt, ...)
         return 0;
     }
 
+    if (r->errors == NULL) {
+        r->errors = lg_arena_calloc(r->arena, r->max_errors,
+                                    sizeof(lg_schema_error_t));
+        if (r->errors == NULL) {
+            ctx->oom = 1;
+            ctx->stop = 1;
+            return 0;
+        }
+    }
+
     e = &r->errors[r->nerrors];
 
     va_start(args, fmt);
@@ -347,32 +349,50 @@ lg_schema_num_print(char *buf, size_t size, const lg_schema_num_t *num)
 
 /* 1 match, 0 no match, -1 the regex hit its limits (counts as failure) */
 
+/*
+ * The match data and context are kept for the process, from malloc (not
+ * the schema's arena: PCRE2 takes its backtracking frames through them).
+ * Since PCRE2 10.41 the match data also keeps those frames, at least
+ * 20 KB, so a match data per validation meant a malloc() and free() of
+ * that much per request.  Validation runs in one thread (an nginx worker,
+ * the CLI).  A match that hit a limit may have grown the frames up to
+ * LG_SCHEMA_HEAP_LIMIT: that match data is dropped rather than kept.
+ */
+
+static pcre2_match_data     *lg_schema_match_data;
+static pcre2_match_context  *lg_schema_match_context;
+
+
 static int
 lg_schema_match(lg_schema_ctx_t *ctx, const lg_schema_regex_t *re,
     const char *s, size_t len)
 {
     int  rc;
 
-    if (ctx->match_data == NULL) {
-        /*
-         * Per validation, from malloc: older PCRE2 releases take their
-         * backtracking frames from the match context's allocator, which
-         * must not be the schema's arena.
-         */
-        ctx->match_data = pcre2_match_data_create(1, NULL);
-        ctx->match_context = pcre2_match_context_create(NULL);
+    if (lg_schema_match_context == NULL) {
+        lg_schema_match_context = pcre2_match_context_create(NULL);
 
-        if (ctx->match_data == NULL || ctx->match_context == NULL) {
+        if (lg_schema_match_context == NULL) {
             return -1;
         }
 
-        pcre2_set_match_limit(ctx->match_context, LG_SCHEMA_MATCH_LIMIT);
-        pcre2_set_depth_limit(ctx->match_context, LG_SCHEMA_DEPTH_LIMIT);
-        pcre2_set_heap_limit(ctx->match_context, LG_SCHEMA_HEAP_LIMIT);
+        pcre2_set_match_limit(lg_schema_match_context,
+                              LG_SCHEMA_MATCH_LIMIT);
+        pcre2_set_depth_limit(lg_schema_match_context,
+                              LG_SCHEMA_DEPTH_LIMIT);
+        pcre2_set_heap_limit(lg_schema_match_context, LG_SCHEMA_HEAP_LIMIT);
     }
 
-    rc = pcre2_match(re->code, (PCRE2_SPTR) s, len, 0, 0, ctx->match_data,
-                     ctx->match_context);
+    if (lg_schema_match_data == NULL) {
+        lg_schema_match_data = pcre2_match_data_create(1, NULL);
+
+        if (lg_schema_match_data == NULL) {
+            return -1;
+        }
+    }
+
+    rc = pcre2_match(re->code, (PCRE2_SPTR) s, len, 0, 0,
+                     lg_schema_match_data, lg_schema_match_context);
 
     if (rc >= 0) {
         return 1;
@@ -381,6 +401,9 @@ lg_schema_match(lg_schema_ctx_t *ctx, const lg_schema_regex_t *re,
     if (rc == PCRE2_ERROR_NOMATCH) {
         return 0;
     }
+
+    pcre2_match_data_free(lg_schema_match_data);
+    lg_schema_match_data = NULL;
 
     return -1;
 }
