@@ -798,7 +798,10 @@ ngx_http_logistics_idem_redis_swap(ngx_http_logistics_ctx_t *ctx,
     argv[6] = (char *) px;
     argvlen[6] = px_len;
 
-    (void) ngx_http_logistics_redis_send(7, argv, argvlen);
+    if (ngx_http_logistics_redis_send(7, argv, argvlen) == NGX_OK) {
+        /* before the partner can see the response and retry */
+        ngx_http_logistics_redis_flush();
+    }
 }
 
 

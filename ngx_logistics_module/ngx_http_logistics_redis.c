@@ -54,6 +54,7 @@ typedef struct {
     ngx_log_t                        *log;
 
     ngx_uint_t                        writing;    /* in the write handler */
+    ngx_uint_t                        reading;    /* in the read handler */
     ngx_uint_t                        outage;     /* failing over now */
     ngx_uint_t                        fallbacks;  /* in this outage */
     ngx_uint_t                        total_fallbacks;
@@ -645,7 +646,10 @@ ngx_http_logistics_redis_read(ngx_event_t *ev)
     ngx_connection_t  *c;
 
     c = ev->data;
+
+    ngx_http_logistics_redis.reading = 1;
     redisAsyncHandleRead(c->data);
+    ngx_http_logistics_redis.reading = 0;
 }
 
 
@@ -1203,6 +1207,37 @@ ngx_http_logistics_redis_send(int argc, const char **argv,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * Writes what is queued now rather than at the end of the event loop
+ * iteration.  A stored response (or a released claim) must reach Redis
+ * before the partner sees the response it belongs to: a partner that
+ * retries at once, through another worker or node, would otherwise find
+ * the claim still in place and get 409 instead of the replay.
+ *
+ * Only the socket write happens here (redisBufferWrite()): a write error
+ * is left in the context for the posted write event, whose
+ * redisAsyncHandleWrite() then disconnects and fails the waiting requests
+ * from the event loop, not from inside this request's filters.
+ */
+
+void
+ngx_http_logistics_redis_flush(void)
+{
+    int                          done;
+    ngx_http_logistics_redis_t  *rs;
+
+    rs = &ngx_http_logistics_redis;
+
+    if (rs->state != NGX_HTTP_LOGISTICS_REDIS_READY || rs->ac == NULL
+        || rs->reading || rs->writing)
+    {
+        return;
+    }
+
+    (void) redisBufferWrite(&rs->ac->c, &done);
 }
 
 

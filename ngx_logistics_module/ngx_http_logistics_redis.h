@@ -48,6 +48,9 @@ ngx_int_t ngx_http_logistics_redis_limit(ngx_http_request_t *r);
 ngx_int_t ngx_http_logistics_redis_send(int argc, const char **argv,
     const size_t *argvlen);
 
+/* writes the queued commands now, not at the end of the iteration */
+void ngx_http_logistics_redis_flush(void);
+
 /* a fallback to the fail mode happened: count it, log once per outage */
 void ngx_http_logistics_redis_fallback(ngx_log_t *log, const char *why,
     ngx_uint_t closed);
