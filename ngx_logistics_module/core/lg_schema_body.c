@@ -57,6 +57,8 @@ typedef struct {
     size_t                size;
     size_t                used;
     char                  small[LG_BODY_SCRATCH];
+
+    unsigned              escaped:1;     /* the last string had escapes */
 } lg_body_parser_t;
 
 
@@ -95,6 +97,7 @@ lg_schema_parse_body(const char *buf, size_t len, lg_error_t *err)
     bp.scratch = bp.small;
     bp.size = sizeof(bp.small);
     bp.used = 0;
+    bp.escaped = 0;
 
     json = lg_body_value(&bp);
 
@@ -214,10 +217,10 @@ lg_body_value(lg_body_parser_t *bp)
 static json_t *
 lg_body_object(lg_body_parser_t *bp)
 {
-    size_t                len, key;
+    size_t                len, key, size, line;
     json_t               *obj, *value;
     const char           *s;
-    const unsigned char  *at;
+    const unsigned char  *at, *line_start;
 
     obj = json_object();
     if (obj == NULL) {
@@ -236,20 +239,19 @@ lg_body_object(lg_body_parser_t *bp)
         }
 
         at = bp->p;
+        line = bp->line;
+        line_start = bp->line_start;
         key = bp->used;
 
         if (lg_body_string(bp, 1, &s, &len) != 0) {
             goto failed;
         }
 
-        if (memchr(s, '\0', len) != NULL) {
+        /* only "\u0000" makes a NUL: raw control bytes are refused */
+
+        if (bp->escaped && memchr(s, '\0', len) != NULL) {
             (void) lg_body_error(bp, at,
                                  "NUL byte in object key not supported");
-            goto failed;
-        }
-
-        if (json_object_get(obj, s) != NULL) {
-            (void) lg_body_error(bp, at, "duplicate object key");
             goto failed;
         }
 
@@ -267,9 +269,24 @@ lg_body_object(lg_body_parser_t *bp)
             goto failed;
         }
 
+        /*
+         * A duplicate key replaces the value and leaves the size as it
+         * was: one hash lookup per key instead of a get and a set.
+         */
+
+        size = json_object_size(obj);
+
         if (json_object_set_new_nocheck(obj, bp->scratch + key, value) != 0)
         {
             (void) lg_body_error(bp, bp->p, "out of memory");
+            goto failed;
+        }
+
+        if (json_object_size(obj) == size) {
+            /* reported where the key is, which may be lines back */
+            bp->line = line;
+            bp->line_start = line_start;
+            (void) lg_body_error(bp, at, "duplicate object key");
             goto failed;
         }
 
@@ -411,6 +428,8 @@ lg_body_string(lg_body_parser_t *bp, int copy, const char **s, size_t *len)
     if (p == bp->end) {
         return lg_body_error(bp, bp->p, "unterminated string");
     }
+
+    bp->escaped = (*p == '\\');
 
     if (*p == '"' && !copy) {
         *s = (const char *) start;

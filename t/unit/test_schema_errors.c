@@ -480,6 +480,11 @@ test_body(void)
     like_str(err.text, "line 2, column", "error has line and column");
     like_str(err.text, "duplicate", "error says duplicate");
 
+    json = lg_schema_parse_body("{\"a\": 1,\n \"a\": [\n2,\n3]}", 23, &err);
+    ok(json == NULL, "a duplicate key with a value over several lines");
+    like_str(err.text, "line 2, column 2: duplicate",
+             "is reported where the key is");
+
     json = lg_schema_parse_body("\"\xc3\x28\"", 4, &err);
     ok(json == NULL, "invalid UTF-8 is rejected");
     like_str(err.text, "line 1, column", "with a position");
