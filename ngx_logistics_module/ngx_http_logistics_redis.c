@@ -805,9 +805,8 @@ ngx_http_logistics_redis_limit(ngx_http_request_t *r)
 
     argv = ngx_palloc(r->pool, n * sizeof(char *));
     argvlen = ngx_palloc(r->pool, n * sizeof(size_t));
-    p = ngx_pnalloc(r->pool, sizeof("lg:{}:suspended") - 1
-                             + sizeof("lg:{}:jti:") - 1
-                             + 2 * ctx->partner->id.len + ctx->token_jti.len
+    p = ngx_pnalloc(r->pool, sizeof("lg:{}:jti:") - 1
+                             + ctx->partner->id.len + ctx->token_jti.len
                              + NGX_INT_T_LEN + NGX_INT64_LEN);
 
     if (argv == NULL || argvlen == NULL || p == NULL) {
@@ -824,10 +823,8 @@ ngx_http_logistics_redis_limit(ngx_http_request_t *r)
     argvlen[i++] = ngx_sprintf(p, "%ui", nrev + ctx->nlimits + claim) - p;
     p += argvlen[i - 1];
 
-    argv[i] = (char *) p;
-    argvlen[i++] = ngx_sprintf(p, "lg:{%s}:suspended", ctx->partner->id.data)
-                   - p;
-    p += argvlen[i - 1];
+    argv[i] = ctx->partner->suspended_key.data;
+    argvlen[i++] = ctx->partner->suspended_key.len;
 
     if (ctx->token_jti.len) {
         argv[i] = (char *) p;

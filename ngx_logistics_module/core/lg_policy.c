@@ -98,6 +98,8 @@ static int lg_read_credential(lg_compile_t *c, const char *rel,
     lg_str_t *out);
 static int lg_compile_rate(lg_compile_t *c, json_t *obj,
     const char *const *fields, lg_rate_t **out);
+static int lg_partner_key(lg_compile_t *c, const lg_partner_t *partner,
+    const char *what, const char *route_id, lg_str_t *out);
 static int lg_compile_limits(lg_compile_t *c, json_t *limit,
     lg_partner_t *partner);
 static int lg_build_router(lg_compile_t *c);
@@ -1717,6 +1719,11 @@ lg_compile_partner(lg_compile_t *c, const char *id, json_t *pj,
 
     out->api_key_max_age = LG_TIME_UNSET;
 
+    if (lg_partner_key(c, out, "suspended", NULL, &out->suspended_key) != 0)
+    {
+        return -1;
+    }
+
     if (lg_get_string(c, pj, "api_key_max_age", 0, &file) != 0) {
         return -1;
     }
@@ -1938,22 +1945,22 @@ lg_compile_key(lg_compile_t *c, lg_partner_t *partner, json_t *k,
 
 
 /*
- * The name of a limit's state, in Redis and in the shared zone alike:
+ * The names of a partner's state, in Redis and in the shared zone alike:
  * lg:{partner}:rl for the partner limit, lg:{partner}:rl:<route id> for a
- * route limit.  The braces are a Redis Cluster hash tag: all of a
- * partner's keys share one slot, so one script can touch them atomically.
- * Built here once, not per request.
+ * route limit, lg:{partner}:suspended for its suspension.  The braces are
+ * a Redis Cluster hash tag: all of a partner's keys share one slot, so
+ * one script can touch them atomically.  Built here once, not per request.
  */
 
 static int
-lg_limit_key(lg_compile_t *c, const lg_partner_t *partner,
-    const char *route_id, lg_str_t *out)
+lg_partner_key(lg_compile_t *c, const lg_partner_t *partner,
+    const char *what, const char *route_id, lg_str_t *out)
 {
     int     n;
     char   *buf;
     size_t  len;
 
-    len = sizeof("lg:{}:rl") + partner->id.len
+    len = sizeof("lg:{}:") + partner->id.len + strlen(what)
           + (route_id != NULL ? 1 + strlen(route_id) : 0);
 
     buf = lg_arena_alloc(&c->policy->arena, len);
@@ -1962,10 +1969,11 @@ lg_limit_key(lg_compile_t *c, const lg_partner_t *partner,
     }
 
     if (route_id != NULL) {
-        n = snprintf(buf, len, "lg:{%s}:rl:%s", partner->id.data, route_id);
+        n = snprintf(buf, len, "lg:{%s}:%s:%s", partner->id.data, what,
+                     route_id);
 
     } else {
-        n = snprintf(buf, len, "lg:{%s}:rl", partner->id.data);
+        n = snprintf(buf, len, "lg:{%s}:%s", partner->id.data, what);
     }
 
     out->data = buf;
@@ -1998,7 +2006,8 @@ lg_compile_limits(lg_compile_t *c, json_t *limit, lg_partner_t *partner)
 
     if (json_object_get(limit, "rate") != NULL) {
         if (lg_compile_rate(c, limit, lg_limit_fields, &partner->rate) != 0
-            || lg_limit_key(c, partner, NULL, &partner->limit_key) != 0)
+            || lg_partner_key(c, partner, "rl", NULL, &partner->limit_key)
+               != 0)
         {
             return -1;
         }
@@ -2047,7 +2056,8 @@ lg_compile_limits(lg_compile_t *c, json_t *limit, lg_partner_t *partner)
             || lg_compile_rate(c, r, lg_route_limit_fields,
                                &partner->route_rates[idx])
                != 0
-            || lg_limit_key(c, partner, id, &partner->route_limit_keys[idx])
+            || lg_partner_key(c, partner, "rl", id,
+                              &partner->route_limit_keys[idx])
                != 0)
         {
             return -1;

@@ -77,6 +77,7 @@ struct lg_partner_s {
     size_t          nkeys;
     lg_rate_t      *rate;              /* per partner; NULL: none */
     lg_str_t        limit_key;         /* state of "rate": lg:{id}:rl */
+    lg_str_t        suspended_key;     /* lg:{id}:suspended */
     lg_rate_t     **route_rates;       /* by route->index; NULL: none */
     lg_str_t       *route_limit_keys;  /* by route->index, beside
                                           route_rates */
