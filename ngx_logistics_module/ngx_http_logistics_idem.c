@@ -8,10 +8,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include <hiredis/hiredis.h>
-#include <openssl/evp.h>
-
 #include "ngx_http_logistics_module.h"
+#include "lg_apikey.h"
 
 
 /*
@@ -211,34 +209,26 @@ static ngx_int_t
 ngx_http_logistics_idem_prepare(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, ngx_str_t *key)
 {
-    u_char              *p, fp[EVP_MAX_MD_SIZE];
-    unsigned int         fplen;
-    EVP_MD_CTX          *md;
+    u_char              *p;
+    lg_str_t             parts[7];
     ngx_pool_cleanup_t  *cln;
 
     /* method, operation, version and the exact body */
 
-    md = EVP_MD_CTX_new();
+    parts[0].data = (const char *) r->method_name.data;
+    parts[0].len = r->method_name.len;
+    parts[1].data = "\n";
+    parts[1].len = 1;
+    parts[2] = ctx->route->id;
+    parts[3] = parts[1];
+    parts[4] = ctx->version->name;
+    parts[5] = parts[1];
+    parts[6].data = (const char *) ctx->body.data;
+    parts[6].len = ctx->body.len;
 
-    if (md == NULL
-        || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1
-        || EVP_DigestUpdate(md, r->method_name.data, r->method_name.len) != 1
-        || EVP_DigestUpdate(md, "\n", 1) != 1
-        || EVP_DigestUpdate(md, ctx->route->id.data, ctx->route->id.len) != 1
-        || EVP_DigestUpdate(md, "\n", 1) != 1
-        || EVP_DigestUpdate(md, ctx->version->name.data,
-                            ctx->version->name.len) != 1
-        || EVP_DigestUpdate(md, "\n", 1) != 1
-        || EVP_DigestUpdate(md, ctx->body.data, ctx->body.len) != 1
-        || EVP_DigestFinal_ex(md, fp, &fplen) != 1)
-    {
-        EVP_MD_CTX_free(md);
+    if (lg_sha256_parts(parts, 7, ctx->idem_fp) != 0) {
         return NGX_ERROR;
     }
-
-    EVP_MD_CTX_free(md);
-
-    ngx_memcpy(ctx->idem_fp, fp, 32);
 
     /* lg:{partner}:idem:<key>: a partner's keys are its own */
 
@@ -259,7 +249,7 @@ ngx_http_logistics_idem_prepare(ngx_http_request_t *r,
     ctx->idem_lock.len = NGX_HTTP_LOGISTICS_LOCK_LEN;
 
     *p++ = 'L';
-    p = ngx_cpymem(p, fp, 32);
+    p = ngx_cpymem(p, ctx->idem_fp, 32);
 
     if (ngx_http_logistics_random(p, 16) != NGX_OK) {
         return NGX_ERROR;

@@ -22,13 +22,14 @@ static void lg_sha256(const void *data, size_t len, uint8_t *digest);
  * SHA256() in OpenSSL 3 fetches the algorithm from the provider and
  * allocates a context on every call, which shows in a profile of the hot
  * path.  The algorithm and one context are fetched once per process (an
- * nginx worker is single-threaded) and reused; a failure falls back to the
- * one-shot call.
+ * nginx worker is single-threaded) and reused by every SHA-256 of the
+ * hot path (API keys here, idempotency fingerprints in the glue).
  */
 
-static void
-lg_sha256(const void *data, size_t len, uint8_t *digest)
+int
+lg_sha256_parts(const lg_str_t *parts, size_t n, uint8_t digest[32])
 {
+    size_t              i;
     static EVP_MD      *md;
     static EVP_MD_CTX  *ctx;
 
@@ -37,11 +38,32 @@ lg_sha256(const void *data, size_t len, uint8_t *digest)
         ctx = EVP_MD_CTX_new();
     }
 
-    if (md == NULL || ctx == NULL
-        || EVP_DigestInit_ex2(ctx, md, NULL) != 1
-        || EVP_DigestUpdate(ctx, data, len) != 1
-        || EVP_DigestFinal_ex(ctx, digest, NULL) != 1)
+    if (md == NULL || ctx == NULL || EVP_DigestInit_ex2(ctx, md, NULL) != 1)
     {
+        return -1;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (EVP_DigestUpdate(ctx, parts[i].data, parts[i].len) != 1) {
+            return -1;
+        }
+    }
+
+    return EVP_DigestFinal_ex(ctx, digest, NULL) == 1 ? 0 : -1;
+}
+
+
+/* a failure of the reused context falls back to the one-shot call */
+
+static void
+lg_sha256(const void *data, size_t len, uint8_t *digest)
+{
+    lg_str_t  part;
+
+    part.data = data;
+    part.len = len;
+
+    if (lg_sha256_parts(&part, 1, digest) != 0) {
         SHA256(data, len, digest);
     }
 }

@@ -42,5 +42,8 @@ int lg_apikey_generate(char *buf, size_t size);
 
 void lg_sha256_hex(const char *data, size_t len, char hex[65]);
 
+/* SHA-256 of the concatenated parts; 0, or -1 when OpenSSL failed */
+int lg_sha256_parts(const lg_str_t *parts, size_t n, uint8_t digest[32]);
+
 
 #endif /* _LG_APIKEY_H_INCLUDED_ */
