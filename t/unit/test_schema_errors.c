@@ -591,6 +591,38 @@ test_body(void)
     ok(json == NULL, "a real beyond double range is rejected");
     like_str(err.text, "line 1", "with a position");
 
+    /*
+     * Reals take a fast path when their digits and power of ten are
+     * exact in a double, strtod() otherwise: both must give strtod()'s
+     * value to the bit.
+     */
+    {
+        static const char  *reals[] = {
+            "0.1", "1.5", "-2.75", "12.99", "0.3", "-0.0", "1e22",
+            "1e-22", "4.35", "9007199254740993.5", "1e23", "2.5e-23",
+            "123456789012345.678", "0.000001", "17976931348623157e292",
+            "4.9e-324", "2.2250738585072014e-308", "1.00000000000000011",
+            "5e-1", "1E+2", NULL
+        };
+
+        double       want, got;
+        const char  **r;
+
+        for (r = reals; *r != NULL; r++) {
+            json = lg_schema_parse_body(*r, strlen(*r), &err);
+            want = strtod(*r, NULL);
+            got = json_is_real(json) ? json_real_value(json) : 1e300;
+
+            if (!ok(memcmp(&want, &got, sizeof(double)) == 0,
+                    "a real is strtod()'s value to the bit"))
+            {
+                printf("# %s: %.17g, strtod(): %.17g\n", *r, got, want);
+            }
+
+            json_decref(json);
+        }
+    }
+
     /* 100k-deep nesting */
     n = 200000;
     buf = malloc(n);
