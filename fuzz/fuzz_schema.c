@@ -81,7 +81,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
 
-    arena.head = NULL;
+    lg_arena_init(&arena);
 
     for (i = 0; i < 2; i++) {
         memset(&res, 0, sizeof(res));

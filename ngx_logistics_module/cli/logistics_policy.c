@@ -307,8 +307,8 @@ lg_cli_validate(int argc, char **argv)
         return 2;
     }
 
-    arena.head = NULL;
-    rarena.head = NULL;
+    lg_arena_init(&arena);
+    lg_arena_init(&rarena);
 
     schema = lg_schema_compile_file(&arena, schema_file, &opts, &err);
     if (schema == NULL) {

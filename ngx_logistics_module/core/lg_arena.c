@@ -111,10 +111,40 @@ lg_arena_str(lg_arena_t *arena, lg_str_t *dst, const char *s, size_t len)
 }
 
 
+/* a cleanup with no handler yet: the caller sets it once it owns data */
+
+lg_arena_cleanup_t *
+lg_arena_cleanup_add(lg_arena_t *arena)
+{
+    lg_arena_cleanup_t  *cln;
+
+    cln = lg_arena_alloc(arena, sizeof(lg_arena_cleanup_t));
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    cln->next = arena->cleanups;
+    arena->cleanups = cln;
+
+    return cln;
+}
+
+
 void
 lg_arena_free(lg_arena_t *arena)
 {
-    lg_arena_block_t  *b, *next;
+    lg_arena_block_t    *b, *next;
+    lg_arena_cleanup_t  *cln;
+
+    /* the records live in the blocks: all run before any block goes */
+
+    for (cln = arena->cleanups; cln != NULL; cln = cln->next) {
+        if (cln->handler != NULL) {
+            cln->handler(cln->data);
+        }
+    }
+
+    arena->cleanups = NULL;
 
     for (b = arena->head; b != NULL; b = next) {
         next = b->next;
