@@ -205,8 +205,13 @@ int lg_schema_num_multiple(const lg_schema_num_t *x,
     const lg_schema_num_t *m);
 int lg_schema_num_is_integer(const json_t *json);
 
-/* lg_schema.c: orders lg_schema_prop_t by name (bytes, then length) */
+/*
+ * lg_schema.c: orders lg_schema_prop_t by name (bytes, then length);
+ * "properties" are ordered by length first, for lg_schema_prop_find()
+ */
 int lg_schema_prop_cmp(const void *a, const void *b);
+const lg_schema_prop_t *lg_schema_prop_find(const lg_schema_prop_t *props,
+    size_t n, const char *name, size_t len);
 
 /* lg_schema_format.c: 1 valid, 0 invalid, -1 unknown format */
 int lg_schema_format_check(const char *format, const char *s, size_t len);

@@ -109,10 +109,14 @@ lg_schema_validate(const lg_schema_t *schema, const json_t *instance,
     int               rc;
     lg_schema_ctx_t  *ctx;
 
-    ctx = calloc(1, sizeof(lg_schema_ctx_t));
+    /* the scope stack (8 KB) is filled as it grows: only the head is set */
+
+    ctx = malloc(sizeof(lg_schema_ctx_t));
     if (ctx == NULL) {
         return -1;
     }
+
+    memset(ctx, 0, offsetof(lg_schema_ctx_t, scope));
 
     ctx->schema = schema;
     ctx->result = result;
@@ -594,7 +598,6 @@ lg_schema_node_validate(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
     lg_schema_eval_t             local, *ev;
     const lg_schema_seg_t       *saved_ipath;
     const lg_schema_node_t      *target;
-    lg_schema_prop_t             probe;
     const lg_schema_prop_t      *p;
     const lg_schema_resource_t  *res;
 
@@ -818,10 +821,14 @@ lg_schema_node_validate(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
         len = json_string_length(inst);
 
         if (node->min_length > 0 || node->max_length != LG_SCHEMA_UNSET) {
-            /* quick bounds on bytes before counting code points */
+            /*
+             * A string of len bytes has between len / 4 (rounded up) and
+             * len code points: they are counted only if that is not
+             * enough to decide both bounds.
+             */
             count = len;
 
-            if (len >= node->min_length || len > node->max_length / 4) {
+            if ((len + 3) / 4 < node->min_length || len > node->max_length) {
                 count = lg_utf8_length(s, len);
             }
 
@@ -1056,12 +1063,8 @@ lg_schema_node_validate(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
                 iseg.len = len;
 
                 if (node->nproperties > 0) {
-                    probe.name = key;
-                    probe.len = len;
-
-                    p = bsearch(&probe, node->properties, node->nproperties,
-                                sizeof(lg_schema_prop_t),
-                                lg_schema_prop_cmp);
+                    p = lg_schema_prop_find(node->properties,
+                                            node->nproperties, key, len);
 
                     if (p != NULL) {
                         matched = 1;
