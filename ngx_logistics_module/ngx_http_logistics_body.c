@@ -197,9 +197,18 @@ ngx_http_logistics_body_bytes(ngx_http_request_t *r, u_char **data,
 
     total = 0;
 
-    if (r->request_body == NULL) {
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
         *data = (u_char *) "";
         *len = 0;
+        return NGX_OK;
+    }
+
+    cl = r->request_body->bufs;
+
+    if (cl->next == NULL && !cl->buf->in_file) {
+        /* the usual case, a body that fit client_body_buffer_size */
+        *data = cl->buf->pos;
+        *len = cl->buf->last - cl->buf->pos;
         return NGX_OK;
     }
 
