@@ -36,6 +36,8 @@ static ngx_http_logistics_jwks_local_t  *ngx_http_logistics_jwks_local;
 static size_t                            ngx_http_logistics_jwks_nlocal;
 
 
+static ngx_int_t ngx_http_logistics_jwks_local_init(
+    const lg_policy_t *policy);
 static ngx_int_t ngx_http_logistics_jwks_key(ngx_http_request_t *r,
     const lg_issuer_t *issuer, ngx_str_t *key);
 static ngx_int_t ngx_http_logistics_jwks_fetch(ngx_http_request_t *r,
@@ -54,6 +56,28 @@ ngx_http_logistics_msec(void)
     tp = ngx_timeofday();
 
     return (int64_t) tp->sec * 1000 + tp->msec;
+}
+
+
+/* per worker, allocated on first use, for the policy's lifetime */
+
+static ngx_int_t
+ngx_http_logistics_jwks_local_init(const lg_policy_t *policy)
+{
+    if (ngx_http_logistics_jwks_local != NULL) {
+        return NGX_OK;
+    }
+
+    ngx_http_logistics_jwks_local = ngx_calloc(
+        policy->nissuers * sizeof(ngx_http_logistics_jwks_local_t),
+        ngx_cycle->log);
+    if (ngx_http_logistics_jwks_local == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_logistics_jwks_nlocal = policy->nissuers;
+
+    return NGX_OK;
 }
 
 
@@ -97,16 +121,8 @@ ngx_http_logistics_jwks_keys(ngx_http_request_t *r,
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
     policy = lmcf->policy;
 
-    if (ngx_http_logistics_jwks_local == NULL) {
-        /* per worker, allocated on first use, for the policy's lifetime */
-        ngx_http_logistics_jwks_local = ngx_calloc(
-            policy->nissuers * sizeof(ngx_http_logistics_jwks_local_t),
-            ngx_cycle->log);
-        if (ngx_http_logistics_jwks_local == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_http_logistics_jwks_nlocal = policy->nissuers;
+    if (ngx_http_logistics_jwks_local_init(policy) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     local = &ngx_http_logistics_jwks_local[issuer->index];
@@ -363,15 +379,20 @@ ngx_http_logistics_jwks_current(ngx_http_request_t *r,
     ngx_http_logistics_jwks_local_t  *local;
     ngx_http_logistics_main_conf_t   *lmcf;
 
-    if (ngx_http_logistics_jwks_local == NULL
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
+
+    /*
+     * a worker that has not verified a token of its own yet still takes
+     * the tokens another worker cached: the keys come from the zone
+     */
+
+    if (ngx_http_logistics_jwks_local_init(lmcf->policy) != NGX_OK
         || issuer->index >= ngx_http_logistics_jwks_nlocal)
     {
         return NULL;
     }
 
     local = &ngx_http_logistics_jwks_local[issuer->index];
-
-    lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
 
     if (ngx_http_logistics_jwks_key(r, issuer, &key) != NGX_OK
         || ngx_http_logistics_doc_version(lmcf->zone, &key, &version)
