@@ -105,4 +105,22 @@ $out = `$cli --help 2>&1`;
 like($out, qr/check FILE/, 'check is still documented');
 like($out, qr/validate --schema/, 'validate is documented');
 
+# --time: the cost of each step, on stderr; stdout and the exit status
+# stay what they are without it
+{
+    my $cmd = "$cli validate --schema $ship --time 50 $s/shipment-valid.json";
+    my $out = `$cmd $s/shipment-bad-weight.json 2>/dev/null`;
+    is($? >> 8, 1, '--time keeps the exit status');
+    is(scalar(() = $out =~ /^(?:valid|invalid) /mg), 2,
+       '--time keeps stdout to one line per instance');
+    my $err = `$cmd 2>&1 >/dev/null`;
+    my $want = qr{^time \Q$s/shipment-valid.json\E: \d+ bytes, parse }
+        . qr{\d+\.\d\d us, validate \d+\.\d\d us \(mean of 50 runs\)\n};
+    like($err, qr/$want/,
+         '--time prints the mean parse and validation time per instance');
+    ($rc, $out) = run('--schema', $ship, '--time', '0',
+                      "$s/shipment-valid.json");
+    is($rc, 2, '--time 0 is a usage error');
+}
+
 done_testing();
