@@ -2161,6 +2161,7 @@ lg_schema_regex(lg_schema_compile_t *c, lg_schema_info_t *info,
     if (pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE) == 0) {
         cln->handler = lg_schema_regex_free;
         cln->data = re->code;
+        re->jit = 1;
     }
 
     return 0;

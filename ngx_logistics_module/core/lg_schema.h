@@ -23,10 +23,13 @@
  * Validation walks the compiled tree.  It never blocks, allocates its
  * errors from result->arena (the request pool's arena in nginx), stops
  * after result->max_errors errors, and is bounded: recursion is capped at
- * LG_SCHEMA_MAX_EVAL_DEPTH, every regular expression runs under PCRE2
- * match and depth limits, "uniqueItems" hashes instead of comparing
+ * LG_SCHEMA_MAX_EVAL_DEPTH, every regular expression runs under the
+ * PCRE2 match limit (and the depth limit, or the JIT stack when the
+ * pattern is JIT-compiled), "uniqueItems" hashes instead of comparing
  * pairs.  A compiled schema may be used by any number of validations (it
- * is never written to after compilation).
+ * is never written to after compilation).  Instance strings must be valid
+ * UTF-8, as lg_schema_parse_body() and jansson's decoders and checked
+ * constructors guarantee: patterns rely on it.
  */
 
 

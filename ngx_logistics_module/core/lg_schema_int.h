@@ -75,6 +75,7 @@ struct lg_schema_value_s {
 typedef struct {
     pcre2_code          *code;
     const char          *source;
+    unsigned             jit:1;      /* JIT-compiled */
 } lg_schema_regex_t;
 
 
