@@ -38,17 +38,21 @@ static void ngx_http_logistics_json_free(void *p);
  * for a 2 KB document that is hundreds of malloc()/free() pairs, a fifth
  * of the worker's time in a profile.  While a body is parsed and
  * validated, jansson allocates from a pool of its own instead (the worker
- * is single-threaded, and the allocators are restored right after).  The
- * pool's block is sized from the body (the tree takes about 7 times the
- * text), so a typical document costs one malloc() instead of a new 4 KB
- * request pool block every few dozen values, and it all goes away as
- * soon as the body is judged, not when the request ends.
+ * is single-threaded, and the allocators are restored right after), and
+ * the tree goes away as soon as the body is judged, not when the request
+ * ends.  The tree takes about 7 times the text: bodies whose estimate
+ * fits NGX_HTTP_LOGISTICS_JSON_KEPT share one pool that the worker keeps
+ * and resets after each body, so they cost no malloc() at all; a bigger
+ * body gets a pool of its own, sized from it and destroyed after.  What
+ * the kept pool grows to stays bounded by the densest small body (a few
+ * blocks).
  */
 
-#define NGX_HTTP_LOGISTICS_JSON_POOL_MIN  4096
+#define NGX_HTTP_LOGISTICS_JSON_KEPT      (64 * 1024)
 #define NGX_HTTP_LOGISTICS_JSON_POOL_MAX  (256 * 1024)
 
 static ngx_pool_t  *ngx_http_logistics_json_pool;
+static ngx_pool_t  *ngx_http_logistics_json_kept;
 
 
 static void *
@@ -300,10 +304,20 @@ ngx_http_logistics_body_check(ngx_http_request_t *r,
     res.arena = &ctx->arena;
 
     size = 8 * len + 1024;
-    size = ngx_max(size, NGX_HTTP_LOGISTICS_JSON_POOL_MIN);
-    size = ngx_min(size, NGX_HTTP_LOGISTICS_JSON_POOL_MAX);
 
-    pool = ngx_create_pool(size, r->connection->log);
+    if (size <= NGX_HTTP_LOGISTICS_JSON_KEPT) {
+        if (ngx_http_logistics_json_kept == NULL) {
+            ngx_http_logistics_json_kept =
+                ngx_create_pool(NGX_HTTP_LOGISTICS_JSON_KEPT, ngx_cycle->log);
+        }
+
+        pool = ngx_http_logistics_json_kept;
+
+    } else {
+        size = ngx_min(size, NGX_HTTP_LOGISTICS_JSON_POOL_MAX);
+        pool = ngx_create_pool(size, r->connection->log);
+    }
+
     if (pool == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -323,7 +337,13 @@ ngx_http_logistics_body_check(ngx_http_request_t *r,
     ngx_http_logistics_json_pool = NULL;
 
     /* the errors are copies in ctx->arena: the document can go */
-    ngx_destroy_pool(pool);
+
+    if (pool == ngx_http_logistics_json_kept) {
+        ngx_reset_pool(pool);
+
+    } else {
+        ngx_destroy_pool(pool);
+    }
 
     if (doc == NULL) {
         ctx->detail.len = ngx_strlen(err.text);

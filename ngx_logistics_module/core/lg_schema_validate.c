@@ -63,6 +63,9 @@ typedef struct {
 } lg_schema_ctx_t;
 
 
+static lg_schema_ctx_t  *lg_schema_ctx;
+
+
 static int lg_schema_node_validate(lg_schema_ctx_t *ctx,
     const lg_schema_node_t *node, const json_t *inst, lg_schema_eval_t *ev);
 static int lg_schema_eval_init(lg_schema_eval_t *ev, size_t n);
@@ -109,13 +112,20 @@ lg_schema_validate(const lg_schema_t *schema, const json_t *instance,
     int               rc;
     lg_schema_ctx_t  *ctx;
 
-    /* the scope stack (8 KB) is filled as it grows: only the head is set */
+    /*
+     * The context is kept for the process, like the match data below:
+     * validation runs in one thread and never inside itself.  Its scope
+     * stack (8 KB) is filled as it grows: only the head is reset.
+     */
 
-    ctx = malloc(sizeof(lg_schema_ctx_t));
-    if (ctx == NULL) {
-        return -1;
+    if (lg_schema_ctx == NULL) {
+        lg_schema_ctx = malloc(sizeof(lg_schema_ctx_t));
+        if (lg_schema_ctx == NULL) {
+            return -1;
+        }
     }
 
+    ctx = lg_schema_ctx;
     memset(ctx, 0, offsetof(lg_schema_ctx_t, scope));
 
     ctx->schema = schema;
@@ -130,8 +140,6 @@ lg_schema_validate(const lg_schema_t *schema, const json_t *instance,
     if (ctx->oom) {
         rc = -1;
     }
-
-    free(ctx);
 
     return rc < 0 ? -1 : (rc ? 0 : 1);
 }
