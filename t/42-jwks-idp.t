@@ -92,12 +92,7 @@ $t->write_file('policy.json', JSON::PP->new->canonical->encode({
                      scopes => ['tracking:read'], auth => ['bearer'] }] } },
 }));
 
-$t->write_config($t->gateway_http_body(
-    policy => '%%TESTDIR%%/policy.json',
-    http_extra => "    logistics_zone z:1m;\n"
-        . "    log_format tc '\$logistics_request_id \$logistics_token_cache';",
-    server_extra => <<"EOF"), workers => 2);
-        access_log %%TESTDIR%%/tc.log tc;
+my $jwks_location = <<"EOF";
         location = /_jwks/idp {
             internal;
             proxy_pass http://127.0.0.1:$idp_port/jwks;
@@ -106,13 +101,34 @@ $t->write_config($t->gateway_http_body(
             subrequest_output_buffer_size 64k;
         }
 EOF
+
+# port 1 has a listening socket per worker (reuseport): the kernel spreads
+# its connections over both workers, which port 0 leaves to chance
+$t->write_config($t->gateway_http_body(
+    policy => '%%TESTDIR%%/policy.json',
+    http_extra => "    logistics_zone z:1m;\n"
+        . "    log_format tc '\$logistics_request_id \$logistics_token_cache';\n"
+        . "    log_format tcpid '\$logistics_request_id \$pid "
+        . "\$logistics_token_cache';\n" . <<"EOF",
+    server {
+        listen 127.0.0.1:%%PORT_1%% reuseport;
+        access_log %%TESTDIR%%/tcpid.log tcpid;
+        location / {
+            logistics_gateway on;
+            proxy_pass http://odoo;
+        }
+$jwks_location
+    }
+EOF
+    server_extra => "        access_log %%TESTDIR%%/tc.log tc;\n"
+        . $jwks_location), workers => 2);
 $t->run_stub();
 $t->run();
 my $p = $t->port(0);
 
 sub call {
-    my ($tok, $rid) = @_;
-    return http_get('/v2/shipments/1', port => $p,
+    my ($tok, $rid, $port) = @_;
+    return http_get('/v2/shipments/1', port => $port // $p,
                     'Authorization' => "Bearer $tok", 'Connection' => 'close',
                     ($rid ? ('X-Request-Id' => $rid) : ()));
 }
@@ -132,6 +148,25 @@ like(MIME::Base64::decode_base64url($h), qr/"typ":"at\+jwt"/,
 idp('POST', '/__admin/stats/reset');
 
 is(call($tok)->{status}, 200, 'first call: keys fetched, token accepted');
+
+# The worker that did not verify it takes the cached token too, from its
+# very first request: it copies the key set from the zone to check the
+# kid (it used to call that a miss and verify again).
+for my $i (1 .. 30) {
+    call($tok, "rp-$i", $t->port(1));
+}
+my %first;
+for my $i (1 .. 30) {
+    my $line = $t->wait_log_line('tcpid.log', qr/^rp-$i /) // '';
+    my (undef, $pid, $cache) = split / /, $line;
+    $first{$pid} //= $cache if defined $pid;
+}
+SKIP: {
+    skip 'the kernel gave every connection to one worker', 1
+        if keys %first < 2;
+    is_deeply([sort values %first], ['hit', 'hit'],
+              "each worker's first request with a cached token is a hit");
+}
 is(echo_of(call($tok))->{headers}{'x-logistics-partner'}, 'acme',
    'the partner comes from the client_id claim');
 my @s = map { call($tok)->{status} } 1 .. 10;
