@@ -107,7 +107,8 @@ EOF
 $t->write_config($t->gateway_http_body(
     policy => '%%TESTDIR%%/policy.json',
     http_extra => "    logistics_zone z:1m;\n"
-        . "    log_format tc '\$logistics_request_id \$logistics_token_cache';\n"
+        . "    log_format tc '\$logistics_request_id "
+        . "\$logistics_token_cache';\n"
         . "    log_format tcpid '\$logistics_request_id \$pid "
         . "\$logistics_token_cache';\n" . <<"EOF",
     server {
