@@ -168,6 +168,9 @@ static int lg_schema_regex(lg_schema_compile_t *c, lg_schema_info_t *info,
     const char *kw, const char *src, size_t len, lg_schema_regex_t *re);
 static void lg_schema_regex_free(void *data);
 static int lg_schema_known(const char *kw, int draft);
+static int lg_schema_loops(lg_schema_compile_t *c);
+static int lg_schema_loop_walk(lg_schema_compile_t *c, lg_schema_map_t *nodes,
+    lg_schema_node_t *node, size_t depth);
 static int lg_schema_dynamic(lg_schema_compile_t *c);
 
 
@@ -527,6 +530,10 @@ lg_schema_compile(lg_arena_t *arena, json_t *json, const char *file,
                 goto done;
             }
         }
+    }
+
+    if (lg_schema_loops(&c) != 0) {
+        goto done;
     }
 
     rc = 0;
@@ -1351,6 +1358,140 @@ lg_schema_child(lg_schema_compile_t *c, lg_schema_info_t *info,
     }
 
     return lg_schema_node(c, child);
+}
+
+
+/*
+ * A loop of in-place applicators ($ref, allOf, anyOf, oneOf, not, if,
+ * then, else, dependentSchemas) never steps into the instance, so it
+ * would recurse to the evaluation depth limit on every request: it is
+ * refused when the policy loads.  A $dynamicRef that really is dynamic
+ * is left out (its target depends on the scope at run time); a chain of
+ * in-place applicators deeper than the evaluation limit is refused too.
+ */
+
+#define LG_SCHEMA_LOOP_NEW     0
+#define LG_SCHEMA_LOOP_OPEN    1
+#define LG_SCHEMA_LOOP_CLOSED  2
+
+static int
+lg_schema_loops(lg_schema_compile_t *c)
+{
+    int                rc;
+    size_t             i;
+    lg_schema_map_t    nodes;
+    lg_schema_info_t  *info;
+
+    memset(&nodes, 0, sizeof(lg_schema_map_t));
+    rc = 0;
+
+    /* node -> info, for the message */
+
+    for (i = 0; i < c->infos.size; i++) {
+        info = c->infos.slots[i].value;
+
+        if (info != NULL && info->node != NULL
+            && lg_schema_map_put_ptr(&nodes, &info->node, info) != 0)
+        {
+            rc = lg_schema_fail(c, info, NULL, "out of memory");
+            goto done;
+        }
+    }
+
+    for (i = 0; i < c->infos.size; i++) {
+        info = c->infos.slots[i].value;
+
+        if (info != NULL && info->node != NULL) {
+            rc = lg_schema_loop_walk(c, &nodes, info->node, 0);
+
+            if (rc != 0) {
+                goto done;
+            }
+        }
+    }
+
+done:
+
+    lg_schema_map_free(&nodes);
+
+    return rc;
+}
+
+
+static int
+lg_schema_loop_walk(lg_schema_compile_t *c, lg_schema_map_t *nodes,
+    lg_schema_node_t *node, size_t depth)
+{
+    size_t             i, n;
+    lg_schema_node_t  *next[4 + 3], **list[4];
+    lg_schema_info_t  *info;
+
+    if (node->loop_state == LG_SCHEMA_LOOP_CLOSED) {
+        return 0;
+    }
+
+    if (node->loop_state == LG_SCHEMA_LOOP_OPEN
+        || depth >= LG_SCHEMA_MAX_EVAL_DEPTH)
+    {
+        info = lg_schema_map_get_ptr(nodes, node);
+
+        return lg_schema_fail(c, info, NULL,
+                              node->loop_state == LG_SCHEMA_LOOP_OPEN
+                              ? "reference loop: this schema applies to "
+                                "itself through $ref or in-place "
+                                "applicators without descending into the "
+                                "instance"
+                              : "in-place applicators ($ref, allOf, ...) "
+                                "nested deeper than %d",
+                              LG_SCHEMA_MAX_EVAL_DEPTH);
+    }
+
+    node->loop_state = LG_SCHEMA_LOOP_OPEN;
+
+    next[0] = node->ref;
+    next[1] = (node->dynamic_name == NULL) ? node->dynamic_ref : NULL;
+    next[2] = node->not;
+    next[3] = node->if_;
+    next[4] = node->then_;
+    next[5] = node->else_;
+    next[6] = NULL;
+
+    for (i = 0; i < 6; i++) {
+        if (next[i] != NULL
+            && lg_schema_loop_walk(c, nodes, next[i], depth + 1) != 0)
+        {
+            return -1;
+        }
+    }
+
+    list[0] = node->all_of;
+    list[1] = node->any_of;
+    list[2] = node->one_of;
+    list[3] = NULL;
+
+    for (i = 0; i < 3; i++) {
+        n = (i == 0) ? node->nall_of : (i == 1) ? node->nany_of
+                                                : node->none_of;
+
+        while (n-- > 0) {
+            if (lg_schema_loop_walk(c, nodes, list[i][n], depth + 1) != 0) {
+                return -1;
+            }
+        }
+    }
+
+    for (i = 0; i < node->ndependent_schemas; i++) {
+        if (lg_schema_loop_walk(c, nodes, node->dependent_schemas[i].node,
+                                depth + 1)
+            != 0)
+        {
+            return -1;
+        }
+    }
+
+    node->loop_state = LG_SCHEMA_LOOP_CLOSED;
+
+    return 0;
 }
 
 

@@ -157,7 +157,7 @@ struct lg_schema_node_s {
     size_t               max_items;
     lg_schema_node_t    *unevaluated_items;
 
-    lg_schema_prop_t    *properties;     /* sorted by name */
+    lg_schema_prop_t    *properties;     /* by length, then name */
     size_t               nproperties;
     lg_schema_pprop_t   *pattern_properties;
     size_t               npattern_properties;
@@ -185,6 +185,8 @@ struct lg_schema_node_s {
     lg_schema_node_t    *if_;
     lg_schema_node_t    *then_;
     lg_schema_node_t    *else_;
+
+    unsigned             loop_state:2;   /* compilation only */
 };
 
 

@@ -692,18 +692,55 @@ test_hostile(void)
     ok(secs < 2.0, "nested quantifiers bounded (%.3fs)", secs);
     lg_arena_free(&arena);
 
-    /* a reference loop that consumes no input ends with an error */
+    /* a reference loop that consumes no input is refused at load time */
     s = compile(&arena, "loop.json",
                 "{\"$defs\": {\"a\": {\"$ref\": \"#/$defs/b\"}, \"b\": "
                 "{\"$ref\": \"#/$defs/a\"}}, \"$ref\": \"#/$defs/a\"}", 0,
                 &err);
-    if (ok(s != NULL, "a $ref loop compiles")) {
-        is_int(validate(s, "1", 5, &rarena, &res), -1,
-               "and stops at the recursion limit");
+    ok(s == NULL, "a $ref loop is refused");
+    like_str(err.text, "reference loop", "as a reference loop");
+    lg_arena_free(&arena);
+
+    s = compile(&arena, "loop2.json",
+                "{\"anyOf\": [{\"type\": \"string\"}, {\"not\": "
+                "{\"allOf\": [{\"$ref\": \"#\"}]}}]}", 0, &err);
+    ok(s == NULL, "so is a loop through anyOf, not and allOf");
+    like_str(err.text, "loop2.json: $", "with where it closes");
+    lg_arena_free(&arena);
+
+    s = compile(&arena, "dag.json",
+                "{\"$defs\": {\"int\": {\"type\": \"integer\"}}, "
+                "\"allOf\": [{\"$ref\": \"#/$defs/int\"}, "
+                "{\"$ref\": \"#/$defs/int\"}], "
+                "\"items\": {\"$ref\": \"#\"}}", 0, &err);
+    ok(s != NULL, "two paths to one schema, and recursion into items, "
+       "are no loop");
+    lg_arena_free(&arena);
+
+    /*
+     * A legitimate recursion still stops at the evaluation limit: five
+     * evaluations per level of a 250-deep array pass 1024.
+     */
+    s = compile(&arena, "deep.json",
+                "{\"$defs\": {\"n\": {\"allOf\": [{\"allOf\": [{\"allOf\": "
+                "[{\"items\": {\"$ref\": \"#/$defs/n\"}}]}]}]}}, "
+                "\"$ref\": \"#/$defs/n\"}", 0, &err);
+    if (ok(s != NULL, "a deep recursive schema compiles")) {
+        buf = malloc(501);
+        for (i = 0; i < 250; i++) {
+            buf[i] = '[';
+            buf[499 - i] = ']';
+        }
+        buf[500] = '\0';
+
+        is_int(validate(s, buf, 5, &rarena, &res), -1,
+               "and stops at the evaluation limit");
         if (res.nerrors == 1) {
             like_str(res.errors[0].message, "nested deeper",
                      "with a clear message");
         }
+
+        free(buf);
     }
 
     lg_arena_free(&arena);
