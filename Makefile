@@ -37,7 +37,7 @@ FUZZ_TARGETS = $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 60
 
 .PHONY: all module cli unit fuzz-build fuzz deps oauth-deps test test-asan \
-	test-valgrind demo bench clean
+	test-valgrind demo bench clean conformance
 
 all: module cli
 
@@ -90,6 +90,24 @@ $(BUILD)/unit/%: t/unit/%.c t/unit/unit.h $(CORE_SRCS) $(CORE_HDRS)
 	    $(EXTRA_LDFLAGS) $(CORE_LIBS)
 
 unit: $(UNIT_TESTS)
+
+# The JSON Schema Test Suite is not vendored (nor reachable from the build
+# machine), so conformance is a separate run against a checkout of
+# github.com/json-schema-org/JSON-Schema-Test-Suite: the required tests of
+# draft 2020-12 and draft-07, remote references aside.
+$(BUILD)/conformance: t/conformance/run.c $(CORE_SRCS) $(CORE_HDRS)
+	$(CC) $(CORE_CFLAGS) -o $@ t/conformance/run.c $(CORE_SRCS) $(CORE_LIBS)
+
+conformance: $(BUILD)/conformance
+	@test -d "$(SUITE)/tests" \
+	    || { echo "usage: make conformance SUITE=DIR (a suite checkout)"; \
+	         exit 2; }
+	@rc=0; \
+	$(BUILD)/conformance $$(ls $(SUITE)/tests/draft2020-12/*.json \
+	    | grep -v /refRemote.json) || rc=1; \
+	$(BUILD)/conformance --draft7 $$(ls $(SUITE)/tests/draft7/*.json \
+	    | grep -v /refRemote.json) || rc=1; \
+	exit $$rc
 
 # libFuzzer targets (clang): "make fuzz" runs each for FUZZ_SECONDS on a
 # copy of its seed corpus; "make test" runs them briefly (t/03-fuzz.t).
