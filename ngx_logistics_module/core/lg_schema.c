@@ -166,6 +166,8 @@ static int lg_schema_props(lg_schema_compile_t *c, lg_schema_info_t *info,
     lg_schema_prop_t **out, size_t *n);
 static int lg_schema_regex(lg_schema_compile_t *c, lg_schema_info_t *info,
     const char *kw, const char *src, size_t len, lg_schema_regex_t *re);
+static const char *lg_schema_regex_names(lg_schema_compile_t *c,
+    const char *src, size_t *len);
 static void lg_schema_regex_free(void *data);
 static int lg_schema_known(const char *kw, int draft);
 static int lg_schema_loops(lg_schema_compile_t *c);
@@ -2270,6 +2272,11 @@ lg_schema_regex(lg_schema_compile_t *c, lg_schema_info_t *info,
         return lg_schema_fail(c, info, kw, "out of memory");
     }
 
+    src = lg_schema_regex_names(c, src, &len);
+    if (src == NULL) {
+        return lg_schema_fail(c, info, kw, "out of memory");
+    }
+
     /*
      * ECMA-262 as far as PCRE2 goes: UTF-8 subjects, "$" only at the very
      * end, \uXXXX escapes; \d and \w stay ASCII as in ECMA-262.
@@ -2306,6 +2313,111 @@ lg_schema_regex(lg_schema_compile_t *c, lg_schema_info_t *info,
     }
 
     return 0;
+}
+
+
+/*
+ * ECMA-262 names General_Category values in full as well (\p{Letter},
+ * \p{General_Category=Uppercase_Letter}, \p{gc=Lu}); PCRE2 knows the
+ * short names, scripts (\p{Script=Greek}) and binary properties, but not
+ * those.  Returns the pattern with them rewritten to the short names (a
+ * copy in the arena; never longer), or NULL when out of memory.
+ */
+
+static const char *
+lg_schema_regex_names(lg_schema_compile_t *c, const char *src, size_t *len)
+{
+    char        *out, *o;
+    size_t       i, j, k, n;
+    const char  *name, *end;
+
+    static const struct {
+        const char  *name;
+        const char  *alias;
+    }  gc[] = {
+        { "Other", "C" }, { "Control", "Cc" }, { "cntrl", "Cc" },
+        { "Format", "Cf" }, { "Unassigned", "Cn" }, { "Private_Use", "Co" },
+        { "Surrogate", "Cs" }, { "Letter", "L" }, { "Cased_Letter", "L&" },
+        { "Lowercase_Letter", "Ll" }, { "Modifier_Letter", "Lm" },
+        { "Other_Letter", "Lo" }, { "Titlecase_Letter", "Lt" },
+        { "Uppercase_Letter", "Lu" }, { "Mark", "M" },
+        { "Combining_Mark", "M" }, { "Spacing_Mark", "Mc" },
+        { "Enclosing_Mark", "Me" }, { "Nonspacing_Mark", "Mn" },
+        { "Number", "N" }, { "Decimal_Number", "Nd" }, { "digit", "Nd" },
+        { "Letter_Number", "Nl" }, { "Other_Number", "No" },
+        { "Punctuation", "P" }, { "punct", "P" },
+        { "Connector_Punctuation", "Pc" }, { "Dash_Punctuation", "Pd" },
+        { "Close_Punctuation", "Pe" }, { "Final_Punctuation", "Pf" },
+        { "Initial_Punctuation", "Pi" }, { "Other_Punctuation", "Po" },
+        { "Open_Punctuation", "Ps" }, { "Symbol", "S" },
+        { "Currency_Symbol", "Sc" }, { "Modifier_Symbol", "Sk" },
+        { "Math_Symbol", "Sm" }, { "Other_Symbol", "So" },
+        { "Separator", "Z" }, { "Line_Separator", "Zl" },
+        { "Paragraph_Separator", "Zp" }, { "Space_Separator", "Zs" }
+    };
+
+    out = lg_arena_alloc(c->arena, *len + 1);
+    if (out == NULL) {
+        return NULL;
+    }
+
+    o = out;
+
+    for (i = 0; i < *len; /* void */ ) {
+
+        if (src[i] != '\\' || i + 1 == *len) {
+            *o++ = src[i++];
+            continue;
+        }
+
+        end = (i + 2 < *len && src[i + 2] == '{')
+              ? memchr(src + i + 3, '}', *len - i - 3) : NULL;
+
+        if ((src[i + 1] != 'p' && src[i + 1] != 'P') || end == NULL) {
+            /* any other escape, the escaped character included */
+            *o++ = src[i++];
+            *o++ = src[i++];
+            continue;
+        }
+
+        name = src + i + 3;
+        n = end - name;
+
+        for (j = 0; j < 2; j++) {
+            k = strlen(j == 0 ? "General_Category=" : "gc=");
+
+            if (n > k && memcmp(name, j == 0 ? "General_Category=" : "gc=",
+                                k) == 0)
+            {
+                name += k;
+                n -= k;
+                break;
+            }
+        }
+
+        for (k = 0; k < sizeof(gc) / sizeof(gc[0]); k++) {
+            if (strlen(gc[k].name) == n && memcmp(gc[k].name, name, n) == 0)
+            {
+                name = gc[k].alias;
+                n = strlen(name);
+                break;
+            }
+        }
+
+        *o++ = '\\';
+        *o++ = src[i + 1];
+        *o++ = '{';
+        memcpy(o, name, n);
+        o += n;
+        *o++ = '}';
+
+        i = end - src + 1;
+    }
+
+    *o = '\0';
+    *len = o - out;
+
+    return out;
 }
 
 

@@ -116,6 +116,16 @@ static const lg_case_t  cases[] = {
     { "{\"pattern\": \"^\\\\p{Lu}\"}", "\"\\u00c9t\\u00e9\"", 1 },
     { "{\"pattern\": \"^\\\\d+$\"}", "\"\\u0661\"", 0 },
     { "{\"pattern\": \"^a\\\\u0062$\"}", "\"ab\"", 1 },
+    /* ECMA-262's long General_Category names, which PCRE2 lacks */
+    { "{\"pattern\": \"^\\\\p{Letter}+$\"}", "\"h\u00e9llo\"", 1 },
+    { "{\"pattern\": \"^\\\\p{Letter}+$\"}", "\"h3llo\"", 0 },
+    { "{\"pattern\": \"^\\\\p{General_Category=Decimal_Number}$\"}",
+      "\"7\"", 1 },
+    { "{\"pattern\": \"^\\\\p{gc=Lu}\\\\P{Letter}$\"}", "\"A1\"", 1 },
+    { "{\"pattern\": \"^[\\\\p{Cased_Letter}\\\\p{Nd}]+$\"}", "\"aZ9\"", 1 },
+    { "{\"pattern\": \"^\\\\p{Script=Greek}+$\"}", "\"\u03b1\u03b2\"", 1 },
+    /* an escaped backslash is not a property */
+    { "{\"pattern\": \"^\\\\\\\\p{Letter}$\"}", "\"\\\\p{Letter}\"", 1 },
     { "{\"format\": \"date\"}", "\"not a date\"", 1 },
 
     /* arrays */
