@@ -363,7 +363,14 @@ ngx_http_logistics_body_check(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    if (rc < 0) {
+    /*
+     * A failure with an error is a body too deeply nested for the
+     * contract to be evaluated (schemas whose references loop are refused
+     * at load): the partner's to fix, a 422 that says so.  Without one it
+     * is memory.
+     */
+
+    if (rc < 0 && res.nerrors == 0) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 

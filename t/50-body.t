@@ -38,6 +38,13 @@ $t->write_file('schemas/line.json', JSON::PP->new->canonical->encode({
     properties => { sku => { type => 'string', minLength => 1 },
                     qty => { type => 'integer', minimum => 1 } },
 }));
+# five evaluations per level of nesting: a deep body outruns the
+# validator's evaluation limit before the parser's nesting limit
+$t->write_file('schemas/tree.json', JSON::PP->new->canonical->encode({
+    '$defs' => { n => { allOf => [{ allOf => [{ allOf => [
+        { items => { '$ref' => '#/$defs/n' } } ] }] }] } },
+    '$ref' => '#/$defs/n',
+}));
 $t->write_file('policy.json', JSON::PP->new->canonical->encode({
     validation => { max_errors => 3 },
     scopes => { 'orders:write' => '' },
@@ -51,6 +58,8 @@ $t->write_file('policy.json', JSON::PP->new->canonical->encode({
               max_body_size => '256k' },
             { id => 'orders.raw', method => 'POST', path => '/raw',
               scopes => ['orders:write'] },
+            { id => 'orders.tree', method => 'POST', path => '/tree',
+              scopes => ['orders:write'], schema => 'schemas/tree.json' },
         ] } },
 }));
 
@@ -118,6 +127,14 @@ $r = post(('[' x 100000) . (']' x 100000), 'Content-Type' => 'application/json')
 is($r->{status}, 400, '100k-deep nesting: 400');
 cmp_ok($r->{elapsed}, '<', 2, 'deep nesting answered quickly');
 
+$r = post(('[' x 10) . (']' x 10), uri => '/v2/tree');
+is($r->{status}, 201, 'a recursive contract takes a 10-deep body');
+$r = post(('[' x 250) . (']' x 250), uri => '/v2/tree');
+is_problem($r, 422, 'invalid-body',
+           'a body too deep for the contract to evaluate: 422, not 500');
+like(eval { json_decode($r->{body})->{errors}[0]{message} } // '',
+     qr/nested deeper than/, 'the error says why');
+
 $r = post('{"ref":"a","lines":[{"sku":"x","qty":1}],"total":1e400}');
 is($r->{status}, 400, 'a number beyond double range: 400');
 
@@ -143,7 +160,8 @@ $errs = json_decode($r->{body})->{errors};
 is($errs->[0]{instanceLocation}, '/lines/0/qty', 'instanceLocation is a JSON Pointer');
 like($errs->[0]{keywordLocation}, qr{^/properties/lines/items/\$ref/properties/qty/minimum$},
      'keywordLocation follows the evaluation path across files');
-is($t->stub_count(), 4, 'no refused body reached the upstream');
+is($t->stub_count(), 5,
+   'no refused body reached the upstream (five good ones did)');
 
 # a route without a schema takes any body
 

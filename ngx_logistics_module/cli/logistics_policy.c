@@ -377,7 +377,8 @@ lg_cli_validate(int argc, char **argv)
         if (rc == 0) {
             printf("valid %s\n", argv[i]);
 
-        } else if (rc == 1 && res.nerrors > 0) {
+        } else if (res.nerrors > 0) {
+            /* rc < 0 with an error: too deep to evaluate, as in the 422 */
             where = res.errors[0].instance_location;
 
             printf("invalid %s: %s: %s\n", argv[i],

@@ -636,8 +636,8 @@ lg_schema_node_validate(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
         ctx->quiet = 0;
         ctx->result->nerrors = 0;
         lg_schema_error(ctx, NULL, "schema evaluation is nested deeper "
-                        "than %d (a reference loop?)",
-                        LG_SCHEMA_MAX_EVAL_DEPTH);
+                        "than %d levels: the value is nested too deeply "
+                        "for this schema", LG_SCHEMA_MAX_EVAL_DEPTH);
         ctx->quiet = rc;
         return -1;
     }
