@@ -196,6 +196,20 @@ struct lg_schema_s {
 };
 
 
+/*
+ * jansson's json_object_keylen_foreach() finds the iterator again from the
+ * key three times per member; this walks the iterator itself ("it" is a
+ * void *), a third of the calls per member of every instance object.
+ */
+#define lg_schema_object_foreach(object, it, key, len, value)                 \
+    for (it = json_object_iter((json_t *) (object));                          \
+         it != NULL                                                           \
+         && ((key) = json_object_iter_key(it),                                \
+             (len) = json_object_iter_key_len(it),                            \
+             (value) = json_object_iter_value(it), 1);                        \
+         it = json_object_iter_next((json_t *) (object), it))
+
+
 /* lg_schema_value.c */
 int lg_schema_value_from_json(lg_arena_t *arena, lg_schema_value_t *v,
     const json_t *json);

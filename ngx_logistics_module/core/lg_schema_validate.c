@@ -611,6 +611,7 @@ lg_schema_node_validate(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
     int                          valid, rc, pushed, matched, is_obj, is_arr;
     char                         buf[128], num_buf[40];
     size_t                       i, j, n, count, len, nmatched;
+    void                        *it;
     json_t                      *v, *key_json;
     unsigned                     type;
     const char                  *key, *s;
@@ -1076,7 +1077,7 @@ lg_schema_node_validate(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
         {
             i = 0;
 
-            json_object_keylen_foreach((json_t *) inst, key, len, v) {
+            lg_schema_object_foreach(inst, it, key, len, v) {
                 matched = 0;
 
                 iseg.prev = saved_ipath;
@@ -1173,7 +1174,7 @@ lg_schema_node_validate(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
         }
 
         if (node->property_names != NULL) {
-            json_object_keylen_foreach((json_t *) inst, key, len, v) {
+            lg_schema_object_foreach(inst, it, key, len, v) {
                 key_json = json_stringn_nocheck(key, len);
                 if (key_json == NULL) {
                     valid = -1;
@@ -1352,7 +1353,7 @@ lg_schema_node_validate(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
     if (is_obj && node->unevaluated_properties != NULL) {
         i = 0;
 
-        json_object_keylen_foreach((json_t *) inst, key, len, v) {
+        lg_schema_object_foreach(inst, it, key, len, v) {
             if (lg_bit_test(ev, i)) {
                 i++;
                 continue;
