@@ -50,7 +50,7 @@ static ngx_int_t ngx_http_logistics_idem_room(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, size_t n);
 static void ngx_http_logistics_idem_cleanup(void *data);
 static void ngx_http_logistics_idem_redis_swap(ngx_http_logistics_ctx_t *ctx,
-    u_char *value, size_t len, u_char *px, size_t px_len);
+    u_char *value, size_t len, const lg_str_t *px);
 static ngx_int_t ngx_http_logistics_idem_fail(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx);
 
@@ -678,7 +678,6 @@ ngx_http_logistics_idem_store(ngx_http_request_t *r,
     size_t                           len, body;
     uint16_t                         status;
     uint32_t                         hlen;
-    u_char                           px[NGX_INT64_LEN];
     ngx_str_t                        expect;
     const lg_policy_t               *policy;
     ngx_http_logistics_main_conf_t  *lmcf;
@@ -714,9 +713,8 @@ ngx_http_logistics_idem_store(ngx_http_request_t *r,
     ctx->idem_state = NGX_HTTP_LOGISTICS_IDEM_STORED;
 
     if (lmcf->redis != NULL) {
-        ngx_http_logistics_idem_redis_swap(ctx, rec, len, px,
-                                   ngx_sprintf(px, "%L", policy->idem_ttl)
-                                   - px);
+        ngx_http_logistics_idem_redis_swap(ctx, rec, len,
+                                           &policy->idem_ttl_px);
         return;
     }
 
@@ -738,6 +736,8 @@ ngx_http_logistics_idem_release(ngx_http_request_t *r,
 {
     ngx_http_logistics_main_conf_t  *lmcf;
 
+    static const lg_str_t  zero = { "0", 1 };   /* unused by a delete */
+
     if (ctx->idem_state != NGX_HTTP_LOGISTICS_IDEM_NEW
         && ctx->idem_state != NGX_HTTP_LOGISTICS_IDEM_CAPTURE)
     {
@@ -749,8 +749,7 @@ ngx_http_logistics_idem_release(ngx_http_request_t *r,
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
 
     if (lmcf->redis != NULL) {
-        ngx_http_logistics_idem_redis_swap(ctx, (u_char *) "", 0,
-                                           (u_char *) "0", 1);
+        ngx_http_logistics_idem_redis_swap(ctx, (u_char *) "", 0, &zero);
         return;
     }
 
@@ -768,7 +767,7 @@ ngx_http_logistics_idem_release(ngx_http_request_t *r,
 
 static void
 ngx_http_logistics_idem_redis_swap(ngx_http_logistics_ctx_t *ctx,
-    u_char *value, size_t len, u_char *px, size_t px_len)
+    u_char *value, size_t len, const lg_str_t *px)
 {
     const char  *argv[7];
     size_t       argvlen[7];
@@ -785,8 +784,8 @@ ngx_http_logistics_idem_redis_swap(ngx_http_logistics_ctx_t *ctx,
     argvlen[4] = ctx->idem_lock.len;
     argv[5] = (char *) value;
     argvlen[5] = len;
-    argv[6] = (char *) px;
-    argvlen[6] = px_len;
+    argv[6] = px->data;
+    argvlen[6] = px->len;
 
     if (ngx_http_logistics_redis_send(7, argv, argvlen) == NGX_OK) {
         /* before the partner can see the response and retry */

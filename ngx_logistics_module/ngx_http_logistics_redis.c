@@ -807,7 +807,7 @@ ngx_http_logistics_redis_limit(ngx_http_request_t *r)
     argvlen = ngx_palloc(r->pool, n * sizeof(size_t));
     p = ngx_pnalloc(r->pool, sizeof("lg:{}:jti:") - 1
                              + ctx->partner->id.len + ctx->token_jti.len
-                             + NGX_INT_T_LEN + NGX_INT64_LEN);
+                             + NGX_INT_T_LEN);
 
     if (argv == NULL || argvlen == NULL || p == NULL) {
         return NGX_ERROR;
@@ -863,9 +863,8 @@ ngx_http_logistics_redis_limit(ngx_http_request_t *r)
         argv[i] = (char *) ctx->idem_lock.data;
         argvlen[i++] = ctx->idem_lock.len;
 
-        argv[i] = (char *) p;
-        argvlen[i++] = ngx_sprintf(p, "%L", policy->idem_lock) - p;
-        p += argvlen[i - 1];
+        argv[i] = policy->idem_lock_px.data;
+        argvlen[i++] = policy->idem_lock_px.len;
     }
 
     return ngx_http_logistics_redis_issue(r, ctx, (int) i, argv, argvlen);

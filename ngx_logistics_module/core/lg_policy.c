@@ -107,6 +107,7 @@ static size_t lg_count(lg_compile_t *c, const char *key, int array_members);
 static int lg_compile_fail_mode(lg_compile_t *c);
 static int lg_compile_validation(lg_compile_t *c);
 static int lg_compile_idempotency(lg_compile_t *c);
+static int lg_idempotency_px(lg_compile_t *c);
 static int lg_size_parse(const char *s, size_t len, int64_t *size);
 static int lg_compile_issuers(lg_compile_t *c);
 static int lg_compile_issuer(lg_compile_t *c, const char *name, json_t *ij,
@@ -3580,7 +3581,7 @@ lg_compile_idempotency(lg_compile_t *c)
 
     v = json_object_get(c->docs[0].json, "idempotency");
     if (v == NULL) {
-        return 0;
+        return lg_idempotency_px(c);
     }
 
     lg_json_path_key(&c->path, "idempotency");
@@ -3627,6 +3628,36 @@ lg_compile_idempotency(lg_compile_t *c)
     }
 
     lg_json_path_init(&c->path);
+
+    return lg_idempotency_px(c);
+}
+
+
+/* the lock and response lifetimes as the Redis commands take them */
+
+static int
+lg_idempotency_px(lg_compile_t *c)
+{
+    char  buf[24];
+    int   n;
+
+    n = snprintf(buf, sizeof(buf), "%lld", (long long) c->policy->idem_ttl);
+
+    if (lg_arena_str(&c->policy->arena, &c->policy->idem_ttl_px, buf,
+                     (size_t) n)
+        != 0)
+    {
+        return lg_fail(c, "out of memory");
+    }
+
+    n = snprintf(buf, sizeof(buf), "%lld", (long long) c->policy->idem_lock);
+
+    if (lg_arena_str(&c->policy->arena, &c->policy->idem_lock_px, buf,
+                     (size_t) n)
+        != 0)
+    {
+        return lg_fail(c, "out of memory");
+    }
 
     return 0;
 }

@@ -221,6 +221,8 @@ struct lg_policy_s {
     int64_t               max_body_size;
     int64_t               idem_ttl;    /* msec a response is replayed */
     int64_t               idem_lock;   /* msec a claim holds */
+    lg_str_t              idem_ttl_px;   /* both in decimal, as Redis' */
+    lg_str_t              idem_lock_px;  /* PX arguments take them */
     int64_t               idem_max_response;  /* bytes stored */
     unsigned              has_limits:1;
 };
