@@ -125,14 +125,16 @@ ngx_uint_t
 ngx_http_logistics_idem_with_limits(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx)
 {
-    ngx_str_t                        key;
     ngx_http_logistics_main_conf_t  *lmcf;
 
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
 
+    /* the key found here is kept for ngx_http_logistics_idem() */
+
     return lmcf->redis != NULL
            && ctx->route->idempotency != LG_IDEM_OFF
-           && ngx_http_logistics_idem_key(r, ctx, &key) == NGX_OK;
+           && ngx_http_logistics_idem_key(r, ctx, &ctx->idem_token)
+              == NGX_OK;
 }
 
 
@@ -154,7 +156,14 @@ ngx_http_logistics_idem(ngx_http_request_t *r, ngx_http_logistics_ctx_t *ctx)
         return NGX_OK;
     }
 
-    rc = ngx_http_logistics_idem_key(r, ctx, &key);
+    if (ctx->limits_deferred) {
+        /* checked already by ngx_http_logistics_idem_with_limits() */
+        key = ctx->idem_token;
+        rc = NGX_OK;
+
+    } else {
+        rc = ngx_http_logistics_idem_key(r, ctx, &key);
+    }
 
     if (rc == NGX_DECLINED) {
         if (ctx->route->idempotency == LG_IDEM_REQUIRED) {

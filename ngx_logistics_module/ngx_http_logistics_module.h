@@ -128,6 +128,7 @@ typedef struct {
 
     /* Idempotency-Key */
     ngx_uint_t                  idem_state;
+    ngx_str_t                   idem_token;    /* the header's key */
     ngx_str_t                   idem_key;      /* lg:{partner}:idem:... */
     ngx_str_t                   idem_lock;     /* our lock record */
     ngx_str_t                   idem_existing; /* someone's record */
