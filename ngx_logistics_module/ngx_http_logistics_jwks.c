@@ -45,18 +45,6 @@ static ngx_int_t ngx_http_logistics_jwks_fetch(ngx_http_request_t *r,
 static ngx_int_t ngx_http_logistics_jwks_done(ngx_http_request_t *r,
     void *data, ngx_int_t rc);
 static int64_t ngx_http_logistics_jwks_max_age(ngx_http_request_t *sr);
-static int64_t ngx_http_logistics_msec(void);
-
-
-static int64_t
-ngx_http_logistics_msec(void)
-{
-    ngx_time_t  *tp;
-
-    tp = ngx_timeofday();
-
-    return (int64_t) tp->sec * 1000 + tp->msec;
-}
 
 
 /* per worker, allocated on first use, for the policy's lifetime */
@@ -129,7 +117,7 @@ ngx_http_logistics_jwks_keys(ngx_http_request_t *r,
 
     if (ngx_http_logistics_jwks_key(r, issuer, &key) != NGX_OK
         || ngx_http_logistics_doc_check(lmcf->zone, &key,
-                                        ngx_http_logistics_msec(),
+                                        ngx_http_logistics_now() / 1000,
                                         issuer->jwks_cooldown, unknown_kid,
                                         &version, &claim)
            != NGX_OK)
@@ -309,7 +297,7 @@ ngx_http_logistics_jwks_finish(ngx_http_request_t *r,
 
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
     issuer = ctx->jwks_issuer;
-    now = ngx_http_logistics_msec();
+    now = ngx_http_logistics_now() / 1000;
 
     ctx->jwks_wait = 0;
     ctx->jwks_done = 0;
