@@ -1424,9 +1424,26 @@ static int
 lg_schema_loop_walk(lg_schema_compile_t *c, lg_schema_map_t *nodes,
     lg_schema_node_t *node, size_t depth)
 {
-    size_t             i, n;
-    lg_schema_node_t  *next[4 + 3], **list[4];
+    size_t             i, j;
     lg_schema_info_t  *info;
+
+    /* the in-place applicators: lists, and single schemas as lists of 1 */
+
+    struct {
+        lg_schema_node_t  **nodes;
+        size_t              n;
+    }  next[] = {
+        { &node->ref, node->ref != NULL },
+        { &node->dynamic_ref,
+          node->dynamic_ref != NULL && node->dynamic_name == NULL },
+        { &node->not, node->not != NULL },
+        { &node->if_, node->if_ != NULL },
+        { &node->then_, node->then_ != NULL },
+        { &node->else_, node->else_ != NULL },
+        { node->all_of, node->nall_of },
+        { node->any_of, node->nany_of },
+        { node->one_of, node->none_of }
+    };
 
     if (node->loop_state == LG_SCHEMA_LOOP_CLOSED) {
         return 0;
@@ -1450,33 +1467,11 @@ lg_schema_loop_walk(lg_schema_compile_t *c, lg_schema_map_t *nodes,
 
     node->loop_state = LG_SCHEMA_LOOP_OPEN;
 
-    next[0] = node->ref;
-    next[1] = (node->dynamic_name == NULL) ? node->dynamic_ref : NULL;
-    next[2] = node->not;
-    next[3] = node->if_;
-    next[4] = node->then_;
-    next[5] = node->else_;
-    next[6] = NULL;
-
-    for (i = 0; i < 6; i++) {
-        if (next[i] != NULL
-            && lg_schema_loop_walk(c, nodes, next[i], depth + 1) != 0)
-        {
-            return -1;
-        }
-    }
-
-    list[0] = node->all_of;
-    list[1] = node->any_of;
-    list[2] = node->one_of;
-    list[3] = NULL;
-
-    for (i = 0; i < 3; i++) {
-        n = (i == 0) ? node->nall_of : (i == 1) ? node->nany_of
-                                                : node->none_of;
-
-        while (n-- > 0) {
-            if (lg_schema_loop_walk(c, nodes, list[i][n], depth + 1) != 0) {
+    for (i = 0; i < sizeof(next) / sizeof(next[0]); i++) {
+        for (j = 0; j < next[i].n; j++) {
+            if (lg_schema_loop_walk(c, nodes, next[i].nodes[j], depth + 1)
+                != 0)
+            {
                 return -1;
             }
         }
@@ -2356,6 +2351,8 @@ lg_schema_regex_names(lg_schema_compile_t *c, const char *src, size_t *len)
         { "Paragraph_Separator", "Zp" }, { "Space_Separator", "Zs" }
     };
 
+    static const char  *prefix[] = { "General_Category=", "gc=" };
+
     out = lg_arena_alloc(c->arena, *len + 1);
     if (out == NULL) {
         return NULL;
@@ -2383,12 +2380,10 @@ lg_schema_regex_names(lg_schema_compile_t *c, const char *src, size_t *len)
         name = src + i + 3;
         n = end - name;
 
-        for (j = 0; j < 2; j++) {
-            k = strlen(j == 0 ? "General_Category=" : "gc=");
+        for (j = 0; j < sizeof(prefix) / sizeof(prefix[0]); j++) {
+            k = strlen(prefix[j]);
 
-            if (n > k && memcmp(name, j == 0 ? "General_Category=" : "gc=",
-                                k) == 0)
-            {
+            if (n > k && memcmp(name, prefix[j], k) == 0) {
                 name += k;
                 n -= k;
                 break;
