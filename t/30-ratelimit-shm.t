@@ -21,26 +21,25 @@ my %K = (burst => 'rl-burst-key', route => 'rl-route-key',
          both => 'rl-both-key', free => 'rl-free-key',
          multi => 'rl-multi-key');
 
-sub sha { my $k = shift; my $h = `printf '%s' '$k' | sha256sum`; $h =~ s/\s.*//s; $h }
 
 my $policy = {
     scopes => { 'tracking:read' => '', 'shipments:write' => '' },
     partners => {
         burst => { scopes => ['tracking:read', 'shipments:write'],
-                   api_keys => [{ id => 'k', sha256 => sha($K{burst}) }],
+                   api_keys => [{ id => 'k', sha256 => key_sha256($K{burst}) }],
                    rate_limit => { rate => '5/m', burst => 2 } },
         route => { scopes => ['tracking:read', 'shipments:write'],
-                   api_keys => [{ id => 'k', sha256 => sha($K{route}) }],
+                   api_keys => [{ id => 'k', sha256 => key_sha256($K{route}) }],
                    rate_limit => { rate => '1000/s', burst => 100,
                        routes => { 'shipments.get' => { rate => '1/m' } } } },
         both => { scopes => ['tracking:read', 'shipments:write'],
-                  api_keys => [{ id => 'k', sha256 => sha($K{both}) }],
+                  api_keys => [{ id => 'k', sha256 => key_sha256($K{both}) }],
                   rate_limit => { rate => '2/m', burst => 1,
                       routes => { 'shipments.get' => { rate => '1/m' } } } },
         free => { scopes => ['tracking:read', 'shipments:write'],
-                  api_keys => [{ id => 'k', sha256 => sha($K{free}) }] },
+                  api_keys => [{ id => 'k', sha256 => key_sha256($K{free}) }] },
         multi => { scopes => ['tracking:read'],
-                   api_keys => [{ id => 'k', sha256 => sha($K{multi}) }],
+                   api_keys => [{ id => 'k', sha256 => key_sha256($K{multi}) }],
                    rate_limit => { rate => '1/h', burst => 9 } },
     },
     apis => { shipments => {

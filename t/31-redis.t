@@ -22,16 +22,15 @@ plan skip_all => 'redis-server not installed'
 
 my %K = (limited => 'rd-limited-key', open => 'rd-open-key');
 
-sub sha { my $k = shift; my $h = `printf '%s' '$k' | sha256sum`; $h =~ s/\s.*//s; $h }
 
 my $policy = JSON::PP->new->canonical->encode({
     scopes => { 'tracking:read' => '' },
     partners => {
         limited => { scopes => ['tracking:read'],
-                     api_keys => [{ id => 'k', sha256 => sha($K{limited}) }],
+                     api_keys => [{ id => 'k', sha256 => key_sha256($K{limited}) }],
                      rate_limit => { rate => '1/h', burst => 9 } },
         open => { scopes => ['tracking:read'],
-                  api_keys => [{ id => 'k', sha256 => sha($K{open}) }],
+                  api_keys => [{ id => 'k', sha256 => key_sha256($K{open}) }],
                   rate_limit => { rate => '100000/s', burst => 1000 } },
     },
     apis => { shipments => {

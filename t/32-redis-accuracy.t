@@ -23,8 +23,7 @@ plan skip_all => 'accuracy is not measurable under valgrind'
     if $ENV{LG_VALGRIND};
 
 my $KEY = 'acc-key';
-my $sha = `printf '%s' '$KEY' | sha256sum`;
-$sha =~ s/\s.*//s;
+my $sha = key_sha256($KEY);
 
 my ($RATE, $BURST, $SECONDS) = (200, 20, 4);
 

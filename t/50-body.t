@@ -17,8 +17,7 @@ use Time::HiRes qw(time);
 
 my $t = Lg::Test->new();
 my $KEY = 'body-key';
-my $sha = `printf '%s' '$KEY' | sha256sum`;
-$sha =~ s/\s.*//s;
+my $sha = key_sha256($KEY);
 
 $t->write_file('schemas/order.json', JSON::PP->new->canonical->encode({
     '$schema' => 'https://json-schema.org/draft/2020-12/schema',

@@ -19,8 +19,7 @@ use JSON::PP;
 use Time::HiRes qw(sleep time);
 
 my $KEY = 'idem-key';
-my $sha = `printf '%s' '$KEY' | sha256sum`;
-$sha =~ s/\s.*//s;
+my $sha = key_sha256($KEY);
 
 my $policy = JSON::PP->new->canonical->encode({
     idempotency => { ttl => '1h', lock_ttl => '10s',

@@ -26,7 +26,6 @@ plan skip_all => 'redis-server not installed'
 my %K = (fast => 'idr-fast-key', slow => 'idr-slow-key',
          picky => 'idr-picky-key');
 
-sub sha { my $k = shift; my $h = `printf '%s' '$k' | sha256sum`; $h =~ s/\s.*//s; $h }
 
 my $t = Lg::Test->new();
 
@@ -40,13 +39,13 @@ $t->write_file('policy.json', JSON::PP->new->canonical->encode({
     scopes => { 'shipments:write' => '' },
     partners => {
         fast => { scopes => ['shipments:write'],
-                  api_keys => [{ id => 'k', sha256 => sha($K{fast}) }],
+                  api_keys => [{ id => 'k', sha256 => key_sha256($K{fast}) }],
                   rate_limit => { rate => '100000/s', burst => 1000 } },
         slow => { scopes => ['shipments:write'],
-                  api_keys => [{ id => 'k', sha256 => sha($K{slow}) }],
+                  api_keys => [{ id => 'k', sha256 => key_sha256($K{slow}) }],
                   rate_limit => { rate => '1/h', burst => 2 } },
         picky => { scopes => ['shipments:write'],
-                   api_keys => [{ id => 'k', sha256 => sha($K{picky}) }],
+                   api_keys => [{ id => 'k', sha256 => key_sha256($K{picky}) }],
                    rate_limit => { rate => '1/h', burst => 2 } },
     },
     apis => { shipments => {

@@ -20,8 +20,7 @@ use Time::HiRes qw(sleep time);
 my $F = $ENV{LG_VALGRIND} ? 4 : 1;
 
 my $KEY = 'lock-key';
-my $sha = `printf '%s' '$KEY' | sha256sum`;
-$sha =~ s/\s.*//s;
+my $sha = key_sha256($KEY);
 
 my $policy = JSON::PP->new->canonical->encode({
     idempotency => { ttl => '1h', lock_ttl => (1 * $F) . 's' },

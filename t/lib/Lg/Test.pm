@@ -48,6 +48,7 @@ use warnings;
 
 use Exporter qw(import);
 use Cwd qw(abs_path);
+use Digest::SHA ();
 use Errno qw(EINTR);
 use File::Basename qw(dirname);
 use File::Path qw(make_path);
@@ -62,7 +63,7 @@ use Test::More ();
 
 our @EXPORT = qw(http http_get http_req http_raw_conn read_response
     parse_response json_decode json_encode hdr echo_of is_problem
-    allow_set %KEY);
+    allow_set key_sha256 %KEY);
 
 # test keys of t/policies/gateway.json (see t/policies/README.md)
 our %KEY = (
@@ -82,6 +83,9 @@ my $REPO = abs_path(dirname(__FILE__) . '/../../..');
 my @LIVE;           # objects to clean up in END
 
 sub repo { $REPO }
+
+# what a policy's api_keys[].sha256 holds for an API key
+sub key_sha256 { Digest::SHA::sha256_hex($_[0]) }
 
 sub new {
     my ($class, %opt) = @_;
