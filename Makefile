@@ -22,7 +22,7 @@ GLUE_SRCS = $(wildcard ngx_logistics_module/*.c ngx_logistics_module/*.h)
 
 WARN = -Wall -Wextra -Werror -Wno-unused-parameter -Wpointer-arith
 CORE_CFLAGS = -std=gnu99 -O2 -g $(WARN) -Ingx_logistics_module/core
-CORE_LIBS = -ljansson -lcrypto -lpcre2-8
+CORE_LIBS = -ljansson -lcrypto -lpcre2-8 -lhiredis
 
 # Extra flags for the module and the CLI (sanitizer builds set these).
 EXTRA_CFLAGS ?=
@@ -82,7 +82,7 @@ CLI_HDRS = $(wildcard ngx_logistics_module/cli/*.h)
 $(BUILD)/logistics-policy: $(CLI_SRCS) $(CLI_HDRS) $(CORE_SRCS) $(CORE_HDRS)
 	@mkdir -p $(BUILD)
 	$(CC) $(CORE_CFLAGS) $(EXTRA_CFLAGS) -Ingx_logistics_module/cli -o $@ \
-	    $(CLI_SRCS) $(CORE_SRCS) $(EXTRA_LDFLAGS) $(CORE_LIBS) -lhiredis
+	    $(CLI_SRCS) $(CORE_SRCS) $(EXTRA_LDFLAGS) $(CORE_LIBS)
 
 $(BUILD)/unit/%: t/unit/%.c t/unit/unit.h $(CORE_SRCS) $(CORE_HDRS)
 	@mkdir -p $(BUILD)/unit
