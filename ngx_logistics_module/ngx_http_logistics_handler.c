@@ -143,7 +143,10 @@ ngx_http_logistics_access_handler(ngx_http_request_t *r)
             return NGX_AGAIN;
 
         case NGX_DONE:
-            ctx->step = NGX_HTTP_LOGISTICS_STEP_DONE;
+            /*
+             * The step answered and finalised the request: a keep-alive
+             * connection may have freed it already, ctx included.
+             */
             return NGX_DONE;
 
         case NGX_HTTP_LOGISTICS_REFUSE:
