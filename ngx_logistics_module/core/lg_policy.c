@@ -17,6 +17,7 @@
 #include "lg_router.h"
 #include "lg_apikey.h"
 #include "lg_b64.h"
+#include "lg_keys.h"
 
 
 #define LG_CREDENTIAL_MAX   4096
@@ -99,7 +100,7 @@ static int lg_read_credential(lg_compile_t *c, const char *rel,
 static int lg_compile_rate(lg_compile_t *c, json_t *obj,
     const char *const *fields, lg_rate_t **out);
 static int lg_partner_key(lg_compile_t *c, const lg_partner_t *partner,
-    const char *what, const char *route_id, lg_str_t *out);
+    lg_key_e kind, const char *route_id, lg_str_t *out);
 static int lg_compile_limits(lg_compile_t *c, json_t *limit,
     lg_partner_t *partner);
 static int lg_build_router(lg_compile_t *c);
@@ -1720,7 +1721,7 @@ lg_compile_partner(lg_compile_t *c, const char *id, json_t *pj,
 
     out->api_key_max_age = LG_TIME_UNSET;
 
-    if (lg_partner_key(c, out, "suspended", NULL, &out->suspended_key) != 0)
+    if (lg_partner_key(c, out, LG_KEY_SUSPENDED, NULL, &out->suspended_key) != 0)
     {
         return -1;
     }
@@ -1946,39 +1947,27 @@ lg_compile_key(lg_compile_t *c, lg_partner_t *partner, json_t *k,
 
 
 /*
- * The names of a partner's state, in Redis and in the shared zone alike:
- * lg:{partner}:rl for the partner limit, lg:{partner}:rl:<route id> for a
- * route limit, lg:{partner}:suspended for its suspension.  The braces are
- * a Redis Cluster hash tag: all of a partner's keys share one slot, so
- * one script can touch them atomically.  Built here once, not per request.
+ * A partner's state keys (lg_keys.h), built here once, not per request.
  */
 
 static int
-lg_partner_key(lg_compile_t *c, const lg_partner_t *partner,
-    const char *what, const char *route_id, lg_str_t *out)
+lg_partner_key(lg_compile_t *c, const lg_partner_t *partner, lg_key_e kind,
+    const char *route_id, lg_str_t *out)
 {
-    int     n;
-    char   *buf;
-    size_t  len;
+    char    *buf;
+    size_t   len, id_len;
 
-    len = sizeof("lg:{}:") + partner->id.len + strlen(what)
-          + (route_id != NULL ? 1 + strlen(route_id) : 0);
+    id_len = (route_id != NULL) ? strlen(route_id) : 0;
+    len = lg_key_len(kind, partner->id.len, id_len);
 
-    buf = lg_arena_alloc(&c->policy->arena, len);
+    buf = lg_arena_alloc(&c->policy->arena, len + 1);
     if (buf == NULL) {
         return lg_fail(c, "out of memory");
     }
 
-    if (route_id != NULL) {
-        n = snprintf(buf, len, "lg:{%s}:%s:%s", partner->id.data, what,
-                     route_id);
-
-    } else {
-        n = snprintf(buf, len, "lg:{%s}:%s", partner->id.data, what);
-    }
-
     out->data = buf;
-    out->len = (size_t) n;
+    out->len = lg_key_build(buf, len + 1, kind, partner->id.data,
+                            partner->id.len, route_id, id_len);
 
     return 0;
 }
@@ -2007,7 +1996,7 @@ lg_compile_limits(lg_compile_t *c, json_t *limit, lg_partner_t *partner)
 
     if (json_object_get(limit, "rate") != NULL) {
         if (lg_compile_rate(c, limit, lg_limit_fields, &partner->rate) != 0
-            || lg_partner_key(c, partner, "rl", NULL, &partner->limit_key)
+            || lg_partner_key(c, partner, LG_KEY_RATE, NULL, &partner->limit_key)
                != 0)
         {
             return -1;
@@ -2057,7 +2046,7 @@ lg_compile_limits(lg_compile_t *c, json_t *limit, lg_partner_t *partner)
             || lg_compile_rate(c, r, lg_route_limit_fields,
                                &partner->route_rates[idx])
                != 0
-            || lg_partner_key(c, partner, "rl", id,
+            || lg_partner_key(c, partner, LG_KEY_ROUTE_RATE, id,
                               &partner->route_limit_keys[idx])
                != 0)
         {
