@@ -231,7 +231,8 @@ test_policy_keys(void)
         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}],"
         "   \"rate_limit\": {\"rate\": \"10/s\","
         "     \"routes\": {\"get.one\": {\"rate\": \"1/s\"}}}}},"
-        " \"apis\": {\"a\": {\"versions\": {\"v1\": {\"upstream_prefix\": \"\"}},"
+        " \"apis\": {\"a\": {"
+        "   \"versions\": {\"v1\": {\"upstream_prefix\": \"\"}},"
         "   \"routes\": [{\"id\": \"get.one\", \"method\": \"GET\","
         "     \"path\": \"/x\", \"scopes\": [\"s\"]}]}}}");
 
