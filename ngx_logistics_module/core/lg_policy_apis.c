@@ -42,6 +42,7 @@ static const char *const  lg_version_required[] = {
     "upstream_prefix", NULL
 };
 
+
 int
 lg_compile_apis(lg_compile_t *c)
 {
