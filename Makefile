@@ -28,7 +28,7 @@ CORE_LIBS = -ljansson -lcrypto -lpcre2-8 -lhiredis
 EXTRA_CFLAGS ?=
 EXTRA_LDFLAGS ?=
 
-DEBIAN_PACKAGES = nginx nginx-dev libjansson-dev libhiredis-dev libjwt-dev \
+DEBIAN_PACKAGES = nginx nginx-dev libjansson-dev libhiredis-dev \
 	libssl-dev libpcre2-dev zlib1g-dev redis-server wrk valgrind \
 	clang libclang-rt-14-dev curl perl
 

@@ -28,6 +28,11 @@
 int lg_b64url_decode(const char *src, size_t len, unsigned char *dst,
     size_t *dst_len);
 
+/*
+ * Test-only exports: the unit tests sign tokens with the encoder, the
+ * JWS fuzz target checks the decoder against the alphabet test.
+ */
+
 /* 1 when every byte is in the base64url alphabet */
 int lg_b64url_valid_chars(const char *src, size_t len);
 

@@ -29,6 +29,8 @@ typedef struct {
 static void lg_json_path_append(lg_json_path_t *path, const char *key,
     size_t len);
 static int lg_json_is_plain_key(const char *key, size_t len);
+static void lg_json_locate(const char *text, size_t len, size_t offset,
+    lg_json_path_t *path);
 
 
 void
@@ -253,7 +255,7 @@ lg_json_load_buffer(const char *file, const char *buf, size_t len,
  * array indexes.
  */
 
-void
+static void
 lg_json_locate(const char *text, size_t len, size_t offset,
     lg_json_path_t *path)
 {

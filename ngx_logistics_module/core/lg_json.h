@@ -56,9 +56,6 @@ json_t *lg_json_load_file(const char *file, size_t max_size, size_t flags,
 json_t *lg_json_load_buffer(const char *file, const char *buf, size_t len,
     size_t flags, lg_error_t *err);
 
-/* fills "path" with the JSON path of byte "offset" in "text" */
-void lg_json_locate(const char *text, size_t len, size_t offset,
-    lg_json_path_t *path);
 
 /* appends a JSON string literal (with quotes) to buf; returns bytes needed */
 size_t lg_json_escape(char *buf, size_t size, const char *s, size_t len);

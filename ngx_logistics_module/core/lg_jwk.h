@@ -114,6 +114,8 @@ typedef enum {
 
 /* "RS256" ... exactly as RFC 7518 spells them; UNSET when unknown */
 lg_jws_alg_e lg_jws_alg_from_name(const char *name, size_t len);
+
+/* the reverse; exported for the unit tests only */
 const char *lg_jws_alg_name(lg_jws_alg_e alg);
 
 /* digest name ("SHA256"...), NULL for EdDSA */
@@ -122,7 +124,10 @@ const char *lg_jws_alg_digest(lg_jws_alg_e alg);
 /* digest or MAC length in bytes */
 size_t lg_jws_alg_hash_len(lg_jws_alg_e alg);
 
-/* whether "key" may verify "alg": key type, curve, own alg, secret size */
+/*
+ * Whether "key" may verify "alg": key type, curve, own alg, secret size.
+ * Exported for the unit tests only (lg_jwk_set_find() applies it).
+ */
 int lg_jwk_fits(const lg_jwk_t *key, lg_jws_alg_e alg);
 
 /*

@@ -26,6 +26,8 @@ static lg_token_status_e lg_jwt_scopes(const lg_jwt_rules_t *rules,
 static lg_token_status_e lg_jwt_split_scopes(const char *s, size_t len,
     lg_jwt_t *jwt);
 static lg_token_status_e lg_jwt_cnf(json_t *claims, lg_jwt_t *jwt);
+static lg_token_status_e lg_jwt_check_claims(const lg_jwt_rules_t *rules,
+    int64_t now, lg_jwt_t *jwt);
 
 
 lg_token_status_e
@@ -323,7 +325,9 @@ lg_jwt_cnf(json_t *claims, lg_jwt_t *jwt)
 }
 
 
-lg_token_status_e
+/* the claims part alone, on jwt->jws already verified */
+
+static lg_token_status_e
 lg_jwt_check_claims(const lg_jwt_rules_t *rules, int64_t now, lg_jwt_t *jwt)
 {
     int                rc_exp, rc_nbf, rc_iat;

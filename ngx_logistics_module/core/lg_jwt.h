@@ -66,12 +66,15 @@ lg_token_status_e lg_jwt_verify(const lg_jwt_rules_t *rules,
     const lg_jwk_set_t *keys, const char *token, size_t len, int64_t now,
     lg_jwt_t *jwt);
 
-/* the claims part alone, on jwt->jws already verified */
-lg_token_status_e lg_jwt_check_claims(const lg_jwt_rules_t *rules,
-    int64_t now, lg_jwt_t *jwt);
-
 void lg_jwt_free(lg_jwt_t *jwt);
 
+/*
+ * Test-only exports (t/unit/test_jwt.c, fuzz/fuzz_jws.c): the gateway
+ * checks scopes as bitsets over the policy's scopes and compares the
+ * certificate binding in the glue, where the certificate is.
+ */
+
+/* 1 when the token grants "scope" */
 int lg_jwt_has_scope(const lg_jwt_t *jwt, const char *scope, size_t len);
 
 /*

@@ -236,13 +236,10 @@ struct lg_policy_s {
 lg_policy_t *lg_policy_load(const char *file, lg_error_t *err);
 void lg_policy_free(lg_policy_t *policy);
 
+/* "GET", "POST", ... for LG_METHOD_*; "?" for anything else */
 const char *lg_method_name(unsigned method);
-unsigned lg_method_parse(const char *name, size_t len);
 
-/* every scope of the route the partner holds */
-int lg_policy_scopes_allowed(const lg_policy_t *policy,
-    const lg_partner_t *partner, const lg_route_t *route);
-
+/* whether the partner's "routes" (if any) list the route */
 int lg_policy_route_allowed(const lg_partner_t *partner,
     const lg_route_t *route);
 

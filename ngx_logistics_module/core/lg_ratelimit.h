@@ -56,7 +56,11 @@ int lg_rate_parse(const char *s, size_t len, int64_t burst, lg_rate_t *rate);
 void lg_rate_check(const lg_rate_t *rate, int64_t tat, int64_t now,
     lg_rate_result_t *result);
 
-/* how long a stored TAT must be kept (after that it equals "absent") */
+/*
+ * How long a stored TAT must be kept (after that it equals "absent").
+ * Exported for the unit tests only: the zone keeps a state until its
+ * TAT, the Redis script sets PX from it itself.
+ */
 int64_t lg_rate_ttl(const lg_rate_result_t *result, int64_t now);
 
 /* seconds for RateLimit-Policy "w" */

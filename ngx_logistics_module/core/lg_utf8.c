@@ -70,36 +70,3 @@ lg_utf8_length(const char *s, size_t len)
     return n;
 }
 
-
-uint32_t
-lg_utf8_next(const char **p, const char *end)
-{
-    size_t          need;
-    uint32_t        cp;
-    unsigned char   c;
-
-    c = (unsigned char) *(*p)++;
-
-    if (c < 0x80) {
-        return c;
-    }
-
-    if (c >= 0xf0) {
-        need = 3;
-        cp = c & 0x07;
-
-    } else if (c >= 0xe0) {
-        need = 2;
-        cp = c & 0x0f;
-
-    } else {
-        need = 1;
-        cp = c & 0x1f;
-    }
-
-    while (need-- > 0 && *p < end) {
-        cp = (cp << 6) | ((unsigned char) *(*p)++ & 0x3f);
-    }
-
-    return cp;
-}

@@ -19,8 +19,5 @@
  */
 size_t lg_utf8_length(const char *s, size_t len);
 
-/* decodes one code point at *p (valid UTF-8 assumed); advances *p */
-uint32_t lg_utf8_next(const char **p, const char *end);
-
 
 #endif /* _LG_UTF8_H_INCLUDED_ */
