@@ -22,14 +22,16 @@
  * again, this handler is called again and calls the same step, which
  * picks up where it left off.
  *
- * A refusal is answered at once, unless a later step of the table is
- * marked NGX_HTTP_LOGISTICS_STEP_PRECEDES: then the refusal waits for
- * that step, the steps in between are skipped, and that step's own
- * refusal, if any, is answered instead.  With Redis, the limits run
- * after the body (so that one round trip carries the limits and the
+ * A refusal is answered at once, unless the refusing step is marked
+ * NGX_HTTP_LOGISTICS_STEP_DEFERS and a later step is marked
+ * NGX_HTTP_LOGISTICS_STEP_PRECEDES: then the refusal waits for that
+ * step, the steps in between are skipped, and that step's own refusal,
+ * if any, is answered instead.  With Redis, the limits run after the
+ * body (so that one round trip carries the limits and the
  * Idempotency-Key claim), yet a refused body still counts against the
  * limits, and 429, 401 (revoked, suspended) and 503 take precedence over
- * the body's problem, as they do without Redis.
+ * the body's problem, as they do without Redis.  Refusals before the
+ * body (401, 403, 404...) are answered at once, as without Redis.
  */
 
 #define NGX_HTTP_LOGISTICS_STEP_DONE  ((ngx_uint_t) -1)
@@ -63,9 +65,10 @@ static const ngx_http_logistics_step_t  ngx_http_logistics_redis_steps[] = {
     { ngx_string("route"), ngx_http_logistics_route_step, 0 },
     { ngx_string("authenticate"), ngx_http_logistics_auth_step, 0 },
     { ngx_string("authorize"), ngx_http_logistics_authorize_step, 0 },
-    { ngx_string("body"), ngx_http_logistics_body_step, 0 },
+    { ngx_string("body"), ngx_http_logistics_body_step,
+      NGX_HTTP_LOGISTICS_STEP_DEFERS },
     { ngx_string("idempotency-key"), ngx_http_logistics_idem_prepare_step,
-      0 },
+      NGX_HTTP_LOGISTICS_STEP_DEFERS },
     { ngx_string("limits"), ngx_http_logistics_limits_step,
       NGX_HTTP_LOGISTICS_STEP_PRECEDES },
     { ngx_string("idempotency"), ngx_http_logistics_idem_step, 0 },
@@ -152,6 +155,7 @@ ngx_http_logistics_access_handler(ngx_http_request_t *r)
         case NGX_HTTP_LOGISTICS_REFUSE:
 
             if (!ctx->refused
+                && (step->flags & NGX_HTTP_LOGISTICS_STEP_DEFERS)
                 && ngx_http_logistics_precedes(steps, ctx->step + 1))
             {
                 /* it waits for the steps that take precedence */

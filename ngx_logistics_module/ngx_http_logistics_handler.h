@@ -26,8 +26,13 @@ typedef ngx_int_t (*ngx_http_logistics_step_pt)(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx);
 
 
-/* a refusal by an earlier step waits for this step, which may override */
-#define NGX_HTTP_LOGISTICS_STEP_PRECEDES  0x01
+/*
+ * A refusal by a step marked DEFERS waits for the next step marked
+ * PRECEDES (the steps in between are skipped); that step may refuse
+ * instead.
+ */
+#define NGX_HTTP_LOGISTICS_STEP_DEFERS    0x01
+#define NGX_HTTP_LOGISTICS_STEP_PRECEDES  0x02
 
 
 struct ngx_http_logistics_step_s {

@@ -70,7 +70,8 @@ my $p = gateway($t);
 sub get {
     my ($port, $uri, $key) = @_;
     my $t0 = time();
-    my $r = http_get($uri, port => $port, 'X-API-Key' => $key,
+    my $r = http_get($uri, port => $port,
+                     defined $key ? ('X-API-Key' => $key) : (),
                      'Connection' => 'close');
     $r->{elapsed} = time() - $t0;
     return $r;
@@ -104,6 +105,22 @@ sub wait_ready {
 }
 
 ok(wait_ready($t, 2), 'both workers connected to Redis');
+
+# refusals before the limits are answered at once, with no Redis trip:
+# the limits step only runs for a known partner on a known route
+
+my $cmds = $t->redis_cli('INFO', 'stats') =~ /total_commands_processed:(\d+)/
+    ? $1 : -1;
+is_problem(get($p, '/v2/shipments/1', undef), 401, 'unauthorized',
+           'Redis configured: no key is 401');
+is_problem(get($p, '/v2/shipments/1', 'rd-unknown-key'), 401,
+           'unauthorized', 'an unknown key is 401');
+is_problem(get($p, '/v2/nothing/1', $K{open}), 404, 'not-found',
+           'an unknown path is 404');
+my $after = $t->redis_cli('INFO', 'stats') =~ /total_commands_processed:(\d+)/
+    ? $1 : -1;
+is($after - $cmds, 1, 'the three refusals cost Redis nothing '
+   . '(the one command counted is this INFO)');
 
 # limits live in Redis
 
