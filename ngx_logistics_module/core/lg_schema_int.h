@@ -9,9 +9,9 @@
 
 
 /*
- * The compiled form shared by the compiler (lg_schema.c), the validator
- * (lg_schema_validate.c) and the value helpers (lg_schema_value.c).
- * Nothing here is public API.
+ * The compiled form shared by the compiler (lg_schema.c and the files
+ * lg_schema_compile_int.h lists), the validator (lg_schema_validate.c)
+ * and the value helpers (lg_schema_value.c).  Nothing here is public API.
  */
 
 
@@ -223,7 +223,7 @@ int lg_schema_num_multiple(const lg_schema_num_t *x,
 int lg_schema_num_is_integer(const json_t *json);
 
 /*
- * lg_schema.c: orders lg_schema_prop_t by name (bytes, then length);
+ * lg_schema_keyword.c: orders lg_schema_prop_t by name (bytes, then length);
  * "properties" are ordered by length first, for lg_schema_prop_find()
  */
 int lg_schema_prop_cmp(const void *a, const void *b);
