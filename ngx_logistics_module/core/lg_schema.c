@@ -753,7 +753,11 @@ lg_schema_compile_node(lg_schema_compile_t *c, lg_schema_info_t *info)
         && (v = json_object_get(info->json, "$ref")) != NULL)
     {
         /* draft-07: "$ref" makes its siblings ignored */
-        return lg_schema_keyword(c, info, node, "$ref", v);
+        if (lg_schema_keyword(c, info, node, "$ref", v) != 0) {
+            return -1;
+        }
+
+        return lg_schema_keywords_done(c, info, node);
     }
 
     json_object_foreach(info->json, kw, v) {
@@ -781,5 +785,5 @@ lg_schema_compile_node(lg_schema_compile_t *c, lg_schema_info_t *info)
         node->items = NULL;
     }
 
-    return 0;
+    return lg_schema_keywords_done(c, info, node);
 }

@@ -154,6 +154,8 @@ lg_schema_node_t *lg_schema_child(lg_schema_compile_t *c,
 /* lg_schema_keyword.c */
 int lg_schema_keyword(lg_schema_compile_t *c, lg_schema_info_t *info,
     lg_schema_node_t *node, const char *kw, json_t *v);
+int lg_schema_keywords_done(lg_schema_compile_t *c, lg_schema_info_t *info,
+    lg_schema_node_t *node);
 
 /* lg_schema_ref.c */
 int lg_schema_identify(lg_schema_compile_t *c, lg_schema_info_t *info,

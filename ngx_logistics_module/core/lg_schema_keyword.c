@@ -90,11 +90,15 @@ static int lg_schema_schema_array(lg_schema_compile_t *c,
 static int lg_schema_string_list(lg_schema_compile_t *c,
     lg_schema_info_t *info, const char *kw, json_t *v,
     lg_schema_prop_t **out, size_t *n);
-static int lg_schema_prop_len_cmp(const void *a, const void *b);
+static int lg_schema_prop_cmp(const void *a, const void *b);
 static int lg_schema_props(lg_schema_compile_t *c, lg_schema_info_t *info,
     const char *kw, json_t *v, int (*cmp)(const void *, const void *),
     lg_schema_prop_t **out, size_t *n);
 static int lg_schema_known(const char *kw);
+static int lg_schema_names(lg_schema_compile_t *c, lg_schema_info_t *info,
+    lg_schema_node_t *node);
+static uint32_t lg_schema_name_add(lg_schema_node_t *node, const char *name,
+    size_t len);
 
 
 #define lg_schema_off(field)  offsetof(lg_schema_node_t, field)
@@ -236,6 +240,174 @@ lg_schema_known(const char *kw)
     }
 
     return strncmp(kw, "x-", 2) == 0;
+}
+
+
+/*
+ * After the last keyword of a node: the sections the validator has to
+ * run for it, and the table of the member names it looks up.
+ */
+
+int
+lg_schema_keywords_done(lg_schema_compile_t *c, lg_schema_info_t *info,
+    lg_schema_node_t *node)
+{
+    unsigned  s;
+
+    s = 0;
+
+    if (node->ref != NULL || node->dynamic_ref != NULL) {
+        s |= LG_SCHEMA_S_REFS;
+    }
+
+    if (node->types != 0 || node->has_enum || node->has_const) {
+        s |= LG_SCHEMA_S_ANY;
+    }
+
+    if (node->num_flags != 0) {
+        s |= LG_SCHEMA_S_NUMBER;
+    }
+
+    if (node->min_length > 0 || node->max_length != LG_SCHEMA_UNSET
+        || node->pattern != NULL || node->format_check != NULL)
+    {
+        s |= LG_SCHEMA_S_STRING;
+    }
+
+    if (node->min_items > 0 || node->max_items != LG_SCHEMA_UNSET
+        || node->unique_items || node->nprefix_items > 0
+        || node->items != NULL || node->contains != NULL
+        || node->unevaluated_items != NULL)
+    {
+        s |= LG_SCHEMA_S_ARRAY;
+    }
+
+    if (node->min_properties > 0 || node->max_properties != LG_SCHEMA_UNSET
+        || node->nrequired > 0 || node->ndependent_required > 0
+        || node->nproperties > 0 || node->npattern_properties > 0
+        || node->additional_properties != NULL
+        || node->ndependent_schemas > 0 || node->property_names != NULL
+        || node->unevaluated_properties != NULL)
+    {
+        s |= LG_SCHEMA_S_OBJECT;
+    }
+
+    if (node->nall_of > 0 || node->nany_of > 0 || node->none_of > 0
+        || node->not != NULL || node->if_ != NULL)
+    {
+        s |= LG_SCHEMA_S_APPLICATORS;
+    }
+
+    node->sections = s;
+
+    return lg_schema_names(c, info, node);
+}
+
+
+/*
+ * The names of "properties", "required", "dependentRequired" and
+ * "dependentSchemas" in one open-addressing table (at most half full),
+ * each name once: the validator hashes a member's key once (the parser
+ * did) and finds what every one of those keywords says about it.
+ */
+
+static int
+lg_schema_names(lg_schema_compile_t *c, lg_schema_info_t *info,
+    lg_schema_node_t *node)
+{
+    size_t            i, j, max, size;
+    lg_schema_dep_t  *d;
+
+    max = node->nproperties + node->nrequired + node->ndependent_schemas;
+
+    for (i = 0; i < node->ndependent_required; i++) {
+        max += 1 + node->dependent_required[i].nrequired;
+    }
+
+    if (max == 0) {
+        return 0;
+    }
+
+    for (size = 8; size < 2 * max; size *= 2) {
+        /* void */
+    }
+
+    node->names = lg_arena_calloc(c->arena, max, sizeof(lg_schema_name_t));
+    node->name_slots = lg_arena_calloc(c->arena, size, sizeof(uint32_t));
+
+    if (node->names == NULL || node->name_slots == NULL) {
+        return lg_schema_fail(c, info, NULL, "out of memory");
+    }
+
+    node->name_mask = (uint32_t) (size - 1);
+
+    for (i = 0; i < node->nproperties; i++) {
+        node->properties[i].entry = lg_schema_name_add(node,
+                                                   node->properties[i].name,
+                                                   node->properties[i].len);
+        node->names[node->properties[i].entry].property =
+                                                       &node->properties[i];
+    }
+
+    for (i = 0; i < node->nrequired; i++) {
+        node->required[i].entry = lg_schema_name_add(node,
+                                                     node->required[i].name,
+                                                     node->required[i].len);
+    }
+
+    for (i = 0; i < node->ndependent_required; i++) {
+        d = &node->dependent_required[i];
+        d->entry = lg_schema_name_add(node, d->name, d->len);
+
+        for (j = 0; j < d->nrequired; j++) {
+            d->required[j].entry = lg_schema_name_add(node,
+                                                      d->required[j].name,
+                                                      d->required[j].len);
+        }
+    }
+
+    for (i = 0; i < node->ndependent_schemas; i++) {
+        node->dependent_schemas[i].entry = lg_schema_name_add(node,
+                                          node->dependent_schemas[i].name,
+                                          node->dependent_schemas[i].len);
+    }
+
+    return 0;
+}
+
+
+/* the entry of a name, added if it is new (the table has room) */
+
+static uint32_t
+lg_schema_name_add(lg_schema_node_t *node, const char *name, size_t len)
+{
+    uint32_t           i, hash, e;
+    lg_schema_name_t  *n;
+
+    hash = lg_schema_key_hash(name, len);
+
+    for (i = hash & node->name_mask;
+         node->name_slots[i] != 0;
+         i = (i + 1) & node->name_mask)
+    {
+        e = node->name_slots[i] - 1;
+        n = &node->names[e];
+
+        if (n->hash == hash && n->len == len
+            && memcmp(n->name, name, len) == 0)
+        {
+            return e;
+        }
+    }
+
+    e = (uint32_t) node->nnames++;
+    n = &node->names[e];
+    n->name = name;
+    n->len = len;
+    n->hash = hash;
+    node->name_slots[i] = e + 1;
+
+    return e;
 }
 
 
@@ -432,9 +604,8 @@ lg_schema_kw_format(lg_schema_compile_t *c, lg_schema_info_t *info,
     }
 
     /* an unknown format stays an annotation */
-    node->format_assert = c->format_assertion
-                          && lg_schema_format_check(node->format, "", 0)
-                             != -1;
+    node->format_check = c->format_assertion
+                         ? lg_schema_format_find(node->format) : NULL;
 
     return 0;
 }
@@ -591,8 +762,8 @@ lg_schema_kw_properties(lg_schema_compile_t *c, lg_schema_info_t *info,
     lg_schema_node_t *node, const char *kw, json_t *v, size_t offset,
     size_t data)
 {
-    return lg_schema_props(c, info, kw, v, lg_schema_prop_len_cmp,
-                           &node->properties, &node->nproperties);
+    return lg_schema_props(c, info, kw, v, NULL, &node->properties,
+                           &node->nproperties);
 }
 
 
@@ -788,7 +959,7 @@ lg_schema_string_list(lg_schema_compile_t *c, lg_schema_info_t *info,
 }
 
 
-int
+static int
 lg_schema_prop_cmp(const void *a, const void *b)
 {
     int                      rc;
@@ -804,66 +975,6 @@ lg_schema_prop_cmp(const void *a, const void *b)
     }
 
     return x->len < y->len ? -1 : (x->len > y->len ? 1 : 0);
-}
-
-
-/*
- * "properties" are looked up once per member of every instance object:
- * ordered by length first, most probes of the search are an integer
- * comparison, and the bytes are compared only between equal lengths.
- */
-
-static int
-lg_schema_prop_len_cmp(const void *a, const void *b)
-{
-    const lg_schema_prop_t  *x, *y;
-
-    x = a;
-    y = b;
-
-    if (x->len != y->len) {
-        return x->len < y->len ? -1 : 1;
-    }
-
-    return memcmp(x->name, y->name, x->len);
-}
-
-
-const lg_schema_prop_t *
-lg_schema_prop_find(const lg_schema_prop_t *props, size_t n,
-    const char *name, size_t len)
-{
-    int                      rc;
-    size_t                   lo, hi, mid;
-    const lg_schema_prop_t  *p;
-
-    lo = 0;
-    hi = n;
-
-    while (lo < hi) {
-        mid = lo + (hi - lo) / 2;
-        p = &props[mid];
-
-        if (p->len != len) {
-            rc = (len < p->len) ? -1 : 1;
-
-        } else {
-            rc = memcmp(name, p->name, len);
-        }
-
-        if (rc == 0) {
-            return p;
-        }
-
-        if (rc < 0) {
-            hi = mid;
-
-        } else {
-            lo = mid + 1;
-        }
-    }
-
-    return NULL;
 }
 
 
@@ -901,7 +1012,9 @@ lg_schema_props(lg_schema_compile_t *c, lg_schema_info_t *info,
         }
     }
 
-    qsort(*out, *n, sizeof(lg_schema_prop_t), cmp);
+    if (cmp != NULL) {
+        qsort(*out, *n, sizeof(lg_schema_prop_t), cmp);
+    }
 
     return 0;
 }

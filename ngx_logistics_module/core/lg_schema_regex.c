@@ -71,6 +71,9 @@ lg_schema_regex(lg_schema_compile_t *c, lg_schema_info_t *info,
         return lg_schema_fail(c, info, kw, "out of memory");
     }
 
+    /* as the messages and keyword locations quote it */
+    re->source_len = strlen(re->source);
+
     src = lg_schema_regex_names(c, src, &len);
     if (src == NULL) {
         return lg_schema_fail(c, info, kw, "out of memory");

@@ -37,7 +37,8 @@ static lg_schema_ctx_t  *lg_schema_ctx;
 
 
 static int lg_schema_node_validate(lg_schema_ctx_t *ctx,
-    const lg_schema_node_t *node, const json_t *inst, lg_schema_eval_t *ev);
+    const lg_schema_node_t *node, const lg_schema_tok_t *inst,
+    lg_schema_eval_t *ev);
 static int lg_schema_eval_init(lg_schema_eval_t *ev, size_t n);
 static void lg_schema_eval_free(lg_schema_eval_t *ev);
 static void lg_schema_eval_merge(lg_schema_eval_t *dst,
@@ -45,25 +46,30 @@ static void lg_schema_eval_merge(lg_schema_eval_t *dst,
 static char *lg_schema_pointer(lg_schema_ctx_t *ctx,
     const lg_schema_seg_t *seg);
 static int lg_schema_branch(lg_schema_ctx_t *ctx,
-    const lg_schema_node_t *node, const json_t *inst, lg_schema_eval_t *ev,
-    const char *kw, size_t index);
+    const lg_schema_node_t *node, const lg_schema_tok_t *inst,
+    lg_schema_eval_t *ev, const char *kw, size_t index);
 static int lg_schema_too_deep(lg_schema_ctx_t *ctx);
 static int lg_schema_refs(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
-    const json_t *inst, lg_schema_eval_t *ev);
+    const lg_schema_tok_t *inst, lg_schema_eval_t *ev);
 static int lg_schema_any(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
-    const json_t *inst);
+    const lg_schema_tok_t *inst);
 static int lg_schema_applicators(lg_schema_ctx_t *ctx,
-    const lg_schema_node_t *node, const json_t *inst, lg_schema_eval_t *ev);
+    const lg_schema_node_t *node, const lg_schema_tok_t *inst,
+    lg_schema_eval_t *ev);
 static int lg_schema_any_of(lg_schema_ctx_t *ctx,
-    const lg_schema_node_t *node, const json_t *inst, lg_schema_eval_t *ev);
+    const lg_schema_node_t *node, const lg_schema_tok_t *inst,
+    lg_schema_eval_t *ev);
 static int lg_schema_one_of(lg_schema_ctx_t *ctx,
-    const lg_schema_node_t *node, const json_t *inst, lg_schema_eval_t *ev);
+    const lg_schema_node_t *node, const lg_schema_tok_t *inst,
+    lg_schema_eval_t *ev);
 static int lg_schema_if(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
-    const json_t *inst, lg_schema_eval_t *ev);
+    const lg_schema_tok_t *inst, lg_schema_eval_t *ev);
 static int lg_schema_unevaluated_items(lg_schema_ctx_t *ctx,
-    const lg_schema_node_t *node, const json_t *inst, lg_schema_eval_t *ev);
+    const lg_schema_node_t *node, const lg_schema_tok_t *inst,
+    lg_schema_eval_t *ev);
 static int lg_schema_unevaluated_properties(lg_schema_ctx_t *ctx,
-    const lg_schema_node_t *node, const json_t *inst, lg_schema_eval_t *ev);
+    const lg_schema_node_t *node, const lg_schema_tok_t *inst,
+    lg_schema_eval_t *ev);
 
 
 static const char  *lg_schema_type_names[] = {
@@ -72,9 +78,51 @@ static const char  *lg_schema_type_names[] = {
 };
 
 
+/* the "type" bits of a token (reals: "integer" too when integral) */
+static const unsigned  lg_schema_tok_types[] = {
+    [JSON_OBJECT] = LG_SCHEMA_T_OBJECT,
+    [JSON_ARRAY] = LG_SCHEMA_T_ARRAY,
+    [JSON_STRING] = LG_SCHEMA_T_STRING,
+    [JSON_INTEGER] = LG_SCHEMA_T_NUMBER | LG_SCHEMA_T_INTEGER,
+    [JSON_REAL] = LG_SCHEMA_T_NUMBER,
+    [JSON_TRUE] = LG_SCHEMA_T_BOOLEAN,
+    [JSON_FALSE] = LG_SCHEMA_T_BOOLEAN,
+    [JSON_NULL] = LG_SCHEMA_T_NULL
+};
+
+
+/* a jansson instance is converted to tokens first (tests, conformance) */
+
 int
 lg_schema_validate(const lg_schema_t *schema, const json_t *instance,
     lg_schema_result_t *result)
+{
+    int                rc;
+    lg_schema_body_t  *body;
+
+    result->nerrors = 0;
+    result->errors = NULL;
+
+    body = lg_schema_body_create();
+    if (body == NULL) {
+        return -1;
+    }
+
+    rc = -1;
+
+    if (lg_schema_body_from_json(body, instance) == 0) {
+        rc = lg_schema_body_validate(schema, body, result);
+    }
+
+    lg_schema_body_destroy(body);
+
+    return rc;
+}
+
+
+int
+lg_schema_validate_tok(const lg_schema_t *schema,
+    const lg_schema_tok_t *instance, lg_schema_result_t *result)
 {
     int               rc;
     lg_schema_ctx_t  *ctx;
@@ -154,6 +202,11 @@ lg_schema_eval_merge(lg_schema_eval_t *dst, const lg_schema_eval_t *src)
 }
 
 
+/* a keyword segment's length is needed only for an error */
+#define lg_schema_seg_len(s)                                                  \
+    ((s)->len == LG_SCHEMA_UNSET ? strlen((s)->str) : (s)->len)
+
+
 /* the JSON Pointer of a segment list, allocated from the result arena */
 
 static char *
@@ -173,7 +226,9 @@ lg_schema_pointer(lg_schema_ctx_t *ctx, const lg_schema_seg_t *seg)
             continue;
         }
 
-        for (i = 0; i < s->len; i++) {
+        n = lg_schema_seg_len(s);
+
+        for (i = 0; i < n; i++) {
             len += (s->str[i] == '~' || s->str[i] == '/') ? 2 : 1;
         }
     }
@@ -193,7 +248,7 @@ lg_schema_pointer(lg_schema_ctx_t *ctx, const lg_schema_seg_t *seg)
             memcpy(p, num, n);
 
         } else {
-            for (i = s->len; i > 0; i--) {
+            for (i = lg_schema_seg_len(s); i > 0; i--) {
                 if (s->str[i - 1] == '~') {
                     *--p = '0';
                     *--p = '~';
@@ -260,7 +315,7 @@ lg_schema_error(lg_schema_ctx_t *ctx, const char *kw, const char *fmt, ...)
     if (kw != NULL) {
         seg.prev = ctx->kpath;
         seg.str = kw;
-        seg.len = strlen(kw);
+        seg.len = LG_SCHEMA_UNSET;
         ctx->kpath = &seg;
     }
 
@@ -321,7 +376,7 @@ lg_schema_quote(char *buf, size_t size, const char *s, size_t len)
 
 int
 lg_schema_sub(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
-    const json_t *inst, lg_schema_eval_t *ev, const char *kw,
+    const lg_schema_tok_t *inst, lg_schema_eval_t *ev, const char *kw,
     const char *name, size_t name_len, size_t index)
 {
     int                     rc;
@@ -332,7 +387,7 @@ lg_schema_sub(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
 
     k1.prev = saved;
     k1.str = kw;
-    k1.len = strlen(kw);
+    k1.len = LG_SCHEMA_UNSET;
     ctx->kpath = &k1;
 
     if (name != NULL) {
@@ -363,7 +418,8 @@ lg_schema_sub(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
 
 static int
 lg_schema_branch(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
-    const json_t *inst, lg_schema_eval_t *ev, const char *kw, size_t index)
+    const lg_schema_tok_t *inst, lg_schema_eval_t *ev, const char *kw,
+    size_t index)
 {
     int               rc;
     lg_schema_eval_t  tmp;
@@ -408,10 +464,11 @@ lg_schema_branch(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
 
 static int
 lg_schema_node_validate(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
-    const json_t *inst, lg_schema_eval_t *parent)
+    const lg_schema_tok_t *inst, lg_schema_eval_t *parent)
 {
     int                     valid, rc, pushed, is_obj, is_arr;
     size_t                  i, n;
+    unsigned                sections;
     lg_schema_eval_t        local, *ev;
     const lg_schema_seg_t  *saved_ipath;
 
@@ -434,10 +491,9 @@ lg_schema_node_validate(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
     local.bits = NULL;
     saved_ipath = ctx->ipath;
 
-    is_obj = json_is_object(inst);
-    is_arr = json_is_array(inst);
-    n = is_obj ? json_object_size(inst) : (is_arr ? json_array_size(inst)
-                                                  : 0);
+    is_obj = (inst->type == JSON_OBJECT);
+    is_arr = (inst->type == JSON_ARRAY);
+    n = (is_obj || is_arr) ? inst->len : 0;
 
     /* the dynamic scope: resources entered on the way here */
     pushed = 0;
@@ -463,35 +519,51 @@ lg_schema_node_validate(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
         ev = parent;
     }
 
-    /* a section is called only when the node has one of its keywords */
+    /* a section runs only when the node has one of its keywords */
 
-    if (node->ref != NULL || node->dynamic_ref != NULL) {
+    sections = node->sections;
+
+    if (sections & LG_SCHEMA_S_REFS) {
         lg_schema_section(lg_schema_refs(ctx, node, inst, ev));
     }
 
-    if (node->types != 0 || node->has_enum || node->has_const) {
+    if (sections & LG_SCHEMA_S_ANY) {
         lg_schema_section(lg_schema_any(ctx, node, inst));
     }
 
-    if (node->num_flags && json_is_number(inst)) {
-        lg_schema_section(lg_schema_numbers(ctx, node, inst));
+    switch (inst->type) {
+
+    case JSON_INTEGER:
+    case JSON_REAL:
+        if (sections & LG_SCHEMA_S_NUMBER) {
+            lg_schema_section(lg_schema_numbers(ctx, node, inst));
+        }
+
+        break;
+
+    case JSON_STRING:
+        if (sections & LG_SCHEMA_S_STRING) {
+            lg_schema_section(lg_schema_strings(ctx, node, inst));
+        }
+
+        break;
+
+    case JSON_ARRAY:
+        if (sections & LG_SCHEMA_S_ARRAY) {
+            lg_schema_section(lg_schema_arrays(ctx, node, inst, ev));
+        }
+
+        break;
+
+    case JSON_OBJECT:
+        if (sections & LG_SCHEMA_S_OBJECT) {
+            lg_schema_section(lg_schema_objects(ctx, node, inst, ev));
+        }
+
+        break;
     }
 
-    if (json_is_string(inst)) {
-        lg_schema_section(lg_schema_strings(ctx, node, inst));
-    }
-
-    if (is_arr) {
-        lg_schema_section(lg_schema_arrays(ctx, node, inst, ev));
-    }
-
-    if (is_obj) {
-        lg_schema_section(lg_schema_objects(ctx, node, inst, ev));
-    }
-
-    if (node->nall_of > 0 || node->nany_of > 0 || node->none_of > 0
-        || node->not != NULL || node->if_ != NULL)
-    {
+    if (sections & LG_SCHEMA_S_APPLICATORS) {
         lg_schema_section(lg_schema_applicators(ctx, node, inst, ev));
     }
 
@@ -554,7 +626,7 @@ lg_schema_too_deep(lg_schema_ctx_t *ctx)
 
 static int
 lg_schema_refs(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
-    const json_t *inst, lg_schema_eval_t *ev)
+    const lg_schema_tok_t *inst, lg_schema_eval_t *ev)
 {
     int                          valid, rc;
     size_t                       i, j;
@@ -605,7 +677,7 @@ lg_schema_refs(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
 
 static int
 lg_schema_any(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
-    const json_t *inst)
+    const lg_schema_tok_t *inst)
 {
     int       valid, rc;
     char      buf[128];
@@ -616,29 +688,10 @@ lg_schema_any(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
     valid = 1;
 
     if (node->types != 0) {
-        switch (json_typeof(inst)) {
-        case JSON_NULL:
-            type = LG_SCHEMA_T_NULL;
-            break;
-        case JSON_TRUE:
-        case JSON_FALSE:
-            type = LG_SCHEMA_T_BOOLEAN;
-            break;
-        case JSON_OBJECT:
-            type = LG_SCHEMA_T_OBJECT;
-            break;
-        case JSON_ARRAY:
-            type = LG_SCHEMA_T_ARRAY;
-            break;
-        case JSON_STRING:
-            type = LG_SCHEMA_T_STRING;
-            break;
-        default:
-            type = LG_SCHEMA_T_NUMBER;
+        type = lg_schema_tok_types[inst->type];
 
-            if (lg_schema_num_is_integer(inst)) {
-                type |= LG_SCHEMA_T_INTEGER;
-            }
+        if (inst->type == JSON_REAL && lg_schema_tok_is_integer(inst)) {
+            type |= LG_SCHEMA_T_INTEGER;
         }
 
         if ((node->types & type) == 0) {
@@ -660,13 +713,27 @@ lg_schema_any(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
     }
 
     if (node->has_enum) {
-        h = lg_schema_json_hash(inst);
+        /*
+         * Scalars are compared outright (a type and a length settle most
+         * of them); arrays and objects by their hash first.
+         */
 
-        for (i = 0; i < node->nenum; i++) {
-            if (node->enum_values[i].hash == h
-                && lg_schema_value_equal(&node->enum_values[i], inst))
-            {
-                break;
+        if (inst->type == JSON_ARRAY || inst->type == JSON_OBJECT) {
+            h = lg_schema_tok_hash(inst);
+
+            for (i = 0; i < node->nenum; i++) {
+                if (node->enum_values[i].hash == h
+                    && lg_schema_value_equal(&node->enum_values[i], inst))
+                {
+                    break;
+                }
+            }
+
+        } else {
+            for (i = 0; i < node->nenum; i++) {
+                if (lg_schema_value_equal(&node->enum_values[i], inst)) {
+                    break;
+                }
             }
         }
 
@@ -690,7 +757,7 @@ lg_schema_any(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
 
 static int
 lg_schema_applicators(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
-    const json_t *inst, lg_schema_eval_t *ev)
+    const lg_schema_tok_t *inst, lg_schema_eval_t *ev)
 {
     int     valid, rc;
     size_t  i;
@@ -743,7 +810,7 @@ lg_schema_applicators(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
 
 static int
 lg_schema_any_of(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
-    const json_t *inst, lg_schema_eval_t *ev)
+    const lg_schema_tok_t *inst, lg_schema_eval_t *ev)
 {
     int     valid, rc;
     size_t  i, nmatched;
@@ -784,7 +851,7 @@ lg_schema_any_of(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
 
 static int
 lg_schema_one_of(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
-    const json_t *inst, lg_schema_eval_t *ev)
+    const lg_schema_tok_t *inst, lg_schema_eval_t *ev)
 {
     int     valid, rc;
     size_t  i, nmatched, first;
@@ -832,7 +899,7 @@ lg_schema_one_of(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
 
 static int
 lg_schema_if(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
-    const json_t *inst, lg_schema_eval_t *ev)
+    const lg_schema_tok_t *inst, lg_schema_eval_t *ev)
 {
     int  valid, rc;
 
@@ -863,21 +930,25 @@ lg_schema_if(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
 
 static int
 lg_schema_unevaluated_items(lg_schema_ctx_t *ctx,
-    const lg_schema_node_t *node, const json_t *inst, lg_schema_eval_t *ev)
+    const lg_schema_node_t *node, const lg_schema_tok_t *inst,
+    lg_schema_eval_t *ev)
 {
     int                     valid, rc;
-    size_t                  i, n;
+    size_t                  i;
     lg_schema_seg_t         iseg;
+    const lg_schema_tok_t  *m;
     const lg_schema_seg_t  *saved_ipath;
 
     valid = 1;
-    n = json_array_size(inst);
     saved_ipath = ctx->ipath;
 
     iseg.prev = saved_ipath;
     iseg.str = NULL;
 
-    for (i = 0; i < n; i++) {
+    for (i = 0, m = lg_schema_tok_first(inst);
+         i < inst->len;
+         i++, m = lg_schema_tok_next(m))
+    {
         if (lg_bit_test(ev, i)) {
             continue;
         }
@@ -890,8 +961,7 @@ lg_schema_unevaluated_items(lg_schema_ctx_t *ctx,
                                  "allowed", i);
 
         } else {
-            rc = lg_schema_sub(ctx, node->unevaluated_items,
-                               json_array_get(inst, i), NULL,
+            rc = lg_schema_sub(ctx, node->unevaluated_items, m, NULL,
                                "unevaluatedItems", NULL, 0, LG_SCHEMA_UNSET);
         }
 
@@ -905,46 +975,46 @@ lg_schema_unevaluated_items(lg_schema_ctx_t *ctx,
 
 static int
 lg_schema_unevaluated_properties(lg_schema_ctx_t *ctx,
-    const lg_schema_node_t *node, const json_t *inst, lg_schema_eval_t *ev)
+    const lg_schema_node_t *node, const lg_schema_tok_t *inst,
+    lg_schema_eval_t *ev)
 {
     int                     valid, rc;
     char                    buf[128];
-    void                   *it;
-    size_t                  i, len;
-    json_t                 *v;
-    const char             *key;
+    size_t                  i;
     lg_schema_seg_t         iseg;
+    const lg_schema_tok_t  *k;
     const lg_schema_seg_t  *saved_ipath;
 
     valid = 1;
     saved_ipath = ctx->ipath;
-    i = 0;
 
-    lg_schema_object_foreach(inst, it, key, len, v) {
+    iseg.prev = saved_ipath;
+
+    for (i = 0, k = lg_schema_tok_first(inst);
+         i < inst->len;
+         i++, k = lg_schema_tok_next(k + 1))
+    {
         if (lg_bit_test(ev, i)) {
-            i++;
             continue;
         }
 
-        iseg.prev = saved_ipath;
-        iseg.str = key;
-        iseg.len = len;
+        iseg.str = k->v.str;
+        iseg.len = k->len;
         ctx->ipath = &iseg;
 
         if (node->unevaluated_properties->boolean == 0) {
             rc = lg_schema_error(ctx, "unevaluatedProperties", "property %s "
                                  "is not allowed",
-                                 lg_schema_quote(buf, sizeof(buf), key,
-                                                 len));
+                                 lg_schema_quote(buf, sizeof(buf), k->v.str,
+                                                 k->len));
 
         } else {
-            rc = lg_schema_sub(ctx, node->unevaluated_properties, v, NULL,
-                               "unevaluatedProperties", NULL, 0,
+            rc = lg_schema_sub(ctx, node->unevaluated_properties, k + 1,
+                               NULL, "unevaluatedProperties", NULL, 0,
                                LG_SCHEMA_UNSET);
         }
 
         ctx->ipath = saved_ipath;
-        i++;
         lg_schema_check(rc);
     }
 

@@ -38,7 +38,7 @@ typedef struct lg_schema_seg_s  lg_schema_seg_t;
 struct lg_schema_seg_s {
     const lg_schema_seg_t  *prev;
     const char             *str;      /* NULL: an index */
-    size_t                  len;
+    size_t                  len;      /* LG_SCHEMA_UNSET: strlen(str) */
     size_t                  index;
 };
 
@@ -93,7 +93,7 @@ typedef struct {
 
 /* lg_schema_validate.c */
 int lg_schema_sub(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
-    const json_t *inst, lg_schema_eval_t *ev, const char *kw,
+    const lg_schema_tok_t *inst, lg_schema_eval_t *ev, const char *kw,
     const char *name, size_t name_len, size_t index);
 int lg_schema_error(lg_schema_ctx_t *ctx, const char *kw,
     const char *fmt, ...)
@@ -106,13 +106,13 @@ const char *lg_schema_quote(char *buf, size_t size, const char *s,
 
 /* lg_schema_validate_type.c */
 int lg_schema_numbers(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
-    const json_t *inst);
+    const lg_schema_tok_t *inst);
 int lg_schema_strings(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
-    const json_t *inst);
+    const lg_schema_tok_t *inst);
 int lg_schema_arrays(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
-    const json_t *inst, lg_schema_eval_t *ev);
+    const lg_schema_tok_t *inst, lg_schema_eval_t *ev);
 int lg_schema_objects(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
-    const json_t *inst, lg_schema_eval_t *ev);
+    const lg_schema_tok_t *inst, lg_schema_eval_t *ev);
 
 
 #endif /* _LG_SCHEMA_VALIDATE_INT_H_INCLUDED_ */

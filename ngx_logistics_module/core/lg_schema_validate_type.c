@@ -11,6 +11,10 @@
  * "dependentRequired", properties, "dependentSchemas",
  * "propertyNames").  lg_schema_validate.c calls them for an instance of
  * their type; each returns as a keyword does (lg_schema_validate_int.h).
+ *
+ * An object's members are looked up once each in the node's table of
+ * names (lg_schema_keywords_done()): the same lookups answer "required",
+ * "dependentRequired", "dependentSchemas" and "properties".
  */
 
 
@@ -22,10 +26,23 @@
 #include "lg_utf8.h"
 
 
+/* members whose name lookup is kept for the "properties" pass */
+#define LG_SCHEMA_MEMBER_CACHE  32
+
+
 typedef struct {
-    uint64_t   hash;
-    size_t     index;
+    uint64_t                hash;
+    size_t                  index;
+    const lg_schema_tok_t  *tok;
 } lg_schema_hashed_t;
+
+
+/* what the lookups of an object's members found */
+typedef struct {
+    uint64_t               *seen;        /* a bit per name of the node */
+    uint64_t                inl[LG_SCHEMA_NAMES_INLINE / 64];
+    uint32_t                entry[LG_SCHEMA_MEMBER_CACHE];  /* + 1, or 0 */
+} lg_schema_lookup_t;
 
 
 static void lg_schema_num_print(char *buf, size_t size,
@@ -33,20 +50,25 @@ static void lg_schema_num_print(char *buf, size_t size,
 static int lg_schema_match(lg_schema_ctx_t *ctx, const lg_schema_regex_t *re,
     const char *s, size_t len);
 static int lg_schema_hashed_cmp(const void *a, const void *b);
-static int lg_schema_unique(lg_schema_ctx_t *ctx, const json_t *inst);
-static int lg_schema_items(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
-    const json_t *inst, lg_schema_eval_t *ev);
+static int lg_schema_unique(lg_schema_ctx_t *ctx, const lg_schema_tok_t *inst);
+static int lg_schema_items(lg_schema_ctx_t *ctx,
+    const lg_schema_node_t *node, const lg_schema_tok_t *inst,
+    lg_schema_eval_t *ev);
 static int lg_schema_contains(lg_schema_ctx_t *ctx,
-    const lg_schema_node_t *node, const json_t *inst, lg_schema_eval_t *ev);
+    const lg_schema_node_t *node, const lg_schema_tok_t *inst,
+    lg_schema_eval_t *ev);
+static int lg_schema_lookup(const lg_schema_node_t *node,
+    const lg_schema_tok_t *inst, lg_schema_lookup_t *lk);
 static int lg_schema_required(lg_schema_ctx_t *ctx,
-    const lg_schema_node_t *node, const json_t *inst);
+    const lg_schema_node_t *node, const lg_schema_lookup_t *lk);
 static int lg_schema_properties(lg_schema_ctx_t *ctx,
-    const lg_schema_node_t *node, const json_t *inst, lg_schema_eval_t *ev);
+    const lg_schema_node_t *node, const lg_schema_tok_t *inst,
+    lg_schema_eval_t *ev, const lg_schema_lookup_t *lk);
 static int lg_schema_pattern_properties(lg_schema_ctx_t *ctx,
     const lg_schema_node_t *node, const lg_schema_seg_t *iseg,
-    const char *key, size_t len, const json_t *v, int *matched);
+    const lg_schema_tok_t *key, int *matched);
 static int lg_schema_property_names(lg_schema_ctx_t *ctx,
-    const lg_schema_node_t *node, const json_t *inst);
+    const lg_schema_node_t *node, const lg_schema_tok_t *inst);
 
 
 /*
@@ -159,12 +181,13 @@ lg_schema_hashed_cmp(const void *a, const void *b)
  */
 
 static int
-lg_schema_unique(lg_schema_ctx_t *ctx, const json_t *inst)
+lg_schema_unique(lg_schema_ctx_t *ctx, const lg_schema_tok_t *inst)
 {
-    size_t               n, i, j, a, b;
-    lg_schema_hashed_t  *h;
+    size_t                  n, i, j, a, b;
+    lg_schema_hashed_t     *h;
+    const lg_schema_tok_t  *m;
 
-    n = json_array_size(inst);
+    n = inst->len;
 
     if (n < 2) {
         return 1;
@@ -175,9 +198,11 @@ lg_schema_unique(lg_schema_ctx_t *ctx, const json_t *inst)
         return -1;
     }
 
-    for (i = 0; i < n; i++) {
-        h[i].hash = lg_schema_json_hash(json_array_get(inst, i));
+    for (i = 0, m = lg_schema_tok_first(inst); i < n; i++) {
+        h[i].hash = lg_schema_tok_hash(m);
         h[i].index = i;
+        h[i].tok = m;
+        m = lg_schema_tok_next(m);
     }
 
     qsort(h, n, sizeof(lg_schema_hashed_t), lg_schema_hashed_cmp);
@@ -189,9 +214,7 @@ lg_schema_unique(lg_schema_ctx_t *ctx, const json_t *inst)
 
         for (a = i; a < j; a++) {
             for (b = a + 1; b < j; b++) {
-                if (lg_schema_json_equal(json_array_get(inst, h[a].index),
-                                         json_array_get(inst, h[b].index)))
-                {
+                if (lg_schema_tok_equal(h[a].tok, h[b].tok)) {
                     a = h[a].index;
                     b = h[b].index;
                     free(h);
@@ -213,7 +236,7 @@ lg_schema_unique(lg_schema_ctx_t *ctx, const json_t *inst)
 
 int
 lg_schema_numbers(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
-    const json_t *inst)
+    const lg_schema_tok_t *inst)
 {
     int              valid, rc;
     char             num_buf[40];
@@ -221,7 +244,7 @@ lg_schema_numbers(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
 
     valid = 1;
 
-    lg_schema_num_get(inst, &num);
+    lg_schema_tok_num(inst, &num);
 
     if ((node->num_flags & LG_SCHEMA_F_MINIMUM)
         && lg_schema_num_cmp(&num, &node->minimum) < 0)
@@ -270,9 +293,11 @@ lg_schema_numbers(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
 }
 
 
+/* lengths, "pattern" and "format" on the slice itself, never a copy */
+
 int
 lg_schema_strings(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
-    const json_t *inst)
+    const lg_schema_tok_t *inst)
 {
     int          valid, rc;
     char         buf[128];
@@ -281,8 +306,8 @@ lg_schema_strings(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
 
     valid = 1;
 
-    s = json_string_value(inst);
-    len = json_string_length(inst);
+    s = inst->v.str;
+    len = inst->len;
 
     if (node->min_length > 0 || node->max_length != LG_SCHEMA_UNSET) {
         /*
@@ -316,8 +341,8 @@ lg_schema_strings(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
         if (rc == 0) {
             rc = lg_schema_error(ctx, "pattern", "must match the pattern %s",
                                  lg_schema_quote(buf, sizeof(buf),
-                                     node->pattern->source,
-                                     strlen(node->pattern->source)));
+                                                 node->pattern->source,
+                                                 node->pattern->source_len));
 
         } else if (rc < 0) {
             rc = lg_schema_error(ctx, "pattern", "is too costly to match "
@@ -327,9 +352,7 @@ lg_schema_strings(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
         lg_schema_check(rc);
     }
 
-    if (node->format_assert && ctx->schema->format_assertion
-        && lg_schema_format_check(node->format, s, len) == 0)
-    {
+    if (node->format_check != NULL && node->format_check(s, len) == 0) {
         rc = lg_schema_error(ctx, "format", "must be a valid %s",
                              node->format);
         lg_schema_check(rc);
@@ -341,13 +364,13 @@ lg_schema_strings(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
 
 int
 lg_schema_arrays(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
-    const json_t *inst, lg_schema_eval_t *ev)
+    const lg_schema_tok_t *inst, lg_schema_eval_t *ev)
 {
     int     valid, rc;
     size_t  n;
 
     valid = 1;
-    n = json_array_size(inst);
+    n = inst->len;
 
     if (n < node->min_items) {
         rc = lg_schema_error(ctx, "minItems", "must have at least %zu items",
@@ -366,8 +389,10 @@ lg_schema_arrays(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
         lg_schema_check(rc);
     }
 
-    rc = lg_schema_items(ctx, node, inst, ev);
-    lg_schema_check(rc);
+    if (node->nprefix_items > 0 || node->items != NULL) {
+        rc = lg_schema_items(ctx, node, inst, ev);
+        lg_schema_check(rc);
+    }
 
     if (node->contains != NULL) {
         rc = lg_schema_contains(ctx, node, inst, ev);
@@ -382,15 +407,17 @@ lg_schema_arrays(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
 
 static int
 lg_schema_items(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
-    const json_t *inst, lg_schema_eval_t *ev)
+    const lg_schema_tok_t *inst, lg_schema_eval_t *ev)
 {
     int                     valid, rc;
     size_t                  i, n;
     lg_schema_seg_t         iseg;
+    const lg_schema_tok_t  *m;
     const lg_schema_seg_t  *saved_ipath;
 
     valid = 1;
-    n = json_array_size(inst);
+    n = inst->len;
+    m = lg_schema_tok_first(inst);
     saved_ipath = ctx->ipath;
 
     iseg.prev = saved_ipath;
@@ -400,22 +427,23 @@ lg_schema_items(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
         iseg.index = i;
         ctx->ipath = &iseg;
 
-        rc = lg_schema_sub(ctx, node->prefix_items[i],
-                           json_array_get(inst, i), NULL, node->prefix_kw,
-                           NULL, 0, i);
+        rc = lg_schema_sub(ctx, node->prefix_items[i], m, NULL,
+                           node->prefix_kw, NULL, 0, i);
         ctx->ipath = saved_ipath;
         lg_schema_check(rc);
 
         if (ev != NULL) {
             lg_bit_set(ev, i);
         }
+
+        m = lg_schema_tok_next(m);
     }
 
     if (node->items == NULL) {
         return valid;
     }
 
-    for (i = node->nprefix_items; i < n; i++) {
+    for ( /* void */ ; i < n; i++) {
         iseg.index = i;
         ctx->ipath = &iseg;
 
@@ -424,9 +452,8 @@ lg_schema_items(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
                                  "allowed", i);
 
         } else {
-            rc = lg_schema_sub(ctx, node->items, json_array_get(inst, i),
-                               NULL, node->items_kw, NULL, 0,
-                               LG_SCHEMA_UNSET);
+            rc = lg_schema_sub(ctx, node->items, m, NULL, node->items_kw,
+                               NULL, 0, LG_SCHEMA_UNSET);
         }
 
         ctx->ipath = saved_ipath;
@@ -435,6 +462,8 @@ lg_schema_items(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
         if (ev != NULL) {
             lg_bit_set(ev, i);
         }
+
+        m = lg_schema_tok_next(m);
     }
 
     return valid;
@@ -443,20 +472,21 @@ lg_schema_items(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
 
 static int
 lg_schema_contains(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
-    const json_t *inst, lg_schema_eval_t *ev)
+    const lg_schema_tok_t *inst, lg_schema_eval_t *ev)
 {
-    int     valid, rc;
-    size_t  i, n, count;
+    int                     valid, rc;
+    size_t                  i, n, count;
+    const lg_schema_tok_t  *m;
 
     valid = 1;
-    n = json_array_size(inst);
+    n = inst->len;
     count = 0;
 
     ctx->quiet++;
 
-    for (i = 0; i < n; i++) {
-        rc = lg_schema_sub(ctx, node->contains, json_array_get(inst, i),
-                           NULL, "contains", NULL, 0, LG_SCHEMA_UNSET);
+    for (i = 0, m = lg_schema_tok_first(inst); i < n; i++) {
+        rc = lg_schema_sub(ctx, node->contains, m, NULL, "contains", NULL, 0,
+                           LG_SCHEMA_UNSET);
         if (rc < 0) {
             ctx->quiet--;
             return -1;
@@ -474,6 +504,8 @@ lg_schema_contains(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
                 break;
             }
         }
+
+        m = lg_schema_tok_next(m);
     }
 
     ctx->quiet--;
@@ -498,16 +530,47 @@ lg_schema_contains(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
 }
 
 
+/* the entry + 1 of a member's key in the node's names, 0 if none */
+
+static inline uint32_t
+lg_schema_name_find(const lg_schema_node_t *node, const lg_schema_tok_t *key)
+{
+    uint32_t                 i, e;
+    const lg_schema_name_t  *n;
+
+    for (i = key->hash & node->name_mask;
+         (e = node->name_slots[i]) != 0;
+         i = (i + 1) & node->name_mask)
+    {
+        n = &node->names[e - 1];
+
+        if (n->hash == key->hash && n->len == key->len
+            && memcmp(n->name, key->v.str, key->len) == 0)
+        {
+            return e;
+        }
+    }
+
+    return 0;
+}
+
+
+#define lg_schema_seen(lk, e)                                                 \
+    ((lk)->seen[(e) >> 6] & ((uint64_t) 1 << ((e) & 63)))
+
+
 int
 lg_schema_objects(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
-    const json_t *inst, lg_schema_eval_t *ev)
+    const lg_schema_tok_t *inst, lg_schema_eval_t *ev)
 {
     int                      valid, rc;
     size_t                   i, n;
+    lg_schema_lookup_t       lookup, *lk;
     const lg_schema_prop_t  *p;
 
     valid = 1;
-    n = json_object_size(inst);
+    n = inst->len;
+    lk = NULL;
 
     if (n < node->min_properties) {
         rc = lg_schema_error(ctx, "minProperties", "must have at least %zu "
@@ -522,32 +585,115 @@ lg_schema_objects(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
         lg_schema_check(rc);
     }
 
-    rc = lg_schema_required(ctx, node, inst);
-    lg_schema_check(rc);
+    if (node->nrequired > 0 || node->ndependent_required > 0
+        || node->ndependent_schemas > 0)
+    {
+        /* one pass over the members answers all three */
+        if (lg_schema_lookup(node, inst, &lookup) != 0) {
+            return -1;
+        }
+
+        lk = &lookup;
+
+        rc = lg_schema_required(ctx, node, lk);
+        if (rc <= 0) {
+            valid = rc < 0 ? -1 : 0;
+
+            if (rc < 0 || ctx->quiet || ctx->stop) {
+                goto done;
+            }
+        }
+    }
 
     if (node->nproperties > 0 || node->npattern_properties > 0
         || node->additional_properties != NULL)
     {
-        rc = lg_schema_properties(ctx, node, inst, ev);
-        lg_schema_check(rc);
+        rc = lg_schema_properties(ctx, node, inst, ev, lk);
+        if (rc <= 0) {
+            valid = rc < 0 ? -1 : 0;
+
+            if (rc < 0 || ctx->quiet || ctx->stop) {
+                goto done;
+            }
+        }
     }
 
     for (i = 0; i < node->ndependent_schemas; i++) {
         p = &node->dependent_schemas[i];
 
-        if (json_object_getn(inst, p->name, p->len) != NULL) {
+        if (lg_schema_seen(lk, p->entry)) {
             rc = lg_schema_sub(ctx, p->node, inst, ev, node->dep_schemas_kw,
                                p->name, p->len, LG_SCHEMA_UNSET);
-            lg_schema_check(rc);
+            if (rc <= 0) {
+                valid = rc < 0 ? -1 : 0;
+
+                if (rc < 0 || ctx->quiet || ctx->stop) {
+                    goto done;
+                }
+            }
         }
     }
 
     if (node->property_names != NULL) {
         rc = lg_schema_property_names(ctx, node, inst);
-        lg_schema_check(rc);
+        if (rc <= 0) {
+            valid = rc < 0 ? -1 : 0;
+        }
+    }
+
+done:
+
+    if (lk != NULL && lk->seen != lk->inl) {
+        free(lk->seen);
     }
 
     return valid;
+}
+
+
+/*
+ * Looks every member up once in the node's names: the names seen, and
+ * the entries of the first members for the "properties" pass.
+ */
+
+static int
+lg_schema_lookup(const lg_schema_node_t *node, const lg_schema_tok_t *inst,
+    lg_schema_lookup_t *lk)
+{
+    size_t                  words;
+    uint32_t                i, e;
+    const lg_schema_tok_t  *k;
+
+    words = (node->nnames + 63) / 64;
+
+    if (words <= sizeof(lk->inl) / sizeof(lk->inl[0])) {
+        lk->seen = lk->inl;
+
+    } else {
+        lk->seen = malloc(words * sizeof(uint64_t));
+        if (lk->seen == NULL) {
+            return -1;
+        }
+    }
+
+    memset(lk->seen, 0, words * sizeof(uint64_t));
+
+    for (i = 0, k = lg_schema_tok_first(inst); i < inst->len; i++) {
+        e = lg_schema_name_find(node, k);
+
+        if (i < LG_SCHEMA_MEMBER_CACHE) {
+            lk->entry[i] = e;
+        }
+
+        if (e != 0) {
+            e--;
+            lk->seen[e >> 6] |= (uint64_t) 1 << (e & 63);
+        }
+
+        k = lg_schema_tok_next(k + 1);
+    }
+
+    return 0;
 }
 
 
@@ -555,7 +701,7 @@ lg_schema_objects(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
 
 static int
 lg_schema_required(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
-    const json_t *inst)
+    const lg_schema_lookup_t *lk)
 {
     int                      valid, rc;
     char                     buf[128];
@@ -569,7 +715,7 @@ lg_schema_required(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
     for (i = 0; i < node->nrequired; i++) {
         p = &node->required[i];
 
-        if (json_object_getn(inst, p->name, p->len) == NULL) {
+        if (!lg_schema_seen(lk, p->entry)) {
             rc = lg_schema_error(ctx, "required", "missing required "
                                  "property %s",
                                  lg_schema_quote(buf, sizeof(buf), p->name,
@@ -581,20 +727,20 @@ lg_schema_required(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
     for (i = 0; i < node->ndependent_required; i++) {
         d = &node->dependent_required[i];
 
-        if (json_object_getn(inst, d->name, d->len) == NULL) {
+        if (!lg_schema_seen(lk, d->entry)) {
             continue;
         }
 
         for (j = 0; j < d->nrequired; j++) {
             p = &d->required[j];
 
-            if (json_object_getn(inst, p->name, p->len) != NULL) {
+            if (lg_schema_seen(lk, p->entry)) {
                 continue;
             }
 
             k.prev = ctx->kpath;
             k.str = node->dep_required_kw;
-            k.len = strlen(k.str);
+            k.len = LG_SCHEMA_UNSET;
             ctx->kpath = &k;
 
             rc = lg_schema_error(ctx, NULL, "missing property %s (required "
@@ -618,37 +764,41 @@ lg_schema_required(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
 
 static int
 lg_schema_properties(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
-    const json_t *inst, lg_schema_eval_t *ev)
+    const lg_schema_tok_t *inst, lg_schema_eval_t *ev,
+    const lg_schema_lookup_t *lk)
 {
     int                      valid, rc, matched;
     char                     buf[128];
-    void                    *it;
-    size_t                   i, len;
-    json_t                  *v;
-    const char              *key;
+    uint32_t                 i, e;
     lg_schema_seg_t          iseg;
+    const lg_schema_tok_t   *k;
     const lg_schema_seg_t   *saved_ipath;
     const lg_schema_prop_t  *p;
 
     valid = 1;
     saved_ipath = ctx->ipath;
-    i = 0;
 
-    lg_schema_object_foreach(inst, it, key, len, v) {
+    iseg.prev = saved_ipath;
+
+    for (i = 0, k = lg_schema_tok_first(inst);
+         i < inst->len;
+         i++, k = lg_schema_tok_next(k + 1))
+    {
         matched = 0;
 
-        iseg.prev = saved_ipath;
-        iseg.str = key;
-        iseg.len = len;
+        iseg.str = k->v.str;
+        iseg.len = k->len;
 
         if (node->nproperties > 0) {
-            p = lg_schema_prop_find(node->properties, node->nproperties, key,
-                                    len);
+            e = (lk != NULL && i < LG_SCHEMA_MEMBER_CACHE)
+                ? lk->entry[i] : lg_schema_name_find(node, k);
+
+            p = (e != 0) ? node->names[e - 1].property : NULL;
 
             if (p != NULL) {
                 matched = 1;
                 ctx->ipath = &iseg;
-                rc = lg_schema_sub(ctx, p->node, v, NULL, "properties",
+                rc = lg_schema_sub(ctx, p->node, k + 1, NULL, "properties",
                                    p->name, p->len, LG_SCHEMA_UNSET);
                 ctx->ipath = saved_ipath;
                 lg_schema_check(rc);
@@ -656,8 +806,7 @@ lg_schema_properties(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
         }
 
         if (node->npattern_properties > 0) {
-            rc = lg_schema_pattern_properties(ctx, node, &iseg, key, len, v,
-                                              &matched);
+            rc = lg_schema_pattern_properties(ctx, node, &iseg, k, &matched);
             lg_schema_check(rc);
         }
 
@@ -668,11 +817,11 @@ lg_schema_properties(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
             if (node->additional_properties->boolean == 0) {
                 rc = lg_schema_error(ctx, "additionalProperties",
                                      "property %s is not allowed",
-                                     lg_schema_quote(buf, sizeof(buf), key,
-                                                     len));
+                                     lg_schema_quote(buf, sizeof(buf),
+                                                     k->v.str, k->len));
 
             } else {
-                rc = lg_schema_sub(ctx, node->additional_properties, v,
+                rc = lg_schema_sub(ctx, node->additional_properties, k + 1,
                                    NULL, "additionalProperties", NULL, 0,
                                    LG_SCHEMA_UNSET);
             }
@@ -684,8 +833,6 @@ lg_schema_properties(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
         if (matched && ev != NULL) {
             lg_bit_set(ev, i);
         }
-
-        i++;
     }
 
     return valid;
@@ -697,7 +844,7 @@ lg_schema_properties(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
 static int
 lg_schema_pattern_properties(lg_schema_ctx_t *ctx,
     const lg_schema_node_t *node, const lg_schema_seg_t *iseg,
-    const char *key, size_t len, const json_t *v, int *matched)
+    const lg_schema_tok_t *key, int *matched)
 {
     int                       valid, rc;
     char                      buf[128];
@@ -711,7 +858,7 @@ lg_schema_pattern_properties(lg_schema_ctx_t *ctx,
     for (j = 0; j < node->npattern_properties; j++) {
         pp = &node->pattern_properties[j];
 
-        rc = lg_schema_match(ctx, &pp->re, key, len);
+        rc = lg_schema_match(ctx, &pp->re, key->v.str, key->len);
 
         if (rc < 0) {
             ctx->ipath = iseg;
@@ -719,7 +866,7 @@ lg_schema_pattern_properties(lg_schema_ctx_t *ctx,
                                  "to match against %s",
                                  lg_schema_quote(buf, sizeof(buf),
                                                  pp->re.source,
-                                                 strlen(pp->re.source)));
+                                                 pp->re.source_len));
             ctx->ipath = saved_ipath;
             lg_schema_check(rc);
             continue;
@@ -731,8 +878,8 @@ lg_schema_pattern_properties(lg_schema_ctx_t *ctx,
 
         *matched = 1;
         ctx->ipath = iseg;
-        rc = lg_schema_sub(ctx, pp->node, v, NULL, "patternProperties",
-                           pp->re.source, strlen(pp->re.source),
+        rc = lg_schema_sub(ctx, pp->node, key + 1, NULL, "patternProperties",
+                           pp->re.source, pp->re.source_len,
                            LG_SCHEMA_UNSET);
         ctx->ipath = saved_ipath;
         lg_schema_check(rc);
@@ -742,44 +889,34 @@ lg_schema_pattern_properties(lg_schema_ctx_t *ctx,
 }
 
 
-/* each member name as a string instance */
+/* each member name as a string instance: its key token is one */
 
 static int
 lg_schema_property_names(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
-    const json_t *inst)
+    const lg_schema_tok_t *inst)
 {
     int                     valid, rc;
-    void                   *it;
-    size_t                  len;
-    json_t                 *key_json;
-    const char             *key;
+    uint32_t                i;
     lg_schema_seg_t         iseg;
+    const lg_schema_tok_t  *k;
     const lg_schema_seg_t  *saved_ipath;
 
     valid = 1;
     saved_ipath = ctx->ipath;
 
-    for (it = json_object_iter((json_t *) inst);
-         it != NULL;
-         it = json_object_iter_next((json_t *) inst, it))
+    iseg.prev = saved_ipath;
+
+    for (i = 0, k = lg_schema_tok_first(inst);
+         i < inst->len;
+         i++, k = lg_schema_tok_next(k + 1))
     {
-        key = json_object_iter_key(it);
-        len = json_object_iter_key_len(it);
-
-        key_json = json_stringn_nocheck(key, len);
-        if (key_json == NULL) {
-            return -1;
-        }
-
-        iseg.prev = saved_ipath;
-        iseg.str = key;
-        iseg.len = len;
+        iseg.str = k->v.str;
+        iseg.len = k->len;
         ctx->ipath = &iseg;
 
-        rc = lg_schema_sub(ctx, node->property_names, key_json, NULL,
+        rc = lg_schema_sub(ctx, node->property_names, k, NULL,
                            "propertyNames", NULL, 0, LG_SCHEMA_UNSET);
         ctx->ipath = saved_ipath;
-        json_decref(key_json);
         lg_schema_check(rc);
     }
 
