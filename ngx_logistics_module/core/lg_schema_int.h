@@ -55,6 +55,10 @@
 #define LG_SCHEMA_S_ARRAY        0x10
 #define LG_SCHEMA_S_OBJECT       0x20
 #define LG_SCHEMA_S_APPLICATORS  0x40
+#define LG_SCHEMA_S_UNEVALUATED  0x80
+
+/* sections that apply subschemas to the instance itself */
+#define LG_SCHEMA_S_NESTED       (LG_SCHEMA_S_REFS | LG_SCHEMA_S_APPLICATORS)
 
 /* a node looking up more member names than this uses a heap bitmap */
 #define LG_SCHEMA_NAMES_INLINE   256
@@ -131,11 +135,22 @@ struct lg_schema_value_s {
 };
 
 
+/* one step of a simple pattern: a set of ASCII bytes, repeated */
+typedef struct {
+    uint8_t              set[128];   /* 1: the byte is in the set */
+    uint32_t             min;
+    uint32_t             max;        /* UINT32_MAX: unbounded */
+} lg_schema_atom_t;
+
+
 typedef struct {
     pcre2_code          *code;
     const char          *source;
     size_t               source_len;
+    lg_schema_atom_t    *atoms;      /* a simple pattern (see regex.c) */
+    uint32_t             natoms;
     unsigned             jit:1;      /* JIT-compiled */
+    unsigned             simple:1;   /* matched by lg_schema_simple_match */
 } lg_schema_regex_t;
 
 
@@ -324,6 +339,46 @@ lg_schema_key_hash(const char *s, size_t len)
 }
 
 
+/*
+ * Whether two strings of "len" bytes are the same (keys whose hashes
+ * agreed, enum strings of the same length): they are short, so two
+ * overlapping words from each end decide most without a memcmp() call.
+ */
+
+static inline int
+lg_schema_str_eq(const char *a, const char *b, size_t len)
+{
+    uint32_t  x32, y32, u32, v32;
+    uint64_t  x, y, u, v;
+
+    if (len >= 8) {
+        if (len > 16) {
+            return memcmp(a, b, len) == 0;
+        }
+
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        memcpy(&u, a + len - 8, 8);
+        memcpy(&v, b + len - 8, 8);
+
+        return ((x ^ y) | (u ^ v)) == 0;
+    }
+
+    if (len >= 4) {
+        memcpy(&x32, a, 4);
+        memcpy(&y32, b, 4);
+        memcpy(&u32, a + len - 4, 4);
+        memcpy(&v32, b + len - 4, 4);
+
+        return ((x32 ^ y32) | (u32 ^ v32)) == 0;
+    }
+
+    return len == 0
+           || (a[0] == b[0] && a[len >> 1] == b[len >> 1]
+               && a[len - 1] == b[len - 1]);
+}
+
+
 /* lg_schema_value.c */
 int lg_schema_value_from_json(lg_arena_t *arena, lg_schema_value_t *v,
     const json_t *json);
@@ -345,6 +400,10 @@ int lg_schema_validate_tok(const lg_schema_t *schema,
 
 /* lg_schema_body.c */
 int lg_schema_body_from_json(lg_schema_body_t *body, const json_t *json);
+
+/* lg_schema_regex.c: 1 a simple pattern matches, 0 not */
+int lg_schema_simple_match(const lg_schema_regex_t *re, const char *s,
+    size_t len);
 
 /* lg_schema_format.c: the check of a format, NULL if it is unknown */
 lg_schema_format_pt lg_schema_format_find(const char *format);

@@ -298,6 +298,12 @@ lg_schema_keywords_done(lg_schema_compile_t *c, lg_schema_info_t *info,
         s |= LG_SCHEMA_S_APPLICATORS;
     }
 
+    if (node->unevaluated_items != NULL
+        || node->unevaluated_properties != NULL)
+    {
+        s |= LG_SCHEMA_S_UNEVALUATED;
+    }
+
     node->sections = s;
 
     return lg_schema_names(c, info, node);

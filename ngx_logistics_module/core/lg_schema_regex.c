@@ -11,9 +11,21 @@
  * and \w; the long Unicode General_Category names rewritten to the short
  * ones PCRE2 knows).  Patterns and their contexts live in the schema's
  * arena; JIT code, which does not, is freed by an arena cleanup.
+ *
+ * Most patterns of a contract are simple: anchored at both ends, a
+ * sequence of ASCII classes or characters each repeated a fixed number
+ * of times, but the last, which may be repeated within bounds
+ * ("^[A-Z]{2}$", "^[a-z0-9][a-z0-9_-]{1,31}$", "^\+[1-9][0-9]{6,14}$").
+ * Such a pattern splits a string one way only, so it is matched here in
+ * one pass, no backtracking, at a fraction of a PCRE2 call; anything else
+ * (groups, alternatives, negated classes, non-ASCII, Unicode escapes,
+ * lazy or possessive quantifiers, a variable step before the last) goes
+ * to PCRE2, which compiles every pattern anyway (its errors stay the
+ * errors).
  */
 
 
+#include <stdint.h>
 #include <string.h>
 
 #include "lg_schema_compile_int.h"
@@ -24,6 +36,19 @@ static void lg_schema_pcre_free(void *p, void *data);
 static const char *lg_schema_regex_names(lg_schema_compile_t *c,
     const char *src, size_t *len);
 static void lg_schema_regex_free(void *data);
+static int lg_schema_regex_simple(lg_schema_compile_t *c, const char *src,
+    size_t len, lg_schema_regex_t *re);
+static const char *lg_schema_simple_class(const char *p, const char *end,
+    lg_schema_atom_t *a);
+static const char *lg_schema_simple_escape(const char *p, const char *end,
+    lg_schema_atom_t *a);
+static const char *lg_schema_simple_repeat(const char *p, const char *end,
+    lg_schema_atom_t *a);
+
+
+#define lg_schema_atom_add(a, ch)   ((a)->set[ch] = 1)
+
+#define lg_schema_atom_has(a, ch)   ((ch) < 0x80 && (a)->set[ch])
 
 
 /* PCRE2 allocates from the arena, so compiled patterns need no cleanup */
@@ -114,7 +139,331 @@ lg_schema_regex(lg_schema_compile_t *c, lg_schema_info_t *info,
         re->jit = 1;
     }
 
+    if (lg_schema_regex_simple(c, re->source, re->source_len, re) != 0) {
+        return lg_schema_fail(c, info, kw, "out of memory");
+    }
+
     return 0;
+}
+
+
+/*
+ * Sets re->simple and re->atoms when the pattern is simple (see above);
+ * -1 only when out of memory.
+ */
+
+static int
+lg_schema_regex_simple(lg_schema_compile_t *c, const char *src, size_t len,
+    lg_schema_regex_t *re)
+{
+    uint32_t           i, n;
+    const char        *p, *end;
+    lg_schema_atom_t  *atoms, *a;
+
+    if (len < 2 || src[0] != '^' || src[len - 1] != '$'
+        || (len > 2 && src[len - 2] == '\\'))
+    {
+        return 0;
+    }
+
+    /* an atom takes at least one byte of the pattern */
+    atoms = lg_arena_calloc(c->arena, len, sizeof(lg_schema_atom_t));
+    if (atoms == NULL) {
+        return -1;
+    }
+
+    n = 0;
+    p = src + 1;
+    end = src + len - 1;
+
+    while (p < end) {
+        a = &atoms[n++];
+
+        if (*p == '[') {
+            p = lg_schema_simple_class(p + 1, end, a);
+
+        } else if (*p == '\\') {
+            p = lg_schema_simple_escape(p + 1, end, a);
+
+        } else if ((unsigned char) *p < 0x20 || (unsigned char) *p >= 0x7f
+                   || strchr(".^$|?*+()[]{}", *p) != NULL)
+        {
+            p = NULL;
+
+        } else {
+            lg_schema_atom_add(a, (unsigned char) *p);
+            p++;
+        }
+
+        if (p == NULL) {
+            return 0;
+        }
+
+        p = lg_schema_simple_repeat(p, end, a);
+        if (p == NULL) {
+            return 0;
+        }
+    }
+
+    /* one way to split a string: only the last step may vary */
+    for (i = 0; i + 1 < n; i++) {
+        if (atoms[i].min != atoms[i].max) {
+            return 0;
+        }
+    }
+
+    re->atoms = atoms;
+    re->natoms = n;
+    re->simple = 1;
+
+    return 0;
+}
+
+
+/* a class after its '[': ASCII characters, ranges, \d, \w; not negated */
+
+static const char *
+lg_schema_simple_class(const char *p, const char *end, lg_schema_atom_t *a)
+{
+    int               empty;
+    unsigned char     lo, hi;
+    lg_schema_atom_t  one;
+
+    empty = 1;
+
+    while (p < end && *p != ']') {
+        if (empty && *p == '^') {
+            return NULL;
+        }
+
+        empty = 0;
+
+        if (*p == '\\') {
+            memset(&one, 0, sizeof(lg_schema_atom_t));
+
+            p = lg_schema_simple_escape(p + 1, end, &one);
+            if (p == NULL) {
+                return NULL;
+            }
+
+            for (lo = 0; lo < 0x80; lo++) {
+                a->set[lo] |= one.set[lo];
+            }
+
+            if (p < end && *p == '-' && p + 1 < end && p[1] != ']') {
+                /* a range from an escape: left to PCRE2 */
+                return NULL;
+            }
+
+            continue;
+        }
+
+        lo = (unsigned char) *p;
+
+        if (lo < 0x20 || lo >= 0x7f || lo == '[') {
+            return NULL;
+        }
+
+        p++;
+        hi = lo;
+
+        if (p + 1 < end && *p == '-' && p[1] != ']') {
+            hi = (unsigned char) p[1];
+
+            if (hi < 0x20 || hi >= 0x7f || hi == '\\' || hi == '['
+                || hi < lo)
+            {
+                return NULL;
+            }
+
+            p += 2;
+        }
+
+        for ( /* void */ ; lo <= hi; lo++) {
+            lg_schema_atom_add(a, lo);
+        }
+    }
+
+    if (p == end || empty) {
+        return NULL;
+    }
+
+    return p + 1;
+}
+
+
+/* after a backslash: \d, \w, or an escaped ASCII punctuation character */
+
+static const char *
+lg_schema_simple_escape(const char *p, const char *end, lg_schema_atom_t *a)
+{
+    unsigned char  ch;
+
+    if (p == end) {
+        return NULL;
+    }
+
+    ch = (unsigned char) *p;
+
+    if (ch == 'd' || ch == 'w') {
+        for (ch = '0'; ch <= '9'; ch++) {
+            lg_schema_atom_add(a, ch);
+        }
+
+        if (*p == 'w') {
+            for (ch = 'a'; ch <= 'z'; ch++) {
+                lg_schema_atom_add(a, ch);
+                lg_schema_atom_add(a, ch - 'a' + 'A');
+            }
+
+            lg_schema_atom_add(a, '_');
+        }
+
+        return p + 1;
+    }
+
+    /* letters and digits escape to classes, assertions, references... */
+    if (ch <= 0x20 || ch >= 0x7f || (ch >= '0' && ch <= '9')
+        || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z'))
+    {
+        return NULL;
+    }
+
+    lg_schema_atom_add(a, ch);
+
+    return p + 1;
+}
+
+
+/* the quantifier after an atom, if any: greedy only */
+
+static const char *
+lg_schema_simple_repeat(const char *p, const char *end, lg_schema_atom_t *a)
+{
+    unsigned long  min, max;
+
+    a->min = 1;
+    a->max = 1;
+
+    if (p == end) {
+        return p;
+    }
+
+    switch (*p) {
+
+    case '*':
+        a->min = 0;
+        a->max = UINT32_MAX;
+        p++;
+        break;
+
+    case '+':
+        a->max = UINT32_MAX;
+        p++;
+        break;
+
+    case '?':
+        a->min = 0;
+        p++;
+        break;
+
+    case '{':
+        p++;
+
+        for (min = 0; p < end && *p >= '0' && *p <= '9'; p++) {
+            min = min * 10 + (*p - '0');
+
+            if (min > 65535) {
+                return NULL;
+            }
+        }
+
+        max = min;
+
+        if (p < end && *p == ',') {
+            p++;
+            max = UINT32_MAX;
+
+            if (p < end && *p >= '0' && *p <= '9') {
+                for (max = 0; p < end && *p >= '0' && *p <= '9'; p++) {
+                    max = max * 10 + (*p - '0');
+
+                    if (max > 65535) {
+                        return NULL;
+                    }
+                }
+            }
+        }
+
+        /* "{", "{,5}", "{5,2}" are not quantifiers here: PCRE2 decides */
+        if (p == end || *p != '}' || p[-1] == '{' || max < min) {
+            return NULL;
+        }
+
+        a->min = (uint32_t) min;
+        a->max = (uint32_t) max;
+        p++;
+        break;
+
+    default:
+        return p;
+    }
+
+    /* lazy and possessive forms, and a quantifier on a quantifier */
+    if (p < end && (*p == '?' || *p == '+' || *p == '*' || *p == '{')) {
+        return NULL;
+    }
+
+    return p;
+}
+
+
+/*
+ * Every step but the last takes a fixed number of bytes, so the split is
+ * the only one; any byte outside the ASCII sets (a multibyte character,
+ * a control) fails the match, as it fails PCRE2's.
+ */
+
+int
+lg_schema_simple_match(const lg_schema_regex_t *re, const char *s,
+    size_t len)
+{
+    size_t                   p, k, end;
+    uint32_t                 i;
+    const unsigned char     *u;
+    const lg_schema_atom_t  *a;
+
+    u = (const unsigned char *) s;
+    p = 0;
+
+    for (i = 0; i < re->natoms; i++) {
+        a = &re->atoms[i];
+
+        if (i + 1 < re->natoms) {
+            if (len - p < a->min) {
+                return 0;
+            }
+
+            end = p + a->min;
+
+        } else {
+            if (len - p < a->min || len - p > a->max) {
+                return 0;
+            }
+
+            end = len;
+        }
+
+        for (k = p; k < end; k++) {
+            if (!lg_schema_atom_has(a, u[k])) {
+                return 0;
+            }
+        }
+
+        p = end;
+    }
+
+    return p == len;
 }
 
 

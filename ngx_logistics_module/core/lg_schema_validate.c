@@ -36,9 +36,8 @@
 static lg_schema_ctx_t  *lg_schema_ctx;
 
 
-static int lg_schema_node_validate(lg_schema_ctx_t *ctx,
-    const lg_schema_node_t *node, const lg_schema_tok_t *inst,
-    lg_schema_eval_t *ev);
+static int lg_schema_leaf(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
+    const lg_schema_tok_t *inst);
 static int lg_schema_eval_init(lg_schema_eval_t *ev, size_t n);
 static void lg_schema_eval_free(lg_schema_eval_t *ev);
 static void lg_schema_eval_merge(lg_schema_eval_t *dst,
@@ -370,48 +369,6 @@ lg_schema_quote(char *buf, size_t size, const char *s, size_t len)
 
 
 /*
- * Applies "node" to "inst" with "kw" (and "name" or "index") appended to
- * the keyword path.  The instance path is the caller's business.
- */
-
-int
-lg_schema_sub(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
-    const lg_schema_tok_t *inst, lg_schema_eval_t *ev, const char *kw,
-    const char *name, size_t name_len, size_t index)
-{
-    int                     rc;
-    lg_schema_seg_t         k1, k2;
-    const lg_schema_seg_t  *saved;
-
-    saved = ctx->kpath;
-
-    k1.prev = saved;
-    k1.str = kw;
-    k1.len = LG_SCHEMA_UNSET;
-    ctx->kpath = &k1;
-
-    if (name != NULL) {
-        k2.prev = &k1;
-        k2.str = name;
-        k2.len = name_len;
-        ctx->kpath = &k2;
-
-    } else if (index != LG_SCHEMA_UNSET) {
-        k2.prev = &k1;
-        k2.str = NULL;
-        k2.index = index;
-        ctx->kpath = &k2;
-    }
-
-    rc = lg_schema_node_validate(ctx, node, inst, ev);
-
-    ctx->kpath = saved;
-
-    return rc;
-}
-
-
-/*
  * Applies a subschema whose annotations count only if it matches (anyOf,
  * oneOf, if): they are collected apart and merged into "ev" on a match.
  */
@@ -462,7 +419,7 @@ lg_schema_branch(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
     } while (0)
 
 
-static int
+int
 lg_schema_node_validate(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
     const lg_schema_tok_t *inst, lg_schema_eval_t *parent)
 {
@@ -472,16 +429,21 @@ lg_schema_node_validate(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
     lg_schema_eval_t        local, *ev;
     const lg_schema_seg_t  *saved_ipath;
 
-    if (node->boolean == 1) {
-        return 1;
-    }
-
-    if (node->boolean == 0) {
-        return lg_schema_error(ctx, NULL, "no value is allowed here");
+    if (node->boolean != -1) {
+        return node->boolean
+               ? 1 : lg_schema_error(ctx, NULL, "no value is allowed here");
     }
 
     if (ctx->depth >= LG_SCHEMA_MAX_EVAL_DEPTH) {
         return lg_schema_too_deep(ctx);
+    }
+
+    sections = node->sections;
+
+    if (!(sections & LG_SCHEMA_S_NESTED)
+        && inst->type != JSON_OBJECT && inst->type != JSON_ARRAY)
+    {
+        return lg_schema_leaf(ctx, node, inst);
     }
 
     ctx->depth++;
@@ -505,8 +467,9 @@ lg_schema_node_validate(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
         pushed = 1;
     }
 
-    if ((is_obj && node->unevaluated_properties != NULL)
-        || (is_arr && node->unevaluated_items != NULL))
+    if ((sections & LG_SCHEMA_S_UNEVALUATED)
+        && ((is_obj && node->unevaluated_properties != NULL)
+            || (is_arr && node->unevaluated_items != NULL)))
     {
         if (lg_schema_eval_init(&local, n) != 0) {
             valid = -1;
@@ -520,8 +483,6 @@ lg_schema_node_validate(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
     }
 
     /* a section runs only when the node has one of its keywords */
-
-    sections = node->sections;
 
     if (sections & LG_SCHEMA_S_REFS) {
         lg_schema_section(lg_schema_refs(ctx, node, inst, ev));
@@ -569,6 +530,10 @@ lg_schema_node_validate(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
 
     /* last: what nothing else evaluated */
 
+    if (!(sections & LG_SCHEMA_S_UNEVALUATED)) {
+        goto done;
+    }
+
     if (is_arr && node->unevaluated_items != NULL) {
         lg_schema_section(lg_schema_unevaluated_items(ctx, node, inst, ev));
     }
@@ -598,6 +563,43 @@ done:
     }
 
     ctx->depth--;
+
+    return valid;
+}
+
+
+/*
+ * A node that applies no subschema to a scalar: its keywords of any
+ * instance and of the scalar's type, with nothing to scope or collect.
+ */
+
+static int
+lg_schema_leaf(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
+    const lg_schema_tok_t *inst)
+{
+    int       valid, rc;
+    unsigned  sections;
+
+    valid = 1;
+    sections = node->sections;
+
+    if (sections & LG_SCHEMA_S_ANY) {
+        rc = lg_schema_any(ctx, node, inst);
+        lg_schema_check(rc);
+    }
+
+    if (inst->type == JSON_STRING) {
+        if (sections & LG_SCHEMA_S_STRING) {
+            rc = lg_schema_strings(ctx, node, inst);
+            lg_schema_check(rc);
+        }
+
+    } else if (inst->type == JSON_INTEGER || inst->type == JSON_REAL) {
+        if (sections & LG_SCHEMA_S_NUMBER) {
+            rc = lg_schema_numbers(ctx, node, inst);
+            lg_schema_check(rc);
+        }
+    }
 
     return valid;
 }

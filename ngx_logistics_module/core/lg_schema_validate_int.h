@@ -92,9 +92,8 @@ typedef struct {
 
 
 /* lg_schema_validate.c */
-int lg_schema_sub(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
-    const lg_schema_tok_t *inst, lg_schema_eval_t *ev, const char *kw,
-    const char *name, size_t name_len, size_t index);
+int lg_schema_node_validate(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
+    const lg_schema_tok_t *inst, lg_schema_eval_t *parent);
 int lg_schema_error(lg_schema_ctx_t *ctx, const char *kw,
     const char *fmt, ...)
 #if defined(__GNUC__)
@@ -113,6 +112,49 @@ int lg_schema_arrays(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
     const lg_schema_tok_t *inst, lg_schema_eval_t *ev);
 int lg_schema_objects(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
     const lg_schema_tok_t *inst, lg_schema_eval_t *ev);
+
+
+/*
+ * Applies "node" to "inst" with "kw" (and "name" or "index") appended to
+ * the keyword path.  The instance path is the caller's business.  Inline:
+ * it runs once per subschema application.
+ */
+
+static inline int
+lg_schema_sub(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
+    const lg_schema_tok_t *inst, lg_schema_eval_t *ev, const char *kw,
+    const char *name, size_t name_len, size_t index)
+{
+    int                     rc;
+    lg_schema_seg_t         k1, k2;
+    const lg_schema_seg_t  *saved;
+
+    saved = ctx->kpath;
+
+    k1.prev = saved;
+    k1.str = kw;
+    k1.len = LG_SCHEMA_UNSET;
+    ctx->kpath = &k1;
+
+    if (name != NULL) {
+        k2.prev = &k1;
+        k2.str = name;
+        k2.len = name_len;
+        ctx->kpath = &k2;
+
+    } else if (index != LG_SCHEMA_UNSET) {
+        k2.prev = &k1;
+        k2.str = NULL;
+        k2.index = index;
+        ctx->kpath = &k2;
+    }
+
+    rc = lg_schema_node_validate(ctx, node, inst, ev);
+
+    ctx->kpath = saved;
+
+    return rc;
+}
 
 
 #endif /* _LG_SCHEMA_VALIDATE_INT_H_INCLUDED_ */

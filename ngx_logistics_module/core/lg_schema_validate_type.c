@@ -105,6 +105,10 @@ lg_schema_match(lg_schema_ctx_t *ctx, const lg_schema_regex_t *re,
 {
     int  rc;
 
+    if (re->simple) {
+        return lg_schema_simple_match(re, s, len);
+    }
+
     if (lg_schema_match_context == NULL) {
         lg_schema_match_context = pcre2_match_context_create(NULL);
 
@@ -545,7 +549,7 @@ lg_schema_name_find(const lg_schema_node_t *node, const lg_schema_tok_t *key)
         n = &node->names[e - 1];
 
         if (n->hash == key->hash && n->len == key->len
-            && memcmp(n->name, key->v.str, key->len) == 0)
+            && lg_schema_str_eq(n->name, key->v.str, key->len))
         {
             return e;
         }

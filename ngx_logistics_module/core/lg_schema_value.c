@@ -683,7 +683,7 @@ lg_schema_value_equal(const lg_schema_value_t *v, const lg_schema_tok_t *t)
     switch (v->type) {
 
     case JSON_STRING:
-        return t->len == v->len && memcmp(t->v.str, v->str, v->len) == 0;
+        return t->len == v->len && lg_schema_str_eq(t->v.str, v->str, v->len);
 
     case JSON_ARRAY:
         if (t->len != v->nitems) {

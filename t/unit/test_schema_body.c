@@ -404,6 +404,100 @@ test_many_names(void)
 }
 
 
+/*
+ * Patterns simple enough to be matched without PCRE2 must match as PCRE2
+ * does: each is held against the same pattern in a group, which PCRE2
+ * always matches, over random strings of the characters they care about.
+ */
+
+static void
+test_simple_patterns(void)
+{
+    int                  a, b;
+    char                 text[256], body[128];
+    size_t               i, j, k, n, bad;
+    uint32_t             seed;
+    lg_arena_t           arena = { NULL }, rarena = { NULL };
+    lg_error_t           err;
+    lg_schema_t         *fast, *slow;
+    lg_schema_result_t   res;
+
+    static const char  *patterns[] = {
+        "^[A-Z]{2}$", "^[a-z0-9][a-z0-9_-]{1,31}$",
+        "^\\\\+[1-9][0-9]{6,14}$", "^[A-Za-z0-9][A-Za-z0-9._/:#-]*$",
+        "^[A-Za-z0-9 -]+$", "^\\\\d{3}\\\\w?$", "^a-b$", "^[-a]*$",
+        "^x{0}y$", "^$", "^[.]\\\\.$", "^ab?$", "^[a-c]{2,}$",
+        "^Z{1,3}$", "^[\\\\w.]{0,2}$", "^[+-]?[0-9]+$", NULL
+    };
+
+    /* what the strings are made of: ASCII, a UTF-8 letter, a control */
+    static const char  *pieces[] = {
+        "a", "b", "c", "x", "y", "z", "A", "Z", "0", "1", "9", "_", "-",
+        ".", " ", "+", "#", "/", ":", "\xc3\xa9", "\\u0001", "\\\\"
+    };
+
+    seed = 12345;
+    bad = 0;
+    n = 0;
+
+    for (i = 0; patterns[i] != NULL; i++) {
+        snprintf(text, sizeof(text), "{\"pattern\": \"%s\"}", patterns[i]);
+        fast = compile(&arena, "fast.json", text);
+
+        /* "^x$" as "^(?:x)$": a group, so never the simple matcher */
+        k = strlen(patterns[i]);
+        snprintf(text, sizeof(text), "{\"pattern\": \"^(?:%.*s)$\"}",
+                 (int) k - 2, patterns[i] + 1);
+        slow = compile(&arena, "slow.json", text);
+
+        if (fast == NULL || slow == NULL) {
+            bad++;
+            continue;
+        }
+
+        for (j = 0; j < 400; j++) {
+            k = 0;
+            body[k++] = '"';
+
+            /* lengths 0 .. 19, more of them short */
+            seed = seed * 1103515245 + 12345;
+            n = (seed >> 16) % 20;
+            n = (j < 200) ? n % 5 : n;
+
+            while (n-- > 0 && k < sizeof(body) - 8) {
+                seed = seed * 1103515245 + 12345;
+                k += sprintf(body + k, "%s",
+                             pieces[(seed >> 16)
+                                    % (sizeof(pieces) / sizeof(pieces[0]))]);
+            }
+
+            body[k++] = '"';
+            body[k] = '\0';
+
+            memset(&res, 0, sizeof(res));
+            res.max_errors = 1;
+            res.arena = &rarena;
+
+            a = lg_schema_validate_body(fast, body, k, &res, &err);
+            b = lg_schema_validate_body(slow, body, k, &res, &err);
+
+            if (a != b) {
+                printf("# %s on %s: %d, PCRE2: %d\n", patterns[i], body, a,
+                       b);
+                bad++;
+            }
+        }
+
+        lg_arena_free(&rarena);
+    }
+
+    is_int(bad, 0, "simple patterns match as PCRE2 matches");
+
+    lg_arena_free(&arena);
+    lg_arena_free(&rarena);
+}
+
+
 int
 main(void)
 {
@@ -413,6 +507,7 @@ main(void)
     test_escapes();
     test_big_objects();
     test_many_names();
+    test_simple_patterns();
 
     lg_fixture_cleanup(dir);
 
