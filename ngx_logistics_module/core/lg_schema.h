@@ -25,8 +25,9 @@
  * after result->max_errors errors, and is bounded: recursion is capped at
  * LG_SCHEMA_MAX_EVAL_DEPTH, every regular expression runs under the
  * PCRE2 match limit (and the depth limit, or the JIT stack when the
- * pattern is JIT-compiled), "uniqueItems" hashes instead of comparing
- * pairs.  A compiled schema may be used by any number of validations (it
+ * pattern is JIT-compiled) but simple ones, matched in one linear pass
+ * without PCRE2 (lg_schema_regex.c), "uniqueItems" hashes instead of
+ * comparing pairs.  A compiled schema may be used by any number of validations (it
  * is never written to after compilation).  Instance strings must be valid
  * UTF-8, as the body parser and jansson's decoders and checked
  * constructors guarantee: patterns rely on it.
