@@ -370,6 +370,11 @@ lg_schema_simple_repeat(const char *p, const char *end, lg_schema_atom_t *a)
     case '{':
         p++;
 
+        /* "{", "{,5}" (before PCRE2 10.43), "{x}" are literals to PCRE2 */
+        if (p == end || *p < '0' || *p > '9') {
+            return NULL;
+        }
+
         for (min = 0; p < end && *p >= '0' && *p <= '9'; p++) {
             min = min * 10 + (*p - '0');
 
@@ -395,8 +400,8 @@ lg_schema_simple_repeat(const char *p, const char *end, lg_schema_atom_t *a)
             }
         }
 
-        /* "{", "{,5}", "{5,2}" are not quantifiers here: PCRE2 decides */
-        if (p == end || *p != '}' || p[-1] == '{' || max < min) {
+        /* "{5,2}" is an error, "{5" a literal: PCRE2 decides */
+        if (p == end || *p != '}' || max < min) {
             return NULL;
         }
 
