@@ -559,6 +559,23 @@ lg_schema_name_find(const lg_schema_node_t *node, const lg_schema_tok_t *key)
 }
 
 
+/* lg_schema_check() in a section that frees what it holds at "done" */
+
+#define lg_schema_check_done(rc)                                              \
+    do {                                                                      \
+        if ((rc) < 0) {                                                       \
+            valid = -1;                                                       \
+            goto done;                                                        \
+        }                                                                     \
+        if ((rc) == 0) {                                                      \
+            valid = 0;                                                        \
+            if (ctx->quiet || ctx->stop) {                                    \
+                goto done;                                                    \
+            }                                                                 \
+        }                                                                     \
+    } while (0)
+
+
 #define lg_schema_seen(lk, e)                                                 \
     ((lk)->seen[(e) >> 6] & ((uint64_t) 1 << ((e) & 63)))
 
@@ -600,26 +617,14 @@ lg_schema_objects(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
         lk = &lookup;
 
         rc = lg_schema_required(ctx, node, lk);
-        if (rc <= 0) {
-            valid = rc < 0 ? -1 : 0;
-
-            if (rc < 0 || ctx->quiet || ctx->stop) {
-                goto done;
-            }
-        }
+        lg_schema_check_done(rc);
     }
 
     if (node->nproperties > 0 || node->npattern_properties > 0
         || node->additional_properties != NULL)
     {
         rc = lg_schema_properties(ctx, node, inst, ev, lk);
-        if (rc <= 0) {
-            valid = rc < 0 ? -1 : 0;
-
-            if (rc < 0 || ctx->quiet || ctx->stop) {
-                goto done;
-            }
-        }
+        lg_schema_check_done(rc);
     }
 
     for (i = 0; i < node->ndependent_schemas; i++) {
@@ -628,21 +633,13 @@ lg_schema_objects(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
         if (lg_schema_seen(lk, p->entry)) {
             rc = lg_schema_sub(ctx, p->node, inst, ev, node->dep_schemas_kw,
                                p->name, p->len, LG_SCHEMA_UNSET);
-            if (rc <= 0) {
-                valid = rc < 0 ? -1 : 0;
-
-                if (rc < 0 || ctx->quiet || ctx->stop) {
-                    goto done;
-                }
-            }
+            lg_schema_check_done(rc);
         }
     }
 
     if (node->property_names != NULL) {
         rc = lg_schema_property_names(ctx, node, inst);
-        if (rc <= 0) {
-            valid = rc < 0 ? -1 : 0;
-        }
+        lg_schema_check_done(rc);
     }
 
 done:
