@@ -27,10 +27,10 @@
  * PCRE2 match limit (and the depth limit, or the JIT stack when the
  * pattern is JIT-compiled) but simple ones, matched in one linear pass
  * without PCRE2 (lg_schema_regex.c), "uniqueItems" hashes instead of
- * comparing pairs.  A compiled schema may be used by any number of validations (it
- * is never written to after compilation).  Instance strings must be valid
- * UTF-8, as the body parser and jansson's decoders and checked
- * constructors guarantee: patterns rely on it.
+ * comparing pairs.  A compiled schema may be used by any number of
+ * validations (it is never written to after compilation).  Instance
+ * strings must be valid UTF-8, as the body parser and jansson's decoders
+ * and checked constructors guarantee: patterns rely on it.
  *
  * Request bodies are not turned into jansson values: the body parser
  * (lg_schema_body.c) writes a flat array of tokens whose strings are

@@ -20,7 +20,8 @@
  * builds a hash table per object.  This parser accepts exactly what
  * json_loadb() accepts with JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL |
  * JSON_DECODE_ANY (fuzz/fuzz_json_body.c holds the two against each
- * other, through lg_schema_parse_body()), except that
+ * other, through lg_schema_parse_body() in lg_schema_body_json.c),
+ * except that
  *
  *   - nesting is limited to LG_SCHEMA_MAX_BODY_DEPTH (jansson: 2048, and
  *     the validator recurses along it), and
@@ -78,7 +79,6 @@ static inline int lg_body_space(lg_body_parser_t *bp);
 static inline const unsigned char *lg_body_plain_run(const unsigned char *p,
     const unsigned char *end);
 static inline lg_schema_tok_t *lg_body_push(lg_body_parser_t *bp);
-static int lg_body_grow(lg_schema_body_t *body);
 static int lg_body_value(lg_body_parser_t *bp);
 static int lg_body_object(lg_body_parser_t *bp);
 static int lg_body_array(lg_body_parser_t *bp);
@@ -102,8 +102,6 @@ static int lg_body_hex4(const unsigned char *p, uint32_t *cp);
 static void lg_body_trim(lg_schema_body_t *body);
 static int lg_body_error(lg_body_parser_t *bp, const unsigned char *at,
     const char *reason);
-static json_t *lg_body_to_json(const lg_schema_tok_t *t);
-static int lg_body_json_value(lg_schema_body_t *body, const json_t *json);
 
 
 static lg_schema_body_t  *lg_body_kept;
@@ -274,36 +272,6 @@ lg_schema_body_parse(lg_schema_body_t *body, const char *buf, size_t len,
 }
 
 
-json_t *
-lg_schema_parse_body(const char *buf, size_t len, lg_error_t *err)
-{
-    json_t            *json;
-    lg_schema_body_t  *body;
-
-    body = lg_schema_body_create();
-    if (body == NULL) {
-        snprintf(err->text, sizeof(err->text),
-                 "line 1, column 1: out of memory");
-        return NULL;
-    }
-
-    json = NULL;
-
-    if (lg_schema_body_parse(body, buf, len, err) == 0) {
-        json = lg_body_to_json(body->toks);
-
-        if (json == NULL) {
-            snprintf(err->text, sizeof(err->text),
-                     "line 1, column 1: out of memory");
-        }
-    }
-
-    lg_schema_body_destroy(body);
-
-    return json;
-}
-
-
 /*
  * Skips whitespace; 0 at a token, -1 at the end of the input.  Runs are
  * short: a space, or a newline and some indentation.  Where a word is
@@ -407,7 +375,7 @@ lg_body_push(lg_body_parser_t *bp)
 
     body = bp->body;
 
-    if (body->ntoks == body->cap && lg_body_grow(body) != 0) {
+    if (body->ntoks == body->cap && lg_schema_body_grow(body) != 0) {
         (void) lg_body_error(bp, bp->p, "out of memory");
         return NULL;
     }
@@ -416,8 +384,8 @@ lg_body_push(lg_body_parser_t *bp)
 }
 
 
-static int
-lg_body_grow(lg_schema_body_t *body)
+int
+lg_schema_body_grow(lg_schema_body_t *body)
 {
     size_t            cap;
     lg_schema_tok_t  *toks;
@@ -1330,172 +1298,4 @@ lg_body_error(lg_body_parser_t *bp, const unsigned char *at,
              "line %zu, column %zu: %s", line, column, reason);
 
     return -1;
-}
-
-
-/* jansson values of a parsed body (lg_schema_parse_body()) */
-
-static json_t *
-lg_body_to_json(const lg_schema_tok_t *t)
-{
-    uint32_t                i;
-    json_t                 *json, *v;
-    const lg_schema_tok_t  *m;
-
-    switch (t->type) {
-
-    case JSON_OBJECT:
-        json = json_object();
-        m = lg_schema_tok_first(t);
-
-        for (i = 0; json != NULL && i < t->len; i++) {
-            v = lg_body_to_json(m + 1);
-
-            if (v == NULL
-                || json_object_setn_new_nocheck(json, m->v.str, m->len, v)
-                   != 0)
-            {
-                json_decref(json);
-                return NULL;
-            }
-
-            m = lg_schema_tok_next(m + 1);
-        }
-
-        return json;
-
-    case JSON_ARRAY:
-        json = json_array();
-        m = lg_schema_tok_first(t);
-
-        for (i = 0; json != NULL && i < t->len; i++) {
-            if (json_array_append_new(json, lg_body_to_json(m)) != 0) {
-                json_decref(json);
-                return NULL;
-            }
-
-            m = lg_schema_tok_next(m);
-        }
-
-        return json;
-
-    case JSON_STRING:
-        return json_stringn_nocheck(t->v.str, t->len);
-
-    case JSON_INTEGER:
-        return json_integer(t->v.i);
-
-    case JSON_REAL:
-        return json_real(t->v.d);
-
-    case JSON_TRUE:
-        return json_true();
-
-    case JSON_FALSE:
-        return json_false();
-
-    default:
-        return json_null();
-    }
-}
-
-
-/*
- * The tokens of a jansson value (lg_schema_validate()): strings and keys
- * are slices of the value, which must outlive the body.  Returns 0, or
- * -1 when out of memory.
- */
-
-int
-lg_schema_body_from_json(lg_schema_body_t *body, const json_t *json)
-{
-    body->ntoks = 0;
-
-    return lg_body_json_value(body, json);
-}
-
-
-static int
-lg_body_json_value(lg_schema_body_t *body, const json_t *json)
-{
-    size_t            at, i, n;
-    void             *it;
-    const char       *key;
-    lg_schema_tok_t  *t;
-
-    if (body->ntoks == body->cap && lg_body_grow(body) != 0) {
-        return -1;
-    }
-
-    at = body->ntoks++;
-    t = &body->toks[at];
-    t->type = (uint8_t) json_typeof(json);
-    t->span = 1;
-
-    switch (json_typeof(json)) {
-
-    case JSON_OBJECT:
-        n = 0;
-
-        for (it = json_object_iter((json_t *) json);
-             it != NULL;
-             it = json_object_iter_next((json_t *) json, it))
-        {
-            if (body->ntoks == body->cap && lg_body_grow(body) != 0) {
-                return -1;
-            }
-
-            key = json_object_iter_key(it);
-
-            t = &body->toks[body->ntoks++];
-            t->type = JSON_STRING;
-            t->v.str = key;
-            t->len = (uint32_t) json_object_iter_key_len(it);
-            t->hash = lg_schema_key_hash(key, t->len);
-            t->span = 1;
-
-            if (lg_body_json_value(body, json_object_iter_value(it)) != 0) {
-                return -1;
-            }
-
-            n++;
-        }
-
-        break;
-
-    case JSON_ARRAY:
-        n = json_array_size(json);
-
-        for (i = 0; i < n; i++) {
-            if (lg_body_json_value(body, json_array_get(json, i)) != 0) {
-                return -1;
-            }
-        }
-
-        break;
-
-    case JSON_STRING:
-        t->v.str = json_string_value(json);
-        n = json_string_length(json);
-        break;
-
-    case JSON_INTEGER:
-        t->v.i = json_integer_value(json);
-        n = 0;
-        break;
-
-    case JSON_REAL:
-        t->v.d = json_real_value(json);
-        n = 0;
-        break;
-
-    default:
-        n = 0;
-    }
-
-    t = &body->toks[at];
-    t->len = (uint32_t) n;
-    t->span = (uint32_t) (body->ntoks - at);
-
-    return 0;
 }

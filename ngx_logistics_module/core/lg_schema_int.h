@@ -398,7 +398,10 @@ int lg_schema_num_is_integer(const json_t *json);
 int lg_schema_validate_tok(const lg_schema_t *schema,
     const lg_schema_tok_t *instance, lg_schema_result_t *result);
 
-/* lg_schema_body.c */
+/* lg_schema_body.c: room for one more token; 0, or -1 out of memory */
+int lg_schema_body_grow(lg_schema_body_t *body);
+
+/* lg_schema_body_json.c: a body of the tokens of a jansson value */
 int lg_schema_body_from_json(lg_schema_body_t *body, const json_t *json);
 
 /* lg_schema_regex.c: 1 a simple pattern matches, 0 not */

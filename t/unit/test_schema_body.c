@@ -231,6 +231,53 @@ test_escapes(void)
 }
 
 
+/*
+ * A member name quoted in a message is cut to fit: the message is made
+ * of whole escapes, the same on every path (it once ended in bytes of
+ * the stack the escaping never wrote).
+ */
+
+static void
+test_long_names(void)
+{
+    char                 body[256], want[256];
+    size_t               i, n, w;
+    lg_arena_t           arena = { NULL }, rarena = { NULL };
+    lg_schema_t         *s;
+    lg_schema_result_t   res;
+
+    s = compile(&arena, "closed.json", "{\"additionalProperties\": false}");
+    if (!ok(s != NULL, "the closed schema compiles")) {
+        return;
+    }
+
+    n = sprintf(body, "{\"trac");
+    w = sprintf(want, "property \"trac");
+
+    for (i = 0; i < 42; i++) {
+        body[n++] = 0x7f;
+    }
+
+    sprintf(body + n, "king_number\": 1}");
+
+    /* 20 escapes of 6 bytes fill the 128-byte quote after "trac */
+    for (i = 0; i < 20; i++) {
+        w += sprintf(want + w, "\\u007f");
+    }
+
+    sprintf(want + w, " is not allowed");
+
+    is_int(both(s, body, &res, &rarena, "long name"), 1,
+           "a long name with escapes");
+    if (res.nerrors == 1) {
+        is_str(res.errors[0].message, want, "is quoted in whole escapes");
+    }
+
+    lg_arena_free(&arena);
+    lg_arena_free(&rarena);
+}
+
+
 /* an object of n members "k0".."k<n-1>", plus "dup" twice when asked */
 
 static char *
@@ -507,6 +554,7 @@ main(void)
 
     test_results();
     test_escapes();
+    test_long_names();
     test_big_objects();
     test_many_names();
     test_simple_patterns();
