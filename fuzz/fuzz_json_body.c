@@ -7,7 +7,9 @@
 /*
  * libFuzzer target: the request body parser (lg_schema_body.c) against
  * jansson's json_loadb() with the flags it stands in for.  Both must
- * accept and refuse the same inputs and build equal values, except for
+ * accept and refuse the same inputs and build equal values (ours: the
+ * parser's tokens turned into jansson values by lg_schema_parse_body(),
+ * strings, numbers, keys and their order), except for
  * the documented differences: nesting beyond LG_SCHEMA_MAX_BODY_DEPTH
  * (ours refuses earlier), integers beyond 64 bits (ours keeps them as
  * reals, jansson refuses the document), and a raw NUL byte outside
@@ -23,6 +25,51 @@
 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+
+/*
+ * json_equal() ignores the order of members; the validator reports errors
+ * in member order, so the order must be jansson's (the document's) too
+ */
+
+static int
+lg_fuzz_same_order(json_t *a, json_t *b)
+{
+    size_t   i;
+    void    *x, *y;
+
+    if (json_is_array(a)) {
+        for (i = 0; i < json_array_size(a); i++) {
+            if (!lg_fuzz_same_order(json_array_get(a, i),
+                                    json_array_get(b, i)))
+            {
+                return 0;
+            }
+        }
+
+        return 1;
+    }
+
+    if (!json_is_object(a)) {
+        return 1;
+    }
+
+    for (x = json_object_iter(a), y = json_object_iter(b);
+         x != NULL && y != NULL;
+         x = json_object_iter_next(a, x), y = json_object_iter_next(b, y))
+    {
+        if (json_object_iter_key_len(x) != json_object_iter_key_len(y)
+            || memcmp(json_object_iter_key(x), json_object_iter_key(y),
+                      json_object_iter_key_len(x)) != 0
+            || !lg_fuzz_same_order(json_object_iter_value(x),
+                                   json_object_iter_value(y)))
+        {
+            return 0;
+        }
+    }
+
+    return x == NULL && y == NULL;
+}
 
 
 int
@@ -56,7 +103,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
 
-    if (ours != NULL && theirs != NULL && !json_equal(ours, theirs)) {
+    if (ours != NULL && theirs != NULL
+        && (!json_equal(ours, theirs) || !lg_fuzz_same_order(ours, theirs)))
+    {
         abort();
     }
 

@@ -29,44 +29,6 @@ static ngx_int_t ngx_http_logistics_body_check(ngx_http_request_t *r,
 static ngx_int_t ngx_http_logistics_invalid(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, lg_schema_result_t *res);
 static void ngx_http_logistics_body_cleanup(void *data);
-static void *ngx_http_logistics_json_alloc(size_t size);
-static void ngx_http_logistics_json_free(void *p);
-
-
-/*
- * jansson allocates every value, string and hash bucket with malloc();
- * for a 2 KB document that is hundreds of malloc()/free() pairs, a fifth
- * of the worker's time in a profile.  While a body is parsed and
- * validated, jansson allocates from a pool of its own instead (the worker
- * is single-threaded, and the allocators are restored right after), and
- * the tree goes away as soon as the body is judged, not when the request
- * ends.  The tree takes about 7 times the text: bodies whose estimate
- * fits NGX_HTTP_LOGISTICS_JSON_KEPT share one pool that the worker keeps
- * and resets after each body, so they cost no malloc() at all; a bigger
- * body gets a pool of its own, sized from it and destroyed after.  What
- * the kept pool grows to stays bounded by the densest small body (a few
- * blocks).
- */
-
-#define NGX_HTTP_LOGISTICS_JSON_KEPT      (64 * 1024)
-#define NGX_HTTP_LOGISTICS_JSON_POOL_MAX  (256 * 1024)
-
-static ngx_pool_t  *ngx_http_logistics_json_pool;
-static ngx_pool_t  *ngx_http_logistics_json_kept;
-
-
-static void *
-ngx_http_logistics_json_alloc(size_t size)
-{
-    return ngx_palloc(ngx_http_logistics_json_pool, size);
-}
-
-
-static void
-ngx_http_logistics_json_free(void *p)
-{
-    /* the pool frees it */
-}
 
 
 static const lg_schema_t *
@@ -273,12 +235,8 @@ ngx_http_logistics_body_check(ngx_http_request_t *r,
 {
     int                              rc;
     u_char                          *data;
-    size_t                           len, size;
-    ngx_pool_t                      *pool;
-    json_t                          *doc;
+    size_t                           len;
     lg_error_t                       err;
-    json_malloc_t                    saved_malloc;
-    json_free_t                      saved_free;
     ngx_pool_cleanup_t              *cln;
     lg_schema_result_t               res;
     const lg_policy_t               *policy;
@@ -316,49 +274,12 @@ ngx_http_logistics_body_check(ngx_http_request_t *r,
     res.max_errors = policy->max_errors;
     res.arena = &ctx->body.arena;
 
-    size = 8 * len + 1024;
+    /* tokens over the bytes as they are: no tree, no copy of the body */
 
-    if (size <= NGX_HTTP_LOGISTICS_JSON_KEPT) {
-        if (ngx_http_logistics_json_kept == NULL) {
-            ngx_http_logistics_json_kept =
-                ngx_create_pool(NGX_HTTP_LOGISTICS_JSON_KEPT, ngx_cycle->log);
-        }
+    rc = lg_schema_validate_body(ngx_http_logistics_body_schema(ctx),
+                                 (const char *) data, len, &res, &err);
 
-        pool = ngx_http_logistics_json_kept;
-
-    } else {
-        size = ngx_min(size, NGX_HTTP_LOGISTICS_JSON_POOL_MAX);
-        pool = ngx_create_pool(size, r->connection->log);
-    }
-
-    if (pool == NULL) {
-        return NGX_ERROR;
-    }
-
-    json_get_alloc_funcs(&saved_malloc, &saved_free);
-    ngx_http_logistics_json_pool = pool;
-    json_set_alloc_funcs(ngx_http_logistics_json_alloc,
-                         ngx_http_logistics_json_free);
-
-    doc = lg_schema_parse_body((char *) data, len, &err);
-
-    rc = doc ? lg_schema_validate(ngx_http_logistics_body_schema(ctx), doc,
-                                  &res)
-             : 0;
-
-    json_set_alloc_funcs(saved_malloc, saved_free);
-    ngx_http_logistics_json_pool = NULL;
-
-    /* the errors are copies in ctx->body.arena: the document can go */
-
-    if (pool == ngx_http_logistics_json_kept) {
-        ngx_reset_pool(pool);
-
-    } else {
-        ngx_destroy_pool(pool);
-    }
-
-    if (doc == NULL) {
+    if (rc == LG_SCHEMA_BODY_MALFORMED) {
         (void) ngx_http_logistics_refuse(ctx, LG_PROBLEM_MALFORMED_BODY,
                                          "malformed-body");
 
@@ -422,8 +343,6 @@ static void
 ngx_http_logistics_body_cleanup(void *data)
 {
     ngx_http_logistics_ctx_t  *ctx = data;
-
-    /* the parsed document is gone already (its own pool) */
 
     lg_arena_free(&ctx->body.arena);
 }

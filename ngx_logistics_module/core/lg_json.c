@@ -354,7 +354,7 @@ lg_json_locate(const char *text, size_t len, size_t offset,
 size_t
 lg_json_escape(char *buf, size_t size, const char *s, size_t len)
 {
-    size_t          i, n;
+    size_t          i, n, w;
     unsigned char   c;
     char            esc[8];
     const char     *add;
@@ -363,11 +363,20 @@ lg_json_escape(char *buf, size_t size, const char *s, size_t len)
     static const char  hex[] = "0123456789abcdef";
 
     n = 0;
+    w = 0;
+
+    /*
+     * n counts what the whole literal needs, w what is written: once a
+     * piece does not fit nothing more is, so that a truncated literal is
+     * a prefix of whole pieces, terminated right after it (not at
+     * size - 1, past bytes never written).
+     */
 
 #define lg_json_put(p, l)                                                     \
     do {                                                                      \
-        if (n + (l) < size) {                                                 \
+        if (w == n && n + (l) < size) {                                       \
             memcpy(buf + n, (p), (l));                                        \
+            w += (l);                                                         \
         }                                                                     \
         n += (l);                                                             \
     } while (0)
@@ -408,7 +417,7 @@ lg_json_escape(char *buf, size_t size, const char *s, size_t len)
 #undef lg_json_put
 
     if (size > 0) {
-        buf[n < size ? n : size - 1] = '\0';
+        buf[w] = '\0';
     }
 
     return n;

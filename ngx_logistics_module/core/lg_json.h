@@ -57,7 +57,11 @@ json_t *lg_json_load_buffer(const char *file, const char *buf, size_t len,
     size_t flags, lg_error_t *err);
 
 
-/* appends a JSON string literal (with quotes) to buf; returns bytes needed */
+/*
+ * appends a JSON string literal (with quotes) to buf; returns bytes needed.
+ * When it does not fit, buf holds the longest prefix of whole characters
+ * (escapes included) that does, terminated.
+ */
 size_t lg_json_escape(char *buf, size_t size, const char *s, size_t len);
 
 

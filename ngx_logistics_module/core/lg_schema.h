@@ -25,11 +25,18 @@
  * after result->max_errors errors, and is bounded: recursion is capped at
  * LG_SCHEMA_MAX_EVAL_DEPTH, every regular expression runs under the
  * PCRE2 match limit (and the depth limit, or the JIT stack when the
- * pattern is JIT-compiled), "uniqueItems" hashes instead of comparing
- * pairs.  A compiled schema may be used by any number of validations (it
- * is never written to after compilation).  Instance strings must be valid
- * UTF-8, as lg_schema_parse_body() and jansson's decoders and checked
- * constructors guarantee: patterns rely on it.
+ * pattern is JIT-compiled) but simple ones, matched in one linear pass
+ * without PCRE2 (lg_schema_regex.c), "uniqueItems" hashes instead of
+ * comparing pairs.  A compiled schema may be used by any number of
+ * validations (it is never written to after compilation).  Instance
+ * strings must be valid UTF-8, as the body parser and jansson's decoders
+ * and checked constructors guarantee: patterns rely on it.
+ *
+ * Request bodies are not turned into jansson values: the body parser
+ * (lg_schema_body.c) writes a flat array of tokens whose strings are
+ * slices of the body, and the validator walks that.  jansson stays for
+ * schema documents (and for instances given as json_t, which are
+ * converted to tokens first).
  */
 
 
@@ -57,7 +64,8 @@
 #define LG_SCHEMA_HEAP_LIMIT       8192        /* KiB */
 
 
-typedef struct lg_schema_s  lg_schema_t;
+typedef struct lg_schema_s       lg_schema_t;
+typedef struct lg_schema_body_s  lg_schema_body_t;
 
 
 typedef struct {
@@ -109,6 +117,22 @@ lg_schema_t *lg_schema_compile_file(lg_arena_t *arena, const char *file,
 lg_schema_t *lg_schema_compile_json(lg_arena_t *arena, json_t *json,
     const char *file, const lg_schema_options_t *opts, lg_error_t *err);
 
+/* lg_schema_validate_body(): the body is not JSON, err->text says why */
+#define LG_SCHEMA_BODY_MALFORMED  2
+
+
+/*
+ * The gateway's call: parses a request body and validates it.  Returns 0
+ * valid, 1 invalid (errors recorded), LG_SCHEMA_BODY_MALFORMED (err->text
+ * is "line L, column C: reason", as lg_schema_parse_body() says it), -1
+ * internal error (as lg_schema_validate()).  The tokens live in buffers
+ * the process keeps from one body to the next (up to a bound), so a body
+ * costs no allocation but its errors (from result->arena).  Not
+ * reentrant: one thread, like the validation itself.
+ */
+int lg_schema_validate_body(const lg_schema_t *schema, const char *buf,
+    size_t len, lg_schema_result_t *result, lg_error_t *err);
+
 /*
  * 0 valid, 1 invalid (errors recorded), -1 internal error (out of memory,
  * or the recursion limit: errors[0] then says which, when max_errors > 0)
@@ -117,13 +141,27 @@ int lg_schema_validate(const lg_schema_t *schema, const json_t *instance,
     lg_schema_result_t *result);
 
 /*
+ * The two steps of lg_schema_validate_body() apart (the CLI times them):
+ * a body object keeps its buffers across lg_schema_body_parse() calls;
+ * lg_schema_body_parse() returns 0, or -1 with err->text set; the parsed
+ * body refers to "buf", which must outlive its validation.
+ */
+lg_schema_body_t *lg_schema_body_create(void);
+int lg_schema_body_parse(lg_schema_body_t *body, const char *buf, size_t len,
+    lg_error_t *err);
+int lg_schema_body_validate(const lg_schema_t *schema,
+    const lg_schema_body_t *body, lg_schema_result_t *result);
+void lg_schema_body_destroy(lg_schema_body_t *body);
+
+/*
  * parses a request body (RFC 8259, our parser, lg_schema_body.c): any
  * JSON value, duplicate keys rejected, "\u0000" allowed in strings (not
  * in keys), invalid UTF-8 rejected, nesting limited to
  * LG_SCHEMA_MAX_BODY_DEPTH, integers too big for 64 bits kept as reals.
- * Values are allocated with jansson's allocation functions.  On error
- * NULL and err->text is "line L, column C: reason".  The caller
- * json_decref()s the result.
+ * This is the parser of lg_schema_validate_body(), with jansson values
+ * built from its tokens (for tests and the fuzzer that holds the parser
+ * against jansson's).  On error NULL and err->text is "line L, column C:
+ * reason".  The caller json_decref()s the result.
  */
 json_t *lg_schema_parse_body(const char *buf, size_t len, lg_error_t *err);
 

@@ -18,9 +18,6 @@
 #include "lg_schema_int.h"
 
 
-typedef int (*lg_schema_format_pt)(const char *s, size_t len);
-
-
 typedef struct {
     const char           *name;
     lg_schema_format_pt   check;
@@ -64,18 +61,18 @@ static const lg_schema_format_t  lg_schema_formats[] = {
 };
 
 
-int
-lg_schema_format_check(const char *format, const char *s, size_t len)
+lg_schema_format_pt
+lg_schema_format_find(const char *format)
 {
     const lg_schema_format_t  *f;
 
     for (f = lg_schema_formats; f->name != NULL; f++) {
         if (strcmp(f->name, format) == 0) {
-            return f->check(s, len);
+            return f->check;
         }
     }
 
-    return -1;
+    return NULL;
 }
 
 

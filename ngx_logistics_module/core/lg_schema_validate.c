@@ -12,6 +12,11 @@
  * failure is not an error by itself (anyOf, oneOf, not, if, contains) run
  * "quiet": nothing is recorded and the first failure ends them.
  *
+ * The node's keywords are checked in sections, in a fixed order:
+ * references, the keywords of any instance (type, enum, const), the
+ * section of the instance's type (lg_schema_validate_type.c), the
+ * in-place applicators, and the unevaluated* keywords last.
+ *
  * unevaluatedProperties / unevaluatedItems need the annotations of every
  * subschema applied to the same instance: a bitmap over the object's
  * members (in iteration order) or the array's items is passed down to
@@ -25,71 +30,45 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lg_schema_int.h"
-#include "lg_utf8.h"
-
-
-#define LG_SCHEMA_EVAL_INLINE  4      /* 256 members without malloc */
-
-
-typedef struct lg_schema_seg_s  lg_schema_seg_t;
-
-struct lg_schema_seg_s {
-    const lg_schema_seg_t  *prev;
-    const char             *str;      /* NULL: an index */
-    size_t                  len;
-    size_t                  index;
-};
-
-
-typedef struct {
-    size_t                  n;
-    uint64_t               *bits;
-    uint64_t                inl[LG_SCHEMA_EVAL_INLINE];
-} lg_schema_eval_t;
-
-
-typedef struct {
-    const lg_schema_t      *schema;
-    lg_schema_result_t     *result;
-    int                     quiet;
-    int                     stop;
-    int                     oom;
-    size_t                  depth;
-    const lg_schema_seg_t  *kpath;
-    const lg_schema_seg_t  *ipath;
-    size_t                  nscope;
-    const lg_schema_resource_t  *scope[LG_SCHEMA_MAX_EVAL_DEPTH];
-} lg_schema_ctx_t;
+#include "lg_schema_validate_int.h"
 
 
 static lg_schema_ctx_t  *lg_schema_ctx;
 
 
-static int lg_schema_node_validate(lg_schema_ctx_t *ctx,
-    const lg_schema_node_t *node, const json_t *inst, lg_schema_eval_t *ev);
+static int lg_schema_leaf(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
+    const lg_schema_tok_t *inst);
 static int lg_schema_eval_init(lg_schema_eval_t *ev, size_t n);
 static void lg_schema_eval_free(lg_schema_eval_t *ev);
 static void lg_schema_eval_merge(lg_schema_eval_t *dst,
     const lg_schema_eval_t *src);
 static char *lg_schema_pointer(lg_schema_ctx_t *ctx,
     const lg_schema_seg_t *seg);
-static int lg_schema_error(lg_schema_ctx_t *ctx, const char *kw,
-    const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-static const char *lg_schema_quote(char *buf, size_t size, const char *s,
-    size_t len);
-static void lg_schema_num_print(char *buf, size_t size,
-    const lg_schema_num_t *num);
-static int lg_schema_match(lg_schema_ctx_t *ctx, const lg_schema_regex_t *re,
-    const char *s, size_t len);
-static int lg_schema_sub(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
-    const json_t *inst, lg_schema_eval_t *ev, const char *kw,
-    const char *name, size_t name_len, size_t index);
-static int lg_schema_unique(lg_schema_ctx_t *ctx, const json_t *inst);
+static int lg_schema_branch(lg_schema_ctx_t *ctx,
+    const lg_schema_node_t *node, const lg_schema_tok_t *inst,
+    lg_schema_eval_t *ev, const char *kw, size_t index);
+static int lg_schema_too_deep(lg_schema_ctx_t *ctx);
+static int lg_schema_refs(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
+    const lg_schema_tok_t *inst, lg_schema_eval_t *ev);
+static int lg_schema_any(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
+    const lg_schema_tok_t *inst);
+static int lg_schema_applicators(lg_schema_ctx_t *ctx,
+    const lg_schema_node_t *node, const lg_schema_tok_t *inst,
+    lg_schema_eval_t *ev);
+static int lg_schema_any_of(lg_schema_ctx_t *ctx,
+    const lg_schema_node_t *node, const lg_schema_tok_t *inst,
+    lg_schema_eval_t *ev);
+static int lg_schema_one_of(lg_schema_ctx_t *ctx,
+    const lg_schema_node_t *node, const lg_schema_tok_t *inst,
+    lg_schema_eval_t *ev);
+static int lg_schema_if(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
+    const lg_schema_tok_t *inst, lg_schema_eval_t *ev);
+static int lg_schema_unevaluated_items(lg_schema_ctx_t *ctx,
+    const lg_schema_node_t *node, const lg_schema_tok_t *inst,
+    lg_schema_eval_t *ev);
+static int lg_schema_unevaluated_properties(lg_schema_ctx_t *ctx,
+    const lg_schema_node_t *node, const lg_schema_tok_t *inst,
+    lg_schema_eval_t *ev);
 
 
 static const char  *lg_schema_type_names[] = {
@@ -98,16 +77,51 @@ static const char  *lg_schema_type_names[] = {
 };
 
 
-#define lg_bit_set(ev, i)                                                     \
-    ((ev)->bits[(i) >> 6] |= (uint64_t) 1 << ((i) & 63))
+/* the "type" bits of a token (reals: "integer" too when integral) */
+static const unsigned  lg_schema_tok_types[] = {
+    [JSON_OBJECT] = LG_SCHEMA_T_OBJECT,
+    [JSON_ARRAY] = LG_SCHEMA_T_ARRAY,
+    [JSON_STRING] = LG_SCHEMA_T_STRING,
+    [JSON_INTEGER] = LG_SCHEMA_T_NUMBER | LG_SCHEMA_T_INTEGER,
+    [JSON_REAL] = LG_SCHEMA_T_NUMBER,
+    [JSON_TRUE] = LG_SCHEMA_T_BOOLEAN,
+    [JSON_FALSE] = LG_SCHEMA_T_BOOLEAN,
+    [JSON_NULL] = LG_SCHEMA_T_NULL
+};
 
-#define lg_bit_test(ev, i)                                                    \
-    ((ev)->bits[(i) >> 6] & ((uint64_t) 1 << ((i) & 63)))
 
+/* a jansson instance is converted to tokens first (tests, conformance) */
 
 int
 lg_schema_validate(const lg_schema_t *schema, const json_t *instance,
     lg_schema_result_t *result)
+{
+    int                rc;
+    lg_schema_body_t  *body;
+
+    result->nerrors = 0;
+    result->errors = NULL;
+
+    body = lg_schema_body_create();
+    if (body == NULL) {
+        return -1;
+    }
+
+    rc = -1;
+
+    if (lg_schema_body_from_json(body, instance) == 0) {
+        rc = lg_schema_body_validate(schema, body, result);
+    }
+
+    lg_schema_body_destroy(body);
+
+    return rc;
+}
+
+
+int
+lg_schema_validate_tok(const lg_schema_t *schema,
+    const lg_schema_tok_t *instance, lg_schema_result_t *result)
 {
     int               rc;
     lg_schema_ctx_t  *ctx;
@@ -187,6 +201,11 @@ lg_schema_eval_merge(lg_schema_eval_t *dst, const lg_schema_eval_t *src)
 }
 
 
+/* a keyword segment's length is needed only for an error */
+#define lg_schema_seg_len(s)                                                  \
+    ((s)->len == LG_SCHEMA_UNSET ? strlen((s)->str) : (s)->len)
+
+
 /* the JSON Pointer of a segment list, allocated from the result arena */
 
 static char *
@@ -206,7 +225,9 @@ lg_schema_pointer(lg_schema_ctx_t *ctx, const lg_schema_seg_t *seg)
             continue;
         }
 
-        for (i = 0; i < s->len; i++) {
+        n = lg_schema_seg_len(s);
+
+        for (i = 0; i < n; i++) {
             len += (s->str[i] == '~' || s->str[i] == '/') ? 2 : 1;
         }
     }
@@ -226,7 +247,7 @@ lg_schema_pointer(lg_schema_ctx_t *ctx, const lg_schema_seg_t *seg)
             memcpy(p, num, n);
 
         } else {
-            for (i = s->len; i > 0; i--) {
+            for (i = lg_schema_seg_len(s); i > 0; i--) {
                 if (s->str[i - 1] == '~') {
                     *--p = '0';
                     *--p = '~';
@@ -254,7 +275,7 @@ lg_schema_pointer(lg_schema_ctx_t *ctx, const lg_schema_seg_t *seg)
  * "return lg_schema_error(...)".
  */
 
-static int
+int
 lg_schema_error(lg_schema_ctx_t *ctx, const char *kw, const char *fmt, ...)
 {
     char                msg[512];
@@ -293,7 +314,7 @@ lg_schema_error(lg_schema_ctx_t *ctx, const char *kw, const char *fmt, ...)
     if (kw != NULL) {
         seg.prev = ctx->kpath;
         seg.str = kw;
-        seg.len = strlen(kw);
+        seg.len = LG_SCHEMA_UNSET;
         ctx->kpath = &seg;
     }
 
@@ -321,7 +342,7 @@ lg_schema_error(lg_schema_ctx_t *ctx, const char *kw, const char *fmt, ...)
 
 /* a property name for a message: escaped, quoted, at most 64 bytes */
 
-static const char *
+const char *
 lg_schema_quote(char *buf, size_t size, const char *s, size_t len)
 {
     size_t  n;
@@ -347,135 +368,6 @@ lg_schema_quote(char *buf, size_t size, const char *s, size_t len)
 }
 
 
-static void
-lg_schema_num_print(char *buf, size_t size, const lg_schema_num_t *num)
-{
-    if (num->is_int) {
-        snprintf(buf, size, "%lld", (long long) num->i);
-
-    } else {
-        snprintf(buf, size, "%.17g", num->d);
-    }
-}
-
-
-/* 1 match, 0 no match, -1 the regex hit its limits (counts as failure) */
-
-/*
- * The match data and context are kept for the process, from malloc (not
- * the schema's arena: PCRE2 takes its backtracking frames through them).
- * Since PCRE2 10.41 the match data also keeps those frames, at least
- * 20 KB, so a match data per validation meant a malloc() and free() of
- * that much per request.  Validation runs in one thread (an nginx worker,
- * the CLI).  A match that hit a limit may have grown the frames up to
- * LG_SCHEMA_HEAP_LIMIT: that match data is dropped rather than kept.
- */
-
-static pcre2_match_data     *lg_schema_match_data;
-static pcre2_match_context  *lg_schema_match_context;
-
-
-static int
-lg_schema_match(lg_schema_ctx_t *ctx, const lg_schema_regex_t *re,
-    const char *s, size_t len)
-{
-    int  rc;
-
-    if (lg_schema_match_context == NULL) {
-        lg_schema_match_context = pcre2_match_context_create(NULL);
-
-        if (lg_schema_match_context == NULL) {
-            return -1;
-        }
-
-        pcre2_set_match_limit(lg_schema_match_context,
-                              LG_SCHEMA_MATCH_LIMIT);
-        pcre2_set_depth_limit(lg_schema_match_context,
-                              LG_SCHEMA_DEPTH_LIMIT);
-        pcre2_set_heap_limit(lg_schema_match_context, LG_SCHEMA_HEAP_LIMIT);
-    }
-
-    if (lg_schema_match_data == NULL) {
-        lg_schema_match_data = pcre2_match_data_create(1, NULL);
-
-        if (lg_schema_match_data == NULL) {
-            return -1;
-        }
-    }
-
-    /*
-     * Instance strings and keys are valid UTF-8 (see lg_schema.h), so a
-     * JIT-compiled pattern runs its machine code directly, without
-     * pcre2_match()'s option checks and its UTF-8 pass over the subject:
-     * a third of the matching time for the sample schemas' patterns.
-     */
-
-    if (re->jit) {
-        rc = pcre2_jit_match(re->code, (PCRE2_SPTR) s, len, 0, 0,
-                             lg_schema_match_data, lg_schema_match_context);
-
-    } else {
-        rc = pcre2_match(re->code, (PCRE2_SPTR) s, len, 0, 0,
-                         lg_schema_match_data, lg_schema_match_context);
-    }
-
-    if (rc >= 0) {
-        return 1;
-    }
-
-    if (rc == PCRE2_ERROR_NOMATCH) {
-        return 0;
-    }
-
-    pcre2_match_data_free(lg_schema_match_data);
-    lg_schema_match_data = NULL;
-
-    return -1;
-}
-
-
-/*
- * Applies "node" to "inst" with "kw" (and "name" or "index") appended to
- * the keyword path.  The instance path is the caller's business.
- */
-
-static int
-lg_schema_sub(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
-    const json_t *inst, lg_schema_eval_t *ev, const char *kw,
-    const char *name, size_t name_len, size_t index)
-{
-    int                     rc;
-    lg_schema_seg_t         k1, k2;
-    const lg_schema_seg_t  *saved;
-
-    saved = ctx->kpath;
-
-    k1.prev = saved;
-    k1.str = kw;
-    k1.len = strlen(kw);
-    ctx->kpath = &k1;
-
-    if (name != NULL) {
-        k2.prev = &k1;
-        k2.str = name;
-        k2.len = name_len;
-        ctx->kpath = &k2;
-
-    } else if (index != LG_SCHEMA_UNSET) {
-        k2.prev = &k1;
-        k2.str = NULL;
-        k2.index = index;
-        ctx->kpath = &k2;
-    }
-
-    rc = lg_schema_node_validate(ctx, node, inst, ev);
-
-    ctx->kpath = saved;
-
-    return rc;
-}
-
-
 /*
  * Applies a subschema whose annotations count only if it matches (anyOf,
  * oneOf, if): they are collected apart and merged into "ev" on a match.
@@ -483,7 +375,8 @@ lg_schema_sub(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
 
 static int
 lg_schema_branch(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
-    const json_t *inst, lg_schema_eval_t *ev, const char *kw, size_t index)
+    const lg_schema_tok_t *inst, lg_schema_eval_t *ev, const char *kw,
+    size_t index)
 {
     int               rc;
     lg_schema_eval_t  tmp;
@@ -508,94 +401,16 @@ lg_schema_branch(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
 }
 
 
-typedef struct {
-    uint64_t   hash;
-    size_t     index;
-} lg_schema_hashed_t;
+/* in lg_schema_node_validate(): the result of a section */
 
-
-static int
-lg_schema_hashed_cmp(const void *a, const void *b)
-{
-    const lg_schema_hashed_t  *x, *y;
-
-    x = a;
-    y = b;
-
-    if (x->hash != y->hash) {
-        return x->hash < y->hash ? -1 : 1;
-    }
-
-    return x->index < y->index ? -1 : (x->index > y->index ? 1 : 0);
-}
-
-
-/*
- * uniqueItems in O(n log n): sort by a hash that agrees with JSON Schema
- * equality, compare only within runs of equal hashes.  Returns 1 unique,
- * 0 with a duplicate (recorded), -1 out of memory.
- */
-
-static int
-lg_schema_unique(lg_schema_ctx_t *ctx, const json_t *inst)
-{
-    size_t               n, i, j, a, b;
-    lg_schema_hashed_t  *h;
-
-    n = json_array_size(inst);
-
-    if (n < 2) {
-        return 1;
-    }
-
-    h = malloc(n * sizeof(lg_schema_hashed_t));
-    if (h == NULL) {
-        return -1;
-    }
-
-    for (i = 0; i < n; i++) {
-        h[i].hash = lg_schema_json_hash(json_array_get(inst, i));
-        h[i].index = i;
-    }
-
-    qsort(h, n, sizeof(lg_schema_hashed_t), lg_schema_hashed_cmp);
-
-    for (i = 0; i < n; i = j) {
-        for (j = i + 1; j < n && h[j].hash == h[i].hash; j++) {
-            /* void */
-        }
-
-        for (a = i; a < j; a++) {
-            for (b = a + 1; b < j; b++) {
-                if (lg_schema_json_equal(json_array_get(inst, h[a].index),
-                                         json_array_get(inst, h[b].index)))
-                {
-                    a = h[a].index;
-                    b = h[b].index;
-                    free(h);
-
-                    return lg_schema_error(ctx, "uniqueItems",
-                                           "items %zu and %zu are equal "
-                                           "(items must be unique)",
-                                           a < b ? a : b, a < b ? b : a);
-                }
-            }
-        }
-    }
-
-    free(h);
-
-    return 1;
-}
-
-
-#define lg_schema_check(rc)                                                   \
+#define lg_schema_section(call)                                               \
     do {                                                                      \
-        if ((rc) < 0) {                                                       \
+        rc = (call);                                                          \
+        if (rc < 0) {                                                         \
             valid = -1;                                                       \
             goto done;                                                        \
         }                                                                     \
-        if ((rc) == 0) {                                                      \
+        if (rc == 0) {                                                        \
             valid = 0;                                                        \
             if (ctx->quiet || ctx->stop) {                                    \
                 goto done;                                                    \
@@ -604,43 +419,31 @@ lg_schema_unique(lg_schema_ctx_t *ctx, const json_t *inst)
     } while (0)
 
 
-static int
+int
 lg_schema_node_validate(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
-    const json_t *inst, lg_schema_eval_t *parent)
+    const lg_schema_tok_t *inst, lg_schema_eval_t *parent)
 {
-    int                          valid, rc, pushed, matched, is_obj, is_arr;
-    char                         buf[128], num_buf[40];
-    size_t                       i, j, n, count, len, nmatched;
-    void                        *it;
-    json_t                      *v, *key_json;
-    unsigned                     type;
-    const char                  *key, *s;
-    lg_schema_num_t              num;
-    lg_schema_seg_t              iseg;
-    lg_schema_eval_t             local, *ev;
-    const lg_schema_seg_t       *saved_ipath;
-    const lg_schema_node_t      *target;
-    const lg_schema_prop_t      *p;
-    const lg_schema_resource_t  *res;
+    int                     valid, rc, pushed, is_obj, is_arr;
+    size_t                  i, n;
+    unsigned                sections;
+    lg_schema_eval_t        local, *ev;
+    const lg_schema_seg_t  *saved_ipath;
 
-    if (node->boolean == 1) {
-        return 1;
-    }
-
-    if (node->boolean == 0) {
-        return lg_schema_error(ctx, NULL, "no value is allowed here");
+    if (node->boolean != -1) {
+        return node->boolean
+               ? 1 : lg_schema_error(ctx, NULL, "no value is allowed here");
     }
 
     if (ctx->depth >= LG_SCHEMA_MAX_EVAL_DEPTH) {
-        /* the one error worth reporting, even from inside anyOf */
-        rc = ctx->quiet;
-        ctx->quiet = 0;
-        ctx->result->nerrors = 0;
-        lg_schema_error(ctx, NULL, "schema evaluation is nested deeper "
-                        "than %d levels: the value is nested too deeply "
-                        "for this schema", LG_SCHEMA_MAX_EVAL_DEPTH);
-        ctx->quiet = rc;
-        return -1;
+        return lg_schema_too_deep(ctx);
+    }
+
+    sections = node->sections;
+
+    if (!(sections & LG_SCHEMA_S_NESTED)
+        && inst->type != JSON_OBJECT && inst->type != JSON_ARRAY)
+    {
+        return lg_schema_leaf(ctx, node, inst);
     }
 
     ctx->depth++;
@@ -650,10 +453,9 @@ lg_schema_node_validate(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
     local.bits = NULL;
     saved_ipath = ctx->ipath;
 
-    is_obj = json_is_object(inst);
-    is_arr = json_is_array(inst);
-    n = is_obj ? json_object_size(inst) : (is_arr ? json_array_size(inst)
-                                                  : 0);
+    is_obj = (inst->type == JSON_OBJECT);
+    is_arr = (inst->type == JSON_ARRAY);
+    n = (is_obj || is_arr) ? inst->len : 0;
 
     /* the dynamic scope: resources entered on the way here */
     pushed = 0;
@@ -665,8 +467,9 @@ lg_schema_node_validate(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
         pushed = 1;
     }
 
-    if ((is_obj && node->unevaluated_properties != NULL)
-        || (is_arr && node->unevaluated_items != NULL))
+    if ((sections & LG_SCHEMA_S_UNEVALUATED)
+        && ((is_obj && node->unevaluated_properties != NULL)
+            || (is_arr && node->unevaluated_items != NULL)))
     {
         if (lg_schema_eval_init(&local, n) != 0) {
             valid = -1;
@@ -679,707 +482,65 @@ lg_schema_node_validate(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
         ev = parent;
     }
 
-    /* references */
+    /* a section runs only when the node has one of its keywords */
 
-    if (node->ref != NULL) {
-        rc = lg_schema_sub(ctx, node->ref, inst, ev, "$ref", NULL, 0,
-                           LG_SCHEMA_UNSET);
-        lg_schema_check(rc);
+    if (sections & LG_SCHEMA_S_REFS) {
+        lg_schema_section(lg_schema_refs(ctx, node, inst, ev));
     }
 
-    if (node->dynamic_ref != NULL) {
-        target = node->dynamic_ref;
-
-        if (node->dynamic_name != NULL) {
-            /* the outermost resource with that $dynamicAnchor wins */
-            for (i = 0; i < ctx->nscope; i++) {
-                res = ctx->scope[i];
-
-                for (j = 0; j < res->ndynamic; j++) {
-                    if (strcmp(res->dynamic[j].name, node->dynamic_name)
-                        == 0)
-                    {
-                        target = res->dynamic[j].node;
-                        break;
-                    }
-                }
-
-                if (j < res->ndynamic) {
-                    break;
-                }
-            }
-        }
-
-        rc = lg_schema_sub(ctx, target, inst, ev, "$dynamicRef", NULL, 0,
-                           LG_SCHEMA_UNSET);
-        lg_schema_check(rc);
+    if (sections & LG_SCHEMA_S_ANY) {
+        lg_schema_section(lg_schema_any(ctx, node, inst));
     }
 
-    /* any instance */
+    switch (inst->type) {
 
-    if (node->types != 0) {
-        switch (json_typeof(inst)) {
-        case JSON_NULL:
-            type = LG_SCHEMA_T_NULL;
-            break;
-        case JSON_TRUE:
-        case JSON_FALSE:
-            type = LG_SCHEMA_T_BOOLEAN;
-            break;
-        case JSON_OBJECT:
-            type = LG_SCHEMA_T_OBJECT;
-            break;
-        case JSON_ARRAY:
-            type = LG_SCHEMA_T_ARRAY;
-            break;
-        case JSON_STRING:
-            type = LG_SCHEMA_T_STRING;
-            break;
-        default:
-            type = LG_SCHEMA_T_NUMBER;
-
-            if (lg_schema_num_is_integer(inst)) {
-                type |= LG_SCHEMA_T_INTEGER;
-            }
+    case JSON_INTEGER:
+    case JSON_REAL:
+        if (sections & LG_SCHEMA_S_NUMBER) {
+            lg_schema_section(lg_schema_numbers(ctx, node, inst));
         }
 
-        if ((node->types & type) == 0) {
-            buf[0] = '\0';
+        break;
 
-            for (i = 0; lg_schema_type_names[i] != NULL; i++) {
-                if (node->types & (1u << i)) {
-                    if (buf[0] != '\0') {
-                        strcat(buf, " or ");
-                    }
-
-                    strcat(buf, lg_schema_type_names[i]);
-                }
-            }
-
-            rc = lg_schema_error(ctx, "type", "must be of type %s", buf);
-            lg_schema_check(rc);
+    case JSON_STRING:
+        if (sections & LG_SCHEMA_S_STRING) {
+            lg_schema_section(lg_schema_strings(ctx, node, inst));
         }
+
+        break;
+
+    case JSON_ARRAY:
+        if (sections & LG_SCHEMA_S_ARRAY) {
+            lg_schema_section(lg_schema_arrays(ctx, node, inst, ev));
+        }
+
+        break;
+
+    case JSON_OBJECT:
+        if (sections & LG_SCHEMA_S_OBJECT) {
+            lg_schema_section(lg_schema_objects(ctx, node, inst, ev));
+        }
+
+        break;
     }
 
-    if (node->has_enum) {
-        uint64_t  h;
-
-        h = lg_schema_json_hash(inst);
-
-        for (i = 0; i < node->nenum; i++) {
-            if (node->enum_values[i].hash == h
-                && lg_schema_value_equal(&node->enum_values[i], inst))
-            {
-                break;
-            }
-        }
-
-        if (i == node->nenum) {
-            rc = lg_schema_error(ctx, "enum", "must be one of the allowed "
-                                 "values");
-            lg_schema_check(rc);
-        }
-    }
-
-    if (node->has_const && !lg_schema_value_equal(&node->const_value, inst)) {
-        rc = lg_schema_error(ctx, "const", "must be equal to the constant");
-        lg_schema_check(rc);
-    }
-
-    /* numbers */
-
-    if (node->num_flags && json_is_number(inst)) {
-        lg_schema_num_get(inst, &num);
-
-        if ((node->num_flags & LG_SCHEMA_F_MINIMUM)
-            && lg_schema_num_cmp(&num, &node->minimum) < 0)
-        {
-            lg_schema_num_print(num_buf, sizeof(num_buf), &node->minimum);
-            rc = lg_schema_error(ctx, "minimum", "must be >= %s", num_buf);
-            lg_schema_check(rc);
-        }
-
-        if ((node->num_flags & LG_SCHEMA_F_MAXIMUM)
-            && lg_schema_num_cmp(&num, &node->maximum) > 0)
-        {
-            lg_schema_num_print(num_buf, sizeof(num_buf), &node->maximum);
-            rc = lg_schema_error(ctx, "maximum", "must be <= %s", num_buf);
-            lg_schema_check(rc);
-        }
-
-        if ((node->num_flags & LG_SCHEMA_F_XMINIMUM)
-            && lg_schema_num_cmp(&num, &node->xminimum) <= 0)
-        {
-            lg_schema_num_print(num_buf, sizeof(num_buf), &node->xminimum);
-            rc = lg_schema_error(ctx, "exclusiveMinimum", "must be > %s",
-                                 num_buf);
-            lg_schema_check(rc);
-        }
-
-        if ((node->num_flags & LG_SCHEMA_F_XMAXIMUM)
-            && lg_schema_num_cmp(&num, &node->xmaximum) >= 0)
-        {
-            lg_schema_num_print(num_buf, sizeof(num_buf), &node->xmaximum);
-            rc = lg_schema_error(ctx, "exclusiveMaximum", "must be < %s",
-                                 num_buf);
-            lg_schema_check(rc);
-        }
-
-        if ((node->num_flags & LG_SCHEMA_F_MULTIPLE)
-            && !lg_schema_num_multiple(&num, &node->multiple_of))
-        {
-            lg_schema_num_print(num_buf, sizeof(num_buf),
-                                &node->multiple_of);
-            rc = lg_schema_error(ctx, "multipleOf", "must be a multiple of "
-                                 "%s", num_buf);
-            lg_schema_check(rc);
-        }
-    }
-
-    /* strings */
-
-    if (json_is_string(inst)) {
-        s = json_string_value(inst);
-        len = json_string_length(inst);
-
-        if (node->min_length > 0 || node->max_length != LG_SCHEMA_UNSET) {
-            /*
-             * A string of len bytes has between len / 4 (rounded up) and
-             * len code points: they are counted only if that is not
-             * enough to decide both bounds.
-             */
-            count = len;
-
-            if ((len + 3) / 4 < node->min_length || len > node->max_length) {
-                count = lg_utf8_length(s, len);
-            }
-
-            if (count < node->min_length) {
-                rc = lg_schema_error(ctx, "minLength", "must be at least "
-                                     "%zu characters long",
-                                     node->min_length);
-                lg_schema_check(rc);
-            }
-
-            if (node->max_length != LG_SCHEMA_UNSET
-                && count > node->max_length)
-            {
-                rc = lg_schema_error(ctx, "maxLength", "must be at most "
-                                     "%zu characters long",
-                                     node->max_length);
-                lg_schema_check(rc);
-            }
-        }
-
-        if (node->pattern != NULL) {
-            rc = lg_schema_match(ctx, node->pattern, s, len);
-
-            if (rc == 0) {
-                rc = lg_schema_error(ctx, "pattern", "must match the "
-                                     "pattern %s",
-                                     lg_schema_quote(buf, sizeof(buf),
-                                         node->pattern->source,
-                                         strlen(node->pattern->source)));
-
-            } else if (rc < 0) {
-                rc = lg_schema_error(ctx, "pattern", "is too costly to "
-                                     "match against the pattern");
-
-            }
-
-            lg_schema_check(rc);
-        }
-
-        if (node->format_assert && ctx->schema->format_assertion
-            && lg_schema_format_check(node->format, s, len) == 0)
-        {
-            rc = lg_schema_error(ctx, "format", "must be a valid %s",
-                                 node->format);
-            lg_schema_check(rc);
-        }
-    }
-
-    /* arrays */
-
-    if (is_arr) {
-        if (n < node->min_items) {
-            rc = lg_schema_error(ctx, "minItems", "must have at least %zu "
-                                 "items", node->min_items);
-            lg_schema_check(rc);
-        }
-
-        if (node->max_items != LG_SCHEMA_UNSET && n > node->max_items) {
-            rc = lg_schema_error(ctx, "maxItems", "must have at most %zu "
-                                 "items", node->max_items);
-            lg_schema_check(rc);
-        }
-
-        if (node->unique_items) {
-            rc = lg_schema_unique(ctx, inst);
-            lg_schema_check(rc);
-        }
-
-        iseg.prev = saved_ipath;
-        iseg.str = NULL;
-
-        for (i = 0; i < n && i < node->nprefix_items; i++) {
-            iseg.index = i;
-            ctx->ipath = &iseg;
-
-            rc = lg_schema_sub(ctx, node->prefix_items[i],
-                               json_array_get(inst, i), NULL,
-                               node->prefix_kw, NULL, 0, i);
-            ctx->ipath = saved_ipath;
-            lg_schema_check(rc);
-
-            if (ev != NULL) {
-                lg_bit_set(ev, i);
-            }
-        }
-
-        if (node->items != NULL) {
-            for (i = node->nprefix_items; i < n; i++) {
-                iseg.index = i;
-                ctx->ipath = &iseg;
-
-                if (node->items->boolean == 0) {
-                    rc = lg_schema_error(ctx, node->items_kw, "item %zu is "
-                                         "not allowed", i);
-
-                } else {
-                    rc = lg_schema_sub(ctx, node->items,
-                                       json_array_get(inst, i), NULL,
-                                       node->items_kw, NULL, 0,
-                                       LG_SCHEMA_UNSET);
-                }
-
-                ctx->ipath = saved_ipath;
-                lg_schema_check(rc);
-
-                if (ev != NULL) {
-                    lg_bit_set(ev, i);
-                }
-            }
-        }
-
-        if (node->contains != NULL) {
-            count = 0;
-            ctx->quiet++;
-
-            for (i = 0; i < n; i++) {
-                rc = lg_schema_sub(ctx, node->contains,
-                                   json_array_get(inst, i), NULL, "contains",
-                                   NULL, 0, LG_SCHEMA_UNSET);
-                if (rc < 0) {
-                    ctx->quiet--;
-                    valid = -1;
-                    goto done;
-                }
-
-                if (rc) {
-                    count++;
-
-                    if (ev != NULL) {
-                        lg_bit_set(ev, i);
-
-                    } else if (count >= node->min_contains
-                               && node->max_contains == LG_SCHEMA_UNSET)
-                    {
-                        break;
-                    }
-                }
-            }
-
-            ctx->quiet--;
-
-            if (count < node->min_contains) {
-                rc = lg_schema_error(ctx, node->min_contains == 1
-                                     ? "contains" : "minContains",
-                                     "must contain at least %zu matching "
-                                     "item%s", node->min_contains,
-                                     node->min_contains == 1 ? "" : "s");
-                lg_schema_check(rc);
-            }
-
-            if (node->max_contains != LG_SCHEMA_UNSET
-                && count > node->max_contains)
-            {
-                rc = lg_schema_error(ctx, "maxContains", "must contain at "
-                                     "most %zu matching items",
-                                     node->max_contains);
-                lg_schema_check(rc);
-            }
-        }
-    }
-
-    /* objects */
-
-    if (is_obj) {
-        if (n < node->min_properties) {
-            rc = lg_schema_error(ctx, "minProperties", "must have at least "
-                                 "%zu properties", node->min_properties);
-            lg_schema_check(rc);
-        }
-
-        if (node->max_properties != LG_SCHEMA_UNSET
-            && n > node->max_properties)
-        {
-            rc = lg_schema_error(ctx, "maxProperties", "must have at most "
-                                 "%zu properties", node->max_properties);
-            lg_schema_check(rc);
-        }
-
-        for (i = 0; i < node->nrequired; i++) {
-            p = &node->required[i];
-
-            if (json_object_getn(inst, p->name, p->len) == NULL) {
-                rc = lg_schema_error(ctx, "required", "missing required "
-                                     "property %s",
-                                     lg_schema_quote(buf, sizeof(buf),
-                                                     p->name, p->len));
-                lg_schema_check(rc);
-            }
-        }
-
-        for (i = 0; i < node->ndependent_required; i++) {
-            const lg_schema_dep_t  *d;
-
-            d = &node->dependent_required[i];
-
-            if (json_object_getn(inst, d->name, d->len) == NULL) {
-                continue;
-            }
-
-            for (j = 0; j < d->nrequired; j++) {
-                p = &d->required[j];
-
-                if (json_object_getn(inst, p->name, p->len) == NULL) {
-                    lg_schema_seg_t  k;
-
-                    k.prev = ctx->kpath;
-                    k.str = node->dep_required_kw;
-                    k.len = strlen(k.str);
-                    ctx->kpath = &k;
-
-                    rc = lg_schema_error(ctx, NULL, "missing property %s "
-                                         "(required when %.*s is present)",
-                                         lg_schema_quote(buf, sizeof(buf),
-                                                         p->name, p->len),
-                                         (int) d->len, d->name);
-                    ctx->kpath = k.prev;
-                    lg_schema_check(rc);
-                }
-            }
-        }
-
-        if (node->nproperties > 0 || node->npattern_properties > 0
-            || node->additional_properties != NULL)
-        {
-            i = 0;
-
-            lg_schema_object_foreach(inst, it, key, len, v) {
-                matched = 0;
-
-                iseg.prev = saved_ipath;
-                iseg.str = key;
-                iseg.len = len;
-
-                if (node->nproperties > 0) {
-                    p = lg_schema_prop_find(node->properties,
-                                            node->nproperties, key, len);
-
-                    if (p != NULL) {
-                        matched = 1;
-                        ctx->ipath = &iseg;
-                        rc = lg_schema_sub(ctx, p->node, v, NULL,
-                                           "properties", p->name, p->len,
-                                           LG_SCHEMA_UNSET);
-                        ctx->ipath = saved_ipath;
-                        lg_schema_check(rc);
-                    }
-                }
-
-                for (j = 0; j < node->npattern_properties; j++) {
-                    const lg_schema_pprop_t  *pp;
-
-                    pp = &node->pattern_properties[j];
-
-                    rc = lg_schema_match(ctx, &pp->re, key, len);
-
-                    if (rc < 0) {
-                        ctx->ipath = &iseg;
-                        rc = lg_schema_error(ctx, "patternProperties",
-                                             "is too costly to match "
-                                             "against %s",
-                                             lg_schema_quote(buf,
-                                                 sizeof(buf),
-                                                 pp->re.source,
-                                                 strlen(pp->re.source)));
-                        ctx->ipath = saved_ipath;
-                        lg_schema_check(rc);
-                        continue;
-                    }
-
-                    if (rc == 0) {
-                        continue;
-                    }
-
-                    matched = 1;
-                    ctx->ipath = &iseg;
-                    rc = lg_schema_sub(ctx, pp->node, v, NULL,
-                                       "patternProperties", pp->re.source,
-                                       strlen(pp->re.source),
-                                       LG_SCHEMA_UNSET);
-                    ctx->ipath = saved_ipath;
-                    lg_schema_check(rc);
-                }
-
-                if (!matched && node->additional_properties != NULL) {
-                    matched = 1;
-                    ctx->ipath = &iseg;
-
-                    if (node->additional_properties->boolean == 0) {
-                        rc = lg_schema_error(ctx, "additionalProperties",
-                                             "property %s is not allowed",
-                                             lg_schema_quote(buf,
-                                                 sizeof(buf), key, len));
-
-                    } else {
-                        rc = lg_schema_sub(ctx, node->additional_properties,
-                                           v, NULL, "additionalProperties",
-                                           NULL, 0, LG_SCHEMA_UNSET);
-                    }
-
-                    ctx->ipath = saved_ipath;
-                    lg_schema_check(rc);
-                }
-
-                if (matched && ev != NULL) {
-                    lg_bit_set(ev, i);
-                }
-
-                i++;
-            }
-        }
-
-        for (i = 0; i < node->ndependent_schemas; i++) {
-            p = &node->dependent_schemas[i];
-
-            if (json_object_getn(inst, p->name, p->len) != NULL) {
-                rc = lg_schema_sub(ctx, p->node, inst, ev,
-                                   node->dep_schemas_kw, p->name, p->len,
-                                   LG_SCHEMA_UNSET);
-                lg_schema_check(rc);
-            }
-        }
-
-        if (node->property_names != NULL) {
-            lg_schema_object_foreach(inst, it, key, len, v) {
-                key_json = json_stringn_nocheck(key, len);
-                if (key_json == NULL) {
-                    valid = -1;
-                    goto done;
-                }
-
-                iseg.prev = saved_ipath;
-                iseg.str = key;
-                iseg.len = len;
-                ctx->ipath = &iseg;
-
-                rc = lg_schema_sub(ctx, node->property_names, key_json, NULL,
-                                   "propertyNames", NULL, 0,
-                                   LG_SCHEMA_UNSET);
-                ctx->ipath = saved_ipath;
-                json_decref(key_json);
-                lg_schema_check(rc);
-            }
-        }
-    }
-
-    /* in-place applicators */
-
-    for (i = 0; i < node->nall_of; i++) {
-        rc = lg_schema_sub(ctx, node->all_of[i], inst, ev, "allOf", NULL, 0,
-                           i);
-        lg_schema_check(rc);
-    }
-
-    if (node->nany_of > 0) {
-        nmatched = 0;
-        ctx->quiet++;
-
-        for (i = 0; i < node->nany_of; i++) {
-            rc = lg_schema_branch(ctx, node->any_of[i], inst, ev, "anyOf",
-                                  i);
-
-            if (rc < 0) {
-                ctx->quiet--;
-                valid = -1;
-                goto done;
-            }
-
-            if (rc > 0) {
-                nmatched++;
-
-                if (ev == NULL) {
-                    /* no annotations wanted: the first match decides */
-                    break;
-                }
-            }
-        }
-
-        ctx->quiet--;
-
-        if (nmatched == 0) {
-            rc = lg_schema_error(ctx, "anyOf", "must match at least one of "
-                                 "the %zu schemas in anyOf", node->nany_of);
-            lg_schema_check(rc);
-        }
-    }
-
-    if (node->none_of > 0) {
-        nmatched = 0;
-        count = 0;
-        ctx->quiet++;
-
-        for (i = 0; i < node->none_of && nmatched < 2; i++) {
-            rc = lg_schema_branch(ctx, node->one_of[i], inst, ev, "oneOf",
-                                  i);
-
-            if (rc < 0) {
-                ctx->quiet--;
-                valid = -1;
-                goto done;
-            }
-
-            if (rc > 0) {
-                if (nmatched == 0) {
-                    count = i;
-                }
-
-                nmatched++;
-            }
-        }
-
-        ctx->quiet--;
-
-        if (nmatched == 0) {
-            rc = lg_schema_error(ctx, "oneOf", "must match exactly one of "
-                                 "the %zu schemas in oneOf (matches none)",
-                                 node->none_of);
-            lg_schema_check(rc);
-
-        } else if (nmatched > 1) {
-            rc = lg_schema_error(ctx, "oneOf", "must match exactly one of "
-                                 "the schemas in oneOf (matches %zu and %zu)",
-                                 count, i - 1);
-            lg_schema_check(rc);
-        }
-    }
-
-    if (node->not != NULL) {
-        ctx->quiet++;
-        rc = lg_schema_sub(ctx, node->not, inst, NULL, "not", NULL, 0,
-                           LG_SCHEMA_UNSET);
-        ctx->quiet--;
-
-        if (rc < 0) {
-            valid = -1;
-            goto done;
-        }
-
-        if (rc > 0) {
-            rc = lg_schema_error(ctx, "not", "must not match the schema in "
-                                 "not");
-            lg_schema_check(rc);
-        }
-    }
-
-    if (node->if_ != NULL && (node->then_ != NULL || node->else_ != NULL
-                              || ev != NULL))
-    {
-        ctx->quiet++;
-        rc = lg_schema_branch(ctx, node->if_, inst, ev, "if",
-                              LG_SCHEMA_UNSET);
-        ctx->quiet--;
-
-        if (rc < 0) {
-            valid = -1;
-            goto done;
-        }
-
-        if (rc > 0 && node->then_ != NULL) {
-            rc = lg_schema_sub(ctx, node->then_, inst, ev, "then", NULL, 0,
-                               LG_SCHEMA_UNSET);
-            lg_schema_check(rc);
-
-        } else if (rc == 0 && node->else_ != NULL) {
-            rc = lg_schema_sub(ctx, node->else_, inst, ev, "else", NULL, 0,
-                               LG_SCHEMA_UNSET);
-            lg_schema_check(rc);
-        }
+    if (sections & LG_SCHEMA_S_APPLICATORS) {
+        lg_schema_section(lg_schema_applicators(ctx, node, inst, ev));
     }
 
     /* last: what nothing else evaluated */
 
+    if (!(sections & LG_SCHEMA_S_UNEVALUATED)) {
+        goto done;
+    }
+
     if (is_arr && node->unevaluated_items != NULL) {
-        iseg.prev = saved_ipath;
-        iseg.str = NULL;
-
-        for (i = 0; i < n; i++) {
-            if (lg_bit_test(ev, i)) {
-                continue;
-            }
-
-            iseg.index = i;
-            ctx->ipath = &iseg;
-
-            if (node->unevaluated_items->boolean == 0) {
-                rc = lg_schema_error(ctx, "unevaluatedItems", "item %zu is "
-                                     "not allowed", i);
-
-            } else {
-                rc = lg_schema_sub(ctx, node->unevaluated_items,
-                                   json_array_get(inst, i), NULL,
-                                   "unevaluatedItems", NULL, 0,
-                                   LG_SCHEMA_UNSET);
-            }
-
-            ctx->ipath = saved_ipath;
-            lg_schema_check(rc);
-        }
+        lg_schema_section(lg_schema_unevaluated_items(ctx, node, inst, ev));
     }
 
     if (is_obj && node->unevaluated_properties != NULL) {
-        i = 0;
-
-        lg_schema_object_foreach(inst, it, key, len, v) {
-            if (lg_bit_test(ev, i)) {
-                i++;
-                continue;
-            }
-
-            iseg.prev = saved_ipath;
-            iseg.str = key;
-            iseg.len = len;
-            ctx->ipath = &iseg;
-
-            if (node->unevaluated_properties->boolean == 0) {
-                rc = lg_schema_error(ctx, "unevaluatedProperties",
-                                     "property %s is not allowed",
-                                     lg_schema_quote(buf, sizeof(buf), key,
-                                                     len));
-
-            } else {
-                rc = lg_schema_sub(ctx, node->unevaluated_properties, v,
-                                   NULL, "unevaluatedProperties", NULL, 0,
-                                   LG_SCHEMA_UNSET);
-            }
-
-            ctx->ipath = saved_ipath;
-            i++;
-            lg_schema_check(rc);
-        }
+        lg_schema_section(lg_schema_unevaluated_properties(ctx, node, inst,
+                                                           ev));
     }
 
 done:
@@ -1402,6 +563,462 @@ done:
     }
 
     ctx->depth--;
+
+    return valid;
+}
+
+
+/*
+ * A node that applies no subschema to a scalar: its keywords of any
+ * instance and of the scalar's type, with nothing to scope or collect.
+ */
+
+static int
+lg_schema_leaf(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
+    const lg_schema_tok_t *inst)
+{
+    int       valid, rc;
+    unsigned  sections;
+
+    valid = 1;
+    sections = node->sections;
+
+    if (sections & LG_SCHEMA_S_ANY) {
+        rc = lg_schema_any(ctx, node, inst);
+        lg_schema_check(rc);
+    }
+
+    if (inst->type == JSON_STRING) {
+        if (sections & LG_SCHEMA_S_STRING) {
+            rc = lg_schema_strings(ctx, node, inst);
+            lg_schema_check(rc);
+        }
+
+    } else if (inst->type == JSON_INTEGER || inst->type == JSON_REAL) {
+        if (sections & LG_SCHEMA_S_NUMBER) {
+            rc = lg_schema_numbers(ctx, node, inst);
+            lg_schema_check(rc);
+        }
+    }
+
+    return valid;
+}
+
+
+/* the one error worth reporting, even from inside anyOf */
+
+static int
+lg_schema_too_deep(lg_schema_ctx_t *ctx)
+{
+    int  quiet;
+
+    quiet = ctx->quiet;
+    ctx->quiet = 0;
+    ctx->result->nerrors = 0;
+    lg_schema_error(ctx, NULL, "schema evaluation is nested deeper than %d "
+                    "levels: the value is nested too deeply for this schema",
+                    LG_SCHEMA_MAX_EVAL_DEPTH);
+    ctx->quiet = quiet;
+
+    return -1;
+}
+
+
+/* "$ref" and "$dynamicRef" */
+
+static int
+lg_schema_refs(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
+    const lg_schema_tok_t *inst, lg_schema_eval_t *ev)
+{
+    int                          valid, rc;
+    size_t                       i, j;
+    const lg_schema_node_t      *target;
+    const lg_schema_resource_t  *res;
+
+    valid = 1;
+
+    if (node->ref != NULL) {
+        rc = lg_schema_sub(ctx, node->ref, inst, ev, "$ref", NULL, 0,
+                           LG_SCHEMA_UNSET);
+        lg_schema_check(rc);
+    }
+
+    if (node->dynamic_ref == NULL) {
+        return valid;
+    }
+
+    target = node->dynamic_ref;
+
+    if (node->dynamic_name != NULL) {
+        /* the outermost resource with that $dynamicAnchor wins */
+        for (i = 0; i < ctx->nscope; i++) {
+            res = ctx->scope[i];
+
+            for (j = 0; j < res->ndynamic; j++) {
+                if (strcmp(res->dynamic[j].name, node->dynamic_name) == 0) {
+                    target = res->dynamic[j].node;
+                    break;
+                }
+            }
+
+            if (j < res->ndynamic) {
+                break;
+            }
+        }
+    }
+
+    rc = lg_schema_sub(ctx, target, inst, ev, "$dynamicRef", NULL, 0,
+                       LG_SCHEMA_UNSET);
+    lg_schema_check(rc);
+
+    return valid;
+}
+
+
+/* "type", "enum", "const" */
+
+static int
+lg_schema_any(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
+    const lg_schema_tok_t *inst)
+{
+    int       valid, rc;
+    char      buf[128];
+    size_t    i;
+    uint64_t  h;
+    unsigned  type;
+
+    valid = 1;
+
+    if (node->types != 0) {
+        type = lg_schema_tok_types[inst->type];
+
+        if (inst->type == JSON_REAL && lg_schema_tok_is_integer(inst)) {
+            type |= LG_SCHEMA_T_INTEGER;
+        }
+
+        if ((node->types & type) == 0) {
+            buf[0] = '\0';
+
+            for (i = 0; lg_schema_type_names[i] != NULL; i++) {
+                if (node->types & (1u << i)) {
+                    if (buf[0] != '\0') {
+                        strcat(buf, " or ");
+                    }
+
+                    strcat(buf, lg_schema_type_names[i]);
+                }
+            }
+
+            rc = lg_schema_error(ctx, "type", "must be of type %s", buf);
+            lg_schema_check(rc);
+        }
+    }
+
+    if (node->has_enum) {
+        /*
+         * Scalars are compared outright (a type and a length settle most
+         * of them); arrays and objects by their hash first.
+         */
+
+        if (inst->type == JSON_ARRAY || inst->type == JSON_OBJECT) {
+            h = lg_schema_tok_hash(inst);
+
+            for (i = 0; i < node->nenum; i++) {
+                if (node->enum_values[i].hash == h
+                    && lg_schema_value_equal(&node->enum_values[i], inst))
+                {
+                    break;
+                }
+            }
+
+        } else {
+            for (i = 0; i < node->nenum; i++) {
+                if (lg_schema_value_equal(&node->enum_values[i], inst)) {
+                    break;
+                }
+            }
+        }
+
+        if (i == node->nenum) {
+            rc = lg_schema_error(ctx, "enum", "must be one of the allowed "
+                                 "values");
+            lg_schema_check(rc);
+        }
+    }
+
+    if (node->has_const && !lg_schema_value_equal(&node->const_value, inst)) {
+        rc = lg_schema_error(ctx, "const", "must be equal to the constant");
+        lg_schema_check(rc);
+    }
+
+    return valid;
+}
+
+
+/* allOf, anyOf, oneOf, not, if / then / else */
+
+static int
+lg_schema_applicators(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
+    const lg_schema_tok_t *inst, lg_schema_eval_t *ev)
+{
+    int     valid, rc;
+    size_t  i;
+
+    valid = 1;
+
+    for (i = 0; i < node->nall_of; i++) {
+        rc = lg_schema_sub(ctx, node->all_of[i], inst, ev, "allOf", NULL, 0,
+                           i);
+        lg_schema_check(rc);
+    }
+
+    if (node->nany_of > 0) {
+        rc = lg_schema_any_of(ctx, node, inst, ev);
+        lg_schema_check(rc);
+    }
+
+    if (node->none_of > 0) {
+        rc = lg_schema_one_of(ctx, node, inst, ev);
+        lg_schema_check(rc);
+    }
+
+    if (node->not != NULL) {
+        ctx->quiet++;
+        rc = lg_schema_sub(ctx, node->not, inst, NULL, "not", NULL, 0,
+                           LG_SCHEMA_UNSET);
+        ctx->quiet--;
+
+        if (rc < 0) {
+            return -1;
+        }
+
+        if (rc > 0) {
+            rc = lg_schema_error(ctx, "not", "must not match the schema in "
+                                 "not");
+            lg_schema_check(rc);
+        }
+    }
+
+    if (node->if_ != NULL
+        && (node->then_ != NULL || node->else_ != NULL || ev != NULL))
+    {
+        rc = lg_schema_if(ctx, node, inst, ev);
+        lg_schema_check(rc);
+    }
+
+    return valid;
+}
+
+
+static int
+lg_schema_any_of(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
+    const lg_schema_tok_t *inst, lg_schema_eval_t *ev)
+{
+    int     valid, rc;
+    size_t  i, nmatched;
+
+    valid = 1;
+    nmatched = 0;
+    ctx->quiet++;
+
+    for (i = 0; i < node->nany_of; i++) {
+        rc = lg_schema_branch(ctx, node->any_of[i], inst, ev, "anyOf", i);
+
+        if (rc < 0) {
+            ctx->quiet--;
+            return -1;
+        }
+
+        if (rc > 0) {
+            nmatched++;
+
+            if (ev == NULL) {
+                /* no annotations wanted: the first match decides */
+                break;
+            }
+        }
+    }
+
+    ctx->quiet--;
+
+    if (nmatched == 0) {
+        rc = lg_schema_error(ctx, "anyOf", "must match at least one of the "
+                             "%zu schemas in anyOf", node->nany_of);
+        lg_schema_check(rc);
+    }
+
+    return valid;
+}
+
+
+static int
+lg_schema_one_of(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
+    const lg_schema_tok_t *inst, lg_schema_eval_t *ev)
+{
+    int     valid, rc;
+    size_t  i, nmatched, first;
+
+    valid = 1;
+    nmatched = 0;
+    first = 0;
+    ctx->quiet++;
+
+    for (i = 0; i < node->none_of && nmatched < 2; i++) {
+        rc = lg_schema_branch(ctx, node->one_of[i], inst, ev, "oneOf", i);
+
+        if (rc < 0) {
+            ctx->quiet--;
+            return -1;
+        }
+
+        if (rc > 0) {
+            if (nmatched == 0) {
+                first = i;
+            }
+
+            nmatched++;
+        }
+    }
+
+    ctx->quiet--;
+
+    if (nmatched == 0) {
+        rc = lg_schema_error(ctx, "oneOf", "must match exactly one of the "
+                             "%zu schemas in oneOf (matches none)",
+                             node->none_of);
+        lg_schema_check(rc);
+
+    } else if (nmatched > 1) {
+        rc = lg_schema_error(ctx, "oneOf", "must match exactly one of the "
+                             "schemas in oneOf (matches %zu and %zu)",
+                             first, i - 1);
+        lg_schema_check(rc);
+    }
+
+    return valid;
+}
+
+
+static int
+lg_schema_if(lg_schema_ctx_t *ctx, const lg_schema_node_t *node,
+    const lg_schema_tok_t *inst, lg_schema_eval_t *ev)
+{
+    int  valid, rc;
+
+    valid = 1;
+
+    ctx->quiet++;
+    rc = lg_schema_branch(ctx, node->if_, inst, ev, "if", LG_SCHEMA_UNSET);
+    ctx->quiet--;
+
+    if (rc < 0) {
+        return -1;
+    }
+
+    if (rc > 0 && node->then_ != NULL) {
+        rc = lg_schema_sub(ctx, node->then_, inst, ev, "then", NULL, 0,
+                           LG_SCHEMA_UNSET);
+        lg_schema_check(rc);
+
+    } else if (rc == 0 && node->else_ != NULL) {
+        rc = lg_schema_sub(ctx, node->else_, inst, ev, "else", NULL, 0,
+                           LG_SCHEMA_UNSET);
+        lg_schema_check(rc);
+    }
+
+    return valid;
+}
+
+
+static int
+lg_schema_unevaluated_items(lg_schema_ctx_t *ctx,
+    const lg_schema_node_t *node, const lg_schema_tok_t *inst,
+    lg_schema_eval_t *ev)
+{
+    int                     valid, rc;
+    size_t                  i;
+    lg_schema_seg_t         iseg;
+    const lg_schema_tok_t  *m;
+    const lg_schema_seg_t  *saved_ipath;
+
+    valid = 1;
+    saved_ipath = ctx->ipath;
+
+    iseg.prev = saved_ipath;
+    iseg.str = NULL;
+
+    for (i = 0, m = lg_schema_tok_first(inst);
+         i < inst->len;
+         i++, m = lg_schema_tok_next(m))
+    {
+        if (lg_bit_test(ev, i)) {
+            continue;
+        }
+
+        iseg.index = i;
+        ctx->ipath = &iseg;
+
+        if (node->unevaluated_items->boolean == 0) {
+            rc = lg_schema_error(ctx, "unevaluatedItems", "item %zu is not "
+                                 "allowed", i);
+
+        } else {
+            rc = lg_schema_sub(ctx, node->unevaluated_items, m, NULL,
+                               "unevaluatedItems", NULL, 0, LG_SCHEMA_UNSET);
+        }
+
+        ctx->ipath = saved_ipath;
+        lg_schema_check(rc);
+    }
+
+    return valid;
+}
+
+
+static int
+lg_schema_unevaluated_properties(lg_schema_ctx_t *ctx,
+    const lg_schema_node_t *node, const lg_schema_tok_t *inst,
+    lg_schema_eval_t *ev)
+{
+    int                     valid, rc;
+    char                    buf[128];
+    size_t                  i;
+    lg_schema_seg_t         iseg;
+    const lg_schema_tok_t  *k;
+    const lg_schema_seg_t  *saved_ipath;
+
+    valid = 1;
+    saved_ipath = ctx->ipath;
+
+    iseg.prev = saved_ipath;
+
+    for (i = 0, k = lg_schema_tok_first(inst);
+         i < inst->len;
+         i++, k = lg_schema_tok_next(k + 1))
+    {
+        if (lg_bit_test(ev, i)) {
+            continue;
+        }
+
+        iseg.str = k->v.str;
+        iseg.len = k->len;
+        ctx->ipath = &iseg;
+
+        if (node->unevaluated_properties->boolean == 0) {
+            rc = lg_schema_error(ctx, "unevaluatedProperties", "property %s "
+                                 "is not allowed",
+                                 lg_schema_quote(buf, sizeof(buf), k->v.str,
+                                                 k->len));
+
+        } else {
+            rc = lg_schema_sub(ctx, node->unevaluated_properties, k + 1,
+                               NULL, "unevaluatedProperties", NULL, 0,
+                               LG_SCHEMA_UNSET);
+        }
+
+        ctx->ipath = saved_ipath;
+        lg_schema_check(rc);
+    }
 
     return valid;
 }

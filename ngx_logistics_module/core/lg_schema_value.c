@@ -8,12 +8,15 @@
  * JSON values and numbers the way JSON Schema sees them: 1 and 1.0 are the
  * same number and 1.0 is an integer; equality is deep and mathematical;
  * hashes agree with that equality (so "uniqueItems" and "enum" can hash
- * instead of comparing every pair).
+ * instead of comparing every pair).  Schema values ("const", "enum") are
+ * built from jansson when the schema compiles; instances are tokens of a
+ * parsed body (lg_schema_int.h).
  */
 
 
 #include <float.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lg_schema_int.h"
@@ -29,10 +32,16 @@
 static uint64_t lg_schema_mix(uint64_t h);
 static uint64_t lg_schema_bytes_hash(const char *s, size_t len);
 static uint64_t lg_schema_num_hash(const lg_schema_num_t *num);
+static uint64_t lg_schema_value_hash(const lg_schema_value_t *v);
 static double lg_schema_trunc(double d);
 static double lg_schema_floor(double d);
 static int lg_schema_real_to_int(double d, json_int_t *i);
 static int lg_schema_cmp_int_real(json_int_t i, double d);
+static const lg_schema_tok_t *lg_schema_tok_member(const lg_schema_tok_t *obj,
+    const char *key, size_t len, uint32_t hash);
+static int lg_schema_members_equal(const lg_schema_tok_t *a,
+    const lg_schema_tok_t *b);
+static int lg_schema_key_cmp(const void *x, const void *y);
 
 
 static uint64_t
@@ -263,16 +272,48 @@ lg_schema_num_multiple(const lg_schema_num_t *x, const lg_schema_num_t *m)
 }
 
 
-uint64_t
-lg_schema_json_hash(const json_t *json)
+void
+lg_schema_tok_num(const lg_schema_tok_t *t, lg_schema_num_t *num)
 {
-    size_t            i, key_len;
-    uint64_t          h;
-    const char       *key;
-    json_t           *v;
-    lg_schema_num_t   num;
+    if (t->type == JSON_INTEGER) {
+        num->is_int = 1;
+        num->i = t->v.i;
+        num->d = (double) t->v.i;
 
-    switch (json_typeof(json)) {
+    } else {
+        num->is_int = 0;
+        num->d = t->v.d;
+        num->i = 0;
+    }
+}
+
+
+int
+lg_schema_tok_is_integer(const lg_schema_tok_t *t)
+{
+    if (t->type == JSON_INTEGER) {
+        return 1;
+    }
+
+    if (t->type == JSON_REAL) {
+        return isfinite(t->v.d) && t->v.d == lg_schema_floor(t->v.d);
+    }
+
+    return 0;
+}
+
+
+/* the hash of an instance value; lg_schema_value_hash() agrees with it */
+
+uint64_t
+lg_schema_tok_hash(const lg_schema_tok_t *t)
+{
+    uint32_t                i;
+    uint64_t                h;
+    lg_schema_num_t         num;
+    const lg_schema_tok_t  *m;
+
+    switch (t->type) {
 
     case JSON_NULL:
         return LG_HASH_NULL;
@@ -285,97 +326,249 @@ lg_schema_json_hash(const json_t *json)
 
     case JSON_INTEGER:
     case JSON_REAL:
-        lg_schema_num_get(json, &num);
+        lg_schema_tok_num(t, &num);
         return lg_schema_num_hash(&num);
 
     case JSON_STRING:
-        return lg_schema_bytes_hash(json_string_value(json),
-                                    json_string_length(json));
+        return lg_schema_bytes_hash(t->v.str, t->len);
 
     case JSON_ARRAY:
         h = LG_HASH_ARRAY;
 
-        for (i = 0; i < json_array_size(json); i++) {
-            h = lg_schema_mix(h ^ lg_schema_json_hash(json_array_get(json, i)));
+        for (i = 0, m = lg_schema_tok_first(t); i < t->len; i++) {
+            h = lg_schema_mix(h ^ lg_schema_tok_hash(m));
+            m = lg_schema_tok_next(m);
         }
 
         return h;
 
-    case JSON_OBJECT:
+    default:
         /* order-independent: a sum of per-member hashes */
         h = LG_HASH_OBJECT;
 
-        json_object_keylen_foreach((json_t *) json, key, key_len, v) {
-            h += lg_schema_mix(lg_schema_bytes_hash(key, key_len)
-                               ^ lg_schema_mix(lg_schema_json_hash(v)));
+        for (i = 0, m = lg_schema_tok_first(t); i < t->len; i++) {
+            h += lg_schema_mix(lg_schema_bytes_hash(m->v.str, m->len)
+                               ^ lg_schema_mix(lg_schema_tok_hash(m + 1)));
+            m = lg_schema_tok_next(m + 1);
         }
 
         return h;
     }
-
-    return 0;
 }
 
 
-int
-lg_schema_json_equal(const json_t *a, const json_t *b)
+static uint64_t
+lg_schema_value_hash(const lg_schema_value_t *v)
 {
-    size_t            i, key_len;
-    json_t           *v, *w;
-    const char       *key;
-    lg_schema_num_t   x, y;
+    size_t    i;
+    uint64_t  h;
 
-    if (json_is_number(a) && json_is_number(b)) {
-        lg_schema_num_get(a, &x);
-        lg_schema_num_get(b, &y);
+    switch (v->type) {
+
+    case JSON_NULL:
+        return LG_HASH_NULL;
+
+    case JSON_TRUE:
+        return LG_HASH_TRUE;
+
+    case JSON_FALSE:
+        return LG_HASH_FALSE;
+
+    case JSON_INTEGER:
+    case JSON_REAL:
+        return lg_schema_num_hash(&v->num);
+
+    case JSON_STRING:
+        return lg_schema_bytes_hash(v->str, v->len);
+
+    case JSON_ARRAY:
+        h = LG_HASH_ARRAY;
+
+        for (i = 0; i < v->nitems; i++) {
+            h = lg_schema_mix(h ^ v->items[i].hash);
+        }
+
+        return h;
+
+    default:
+        h = LG_HASH_OBJECT;
+
+        for (i = 0; i < v->nitems; i++) {
+            h += lg_schema_mix(lg_schema_bytes_hash(v->items[i].key,
+                                                    v->items[i].key_len)
+                               ^ lg_schema_mix(v->items[i].hash));
+        }
+
+        return h;
+    }
+}
+
+
+/* the value of a member of an object token, or NULL */
+
+static const lg_schema_tok_t *
+lg_schema_tok_member(const lg_schema_tok_t *obj, const char *key, size_t len,
+    uint32_t hash)
+{
+    uint32_t                i;
+    const lg_schema_tok_t  *m;
+
+    for (i = 0, m = lg_schema_tok_first(obj); i < obj->len; i++) {
+        if (m->hash == hash && m->len == len
+            && memcmp(m->v.str, key, len) == 0)
+        {
+            return m + 1;
+        }
+
+        m = lg_schema_tok_next(m + 1);
+    }
+
+    return NULL;
+}
+
+
+/* JSON Schema equality of two instance values ("uniqueItems") */
+
+int
+lg_schema_tok_equal(const lg_schema_tok_t *a, const lg_schema_tok_t *b)
+{
+    uint32_t                i;
+    lg_schema_num_t         x, y;
+    const lg_schema_tok_t  *m, *n;
+
+    if ((a->type == JSON_INTEGER || a->type == JSON_REAL)
+        && (b->type == JSON_INTEGER || b->type == JSON_REAL))
+    {
+        lg_schema_tok_num(a, &x);
+        lg_schema_tok_num(b, &y);
         return lg_schema_num_cmp(&x, &y) == 0;
     }
 
-    if (json_typeof(a) != json_typeof(b)) {
+    if (a->type != b->type) {
         return 0;
     }
 
-    switch (json_typeof(a)) {
+    switch (a->type) {
 
     case JSON_STRING:
-        return json_string_length(a) == json_string_length(b)
-               && memcmp(json_string_value(a), json_string_value(b),
-                         json_string_length(a)) == 0;
+        return a->len == b->len && memcmp(a->v.str, b->v.str, a->len) == 0;
 
     case JSON_ARRAY:
-        if (json_array_size(a) != json_array_size(b)) {
+        if (a->len != b->len) {
             return 0;
         }
 
-        for (i = 0; i < json_array_size(a); i++) {
-            if (!lg_schema_json_equal(json_array_get(a, i),
-                                      json_array_get(b, i)))
-            {
+        m = lg_schema_tok_first(a);
+        n = lg_schema_tok_first(b);
+
+        for (i = 0; i < a->len; i++) {
+            if (!lg_schema_tok_equal(m, n)) {
                 return 0;
             }
+
+            m = lg_schema_tok_next(m);
+            n = lg_schema_tok_next(n);
         }
 
         return 1;
 
     case JSON_OBJECT:
-        if (json_object_size(a) != json_object_size(b)) {
+        if (a->len != b->len) {
             return 0;
         }
 
-        json_object_keylen_foreach((json_t *) a, key, key_len, v) {
-            w = json_object_getn(b, key, key_len);
-
-            if (w == NULL || !lg_schema_json_equal(v, w)) {
-                return 0;
-            }
-        }
-
-        return 1;
+        return lg_schema_members_equal(a, b);
 
     default:
         /* null, true, false */
         return 1;
     }
+}
+
+
+/*
+ * Two objects of as many members: every member of one is in the other,
+ * equal.  Keys are unique in each (the parser refuses duplicates), so
+ * with more than a few members both key lists are sorted and walked side
+ * by side, and two big hostile objects cost n log n, not n^2.
+ */
+
+#define LG_SCHEMA_MEMBERS_SCAN  16
+
+static int
+lg_schema_members_equal(const lg_schema_tok_t *a, const lg_schema_tok_t *b)
+{
+    int                      eq;
+    uint32_t                 i;
+    const lg_schema_tok_t  **ka, **kb, *m, *v;
+
+    if (a->len > LG_SCHEMA_MEMBERS_SCAN) {
+        ka = malloc(2 * a->len * sizeof(lg_schema_tok_t *));
+
+        if (ka != NULL) {
+            kb = ka + a->len;
+
+            for (i = 0, m = lg_schema_tok_first(a); i < a->len; i++) {
+                ka[i] = m;
+                m = lg_schema_tok_next(m + 1);
+            }
+
+            for (i = 0, m = lg_schema_tok_first(b); i < b->len; i++) {
+                kb[i] = m;
+                m = lg_schema_tok_next(m + 1);
+            }
+
+            qsort(ka, a->len, sizeof(lg_schema_tok_t *), lg_schema_key_cmp);
+            qsort(kb, b->len, sizeof(lg_schema_tok_t *), lg_schema_key_cmp);
+
+            eq = 1;
+
+            for (i = 0; eq && i < a->len; i++) {
+                eq = lg_schema_key_cmp(&ka[i], &kb[i]) == 0
+                     && lg_schema_tok_equal(ka[i] + 1, kb[i] + 1);
+            }
+
+            free(ka);
+
+            return eq;
+        }
+
+        /* out of memory: the scan is slower, but as right */
+    }
+
+    for (i = 0, m = lg_schema_tok_first(a); i < a->len; i++) {
+        v = lg_schema_tok_member(b, m->v.str, m->len, m->hash);
+
+        if (v == NULL || !lg_schema_tok_equal(m + 1, v)) {
+            return 0;
+        }
+
+        m = lg_schema_tok_next(m + 1);
+    }
+
+    return 1;
+}
+
+
+/* key tokens by hash, length, bytes */
+
+static int
+lg_schema_key_cmp(const void *x, const void *y)
+{
+    const lg_schema_tok_t  *a, *b;
+
+    a = *(const lg_schema_tok_t **) x;
+    b = *(const lg_schema_tok_t **) y;
+
+    if (a->hash != b->hash) {
+        return a->hash < b->hash ? -1 : 1;
+    }
+
+    if (a->len != b->len) {
+        return a->len < b->len ? -1 : 1;
+    }
+
+    return memcmp(a->v.str, b->v.str, a->len);
 }
 
 
@@ -390,7 +583,6 @@ lg_schema_value_from_json(lg_arena_t *arena, lg_schema_value_t *v,
     memset(v, 0, sizeof(lg_schema_value_t));
 
     v->type = json_typeof(json);
-    v->hash = lg_schema_json_hash(json);
 
     switch (v->type) {
 
@@ -444,6 +636,7 @@ lg_schema_value_from_json(lg_arena_t *arena, lg_schema_value_t *v,
 
             v->items[n].key = lg_arena_strndup(arena, key, key_len);
             v->items[n].key_len = key_len;
+            v->items[n].key_hash = lg_schema_key_hash(key, key_len);
 
             if (v->items[n].key == NULL) {
                 return -1;
@@ -458,59 +651,65 @@ lg_schema_value_from_json(lg_arena_t *arena, lg_schema_value_t *v,
         break;
     }
 
+    v->hash = lg_schema_value_hash(v);
+
     return 0;
 }
 
 
-int
-lg_schema_value_equal(const lg_schema_value_t *v, const json_t *json)
-{
-    size_t            i;
-    json_t           *m;
-    lg_schema_num_t   num;
+/* JSON Schema equality of a schema value and an instance value */
 
-    if (json_is_number(json)) {
+int
+lg_schema_value_equal(const lg_schema_value_t *v, const lg_schema_tok_t *t)
+{
+    size_t                  i;
+    lg_schema_num_t         num;
+    const lg_schema_tok_t  *m;
+
+    if (t->type == JSON_INTEGER || t->type == JSON_REAL) {
         if (v->type != JSON_INTEGER && v->type != JSON_REAL) {
             return 0;
         }
 
-        lg_schema_num_get(json, &num);
+        lg_schema_tok_num(t, &num);
 
         return lg_schema_num_cmp(&v->num, &num) == 0;
     }
 
-    if ((int) json_typeof(json) != v->type) {
+    if (t->type != v->type) {
         return 0;
     }
 
     switch (v->type) {
 
     case JSON_STRING:
-        return json_string_length(json) == v->len
-               && memcmp(json_string_value(json), v->str, v->len) == 0;
+        return t->len == v->len && lg_schema_str_eq(t->v.str, v->str, v->len);
 
     case JSON_ARRAY:
-        if (json_array_size(json) != v->nitems) {
+        if (t->len != v->nitems) {
             return 0;
         }
 
+        m = lg_schema_tok_first(t);
+
         for (i = 0; i < v->nitems; i++) {
-            if (!lg_schema_value_equal(&v->items[i],
-                                       json_array_get(json, i)))
-            {
+            if (!lg_schema_value_equal(&v->items[i], m)) {
                 return 0;
             }
+
+            m = lg_schema_tok_next(m);
         }
 
         return 1;
 
     case JSON_OBJECT:
-        if (json_object_size(json) != v->nitems) {
+        if (t->len != v->nitems) {
             return 0;
         }
 
         for (i = 0; i < v->nitems; i++) {
-            m = json_object_getn(json, v->items[i].key, v->items[i].key_len);
+            m = lg_schema_tok_member(t, v->items[i].key, v->items[i].key_len,
+                                     v->items[i].key_hash);
 
             if (m == NULL || !lg_schema_value_equal(&v->items[i], m)) {
                 return 0;

@@ -101,6 +101,11 @@ test_json(void)
     lg_json_escape(buf, sizeof(buf), "a\"b\\c\n\001", 7);
     is_str(buf, "\"a\\\"b\\\\c\\n\\u0001\"", "JSON escaping");
 
+    /* a literal that does not fit: whole escapes only, nothing unwritten */
+    memset(buf, 'X', sizeof(buf));
+    is_int(lg_json_escape(buf, 8, "ab\001c", 4), 11, "the size it needs");
+    is_str(buf, "\"ab", "truncated before the escape that does not fit");
+
     ok(lg_json_load_file("/nonexistent/x.json", 1024, 0, &err) == NULL,
        "missing file");
     like_str(err.text, "/nonexistent/x.json: cannot open",
