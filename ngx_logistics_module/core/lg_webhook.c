@@ -98,7 +98,9 @@ lg_webhook_keep(lg_webhook_t *wh, lg_str_t *dst, const char *s, size_t len)
         return -1;
     }
 
-    memcpy(wh->strings + wh->used, s, len);
+    if (len > 0) {
+        memcpy(wh->strings + wh->used, s, len);
+    }
 
     dst->data = wh->strings + wh->used;
     dst->len = len;

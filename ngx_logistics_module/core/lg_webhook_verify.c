@@ -105,7 +105,13 @@ lg_webhook_decode(lg_webhook_encoding_e encoding, const char *s, size_t len,
     unsigned char *dst, size_t dst_len)
 {
     size_t         n;
-    unsigned char  buf[LG_WEBHOOK_MAX_MAC];
+    unsigned char  buf[lg_b64_decoded_max(
+                           lg_b64_encoded_len(LG_WEBHOOK_MAX_MAC))];
+
+    /*
+     * the length is that of the padded encoding, but the same number of
+     * characters without padding decodes to up to two bytes more
+     */
 
     if (encoding == LG_WEBHOOK_HEX) {
         return lg_webhook_hex_decode(s, len, dst, dst_len);

@@ -464,6 +464,10 @@ test_standard_ed25519(void)
            LG_WEBHOOK_BAD_SIGNATURE, "v1a: flipped signature bit refused");
     is_int(std_sig(wh, "v1a,fldxM4gAKugP6nnt1hdz3sgGfZ6d99nzrMFnZOELIxbzEHoV"),
            LG_WEBHOOK_MALFORMED_SIGNATURE, "v1a: truncated signature");
+    is_int(std_sig(wh, "v1a,fldxM4gAKugP6nnt1hdz3sgGfZ6d99nzrMFnZOELIxbzEHoV"
+                   "mAb2ADpkJK7zgPePmPsle0zV9jSeGlHFG2NVAwAA"),
+           LG_WEBHOOK_MALFORMED_SIGNATURE,
+           "v1a: 88 characters without padding (66 bytes) refused");
     lg_webhook_free(wh);
 
     /* HMAC and ed25519 keys of one partner */
