@@ -203,7 +203,7 @@ typedef struct {
 } lg_webhook_result_t;
 
 
-/* the header lines a sender sends, in order */
+/* the header lines a sender sends, in order, all held in "buf" */
 typedef struct {
     lg_str_t                name[LG_WEBHOOK_NHEADERS];
     lg_str_t                value[LG_WEBHOOK_NHEADERS];

@@ -60,12 +60,16 @@ lg_webhook_put(lg_webhook_writer_t *w, const char *s, size_t len)
 }
 
 
-/* the header's value is what was written since "start" */
+/*
+ * The header's value is what was written since "start"; its name is
+ * copied too, so the result outlives the scheme.
+ */
 
 static void
 lg_webhook_add_header(lg_webhook_writer_t *w, const lg_str_t *name,
     const char *start)
 {
+    const char           *p;
     lg_webhook_signed_t  *out;
 
     out = w->out;
@@ -75,9 +79,16 @@ lg_webhook_add_header(lg_webhook_writer_t *w, const lg_str_t *name,
         return;
     }
 
-    out->name[out->nheaders] = *name;
     out->value[out->nheaders].data = start;
     out->value[out->nheaders].len = (w->out->buf + w->used) - start;
+
+    p = lg_webhook_put(w, name->data, name->len);
+    if (p == NULL) {
+        return;
+    }
+
+    out->name[out->nheaders].data = p;
+    out->name[out->nheaders].len = name->len;
     out->nheaders++;
 }
 

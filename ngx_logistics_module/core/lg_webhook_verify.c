@@ -678,9 +678,10 @@ lg_webhook_verify(const lg_webhook_t *wh, const lg_webhook_input_t *in,
 
     if (res->secret < 0) {
         return lg_webhook_refuse(res, LG_WEBHOOK_BAD_SIGNATURE,
-                                 "no signature matched (%zu v1, %zu v1a "
-                                 "checked with %zu HMAC and %zu ed25519 "
-                                 "keys; %zu malformed, %zu other)",
+                                 "no signature matched (%zu v1 and %zu "
+                                 "v1a against %zu HMAC and %zu ed25519 "
+                                 "keys; %zu malformed, %zu of other "
+                                 "versions)",
                                  nhmac_sigs, ned_sigs, wh->nhmac, ned_keys,
                                  sigs.malformed, sigs.other);
     }
