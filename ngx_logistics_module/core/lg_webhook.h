@@ -39,12 +39,16 @@
  * is parsed but the headers, and the work is bounded: header lengths,
  * the number of signatures in a list and the number of keys are capped,
  * every comparison is CRYPTO_memcmp() and the MAC is computed once per
- * key over the raw body bytes.
+ * key over the raw body bytes.  ed25519 is the costly one: at most
+ * LG_WEBHOOK_MAX_ED25519 public keys times LG_WEBHOOK_MAX_V1A signatures
+ * are checked, enough for a rotation on both sides.
  */
 
 
 #define LG_WEBHOOK_MAX_SECRETS     4
 #define LG_WEBHOOK_MAX_SIGNATURES  8       /* entries in one header */
+#define LG_WEBHOOK_MAX_ED25519     2       /* whpk_ or whsk_ keys */
+#define LG_WEBHOOK_MAX_V1A         2       /* v1a entries checked */
 #define LG_WEBHOOK_MAX_HEADER      4096    /* bytes of one header value */
 #define LG_WEBHOOK_MAX_ID          255     /* bytes of a webhook id */
 #define LG_WEBHOOK_MAX_NAME        64      /* bytes of a header name */

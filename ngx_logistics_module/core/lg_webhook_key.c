@@ -95,6 +95,12 @@ lg_webhook_add_ed25519(lg_webhook_t *wh, lg_webhook_key_e kind,
     unsigned char      pub[LG_WEBHOOK_ED25519_KEY];
     lg_webhook_key_t  *k;
 
+    if (wh->nkeys - wh->nhmac == LG_WEBHOOK_MAX_ED25519) {
+        return lg_webhook_error(err, "more than %d ed25519 keys (one "
+                                "current, one being rotated)",
+                                LG_WEBHOOK_MAX_ED25519);
+    }
+
     k = &wh->keys[wh->nkeys];
     k->kind = kind;
 

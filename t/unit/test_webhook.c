@@ -514,18 +514,37 @@ test_standard_ed25519(void)
               "L/tPJZAc6DuFy89qmIyWvAhpo9wdRGw==", NULL);
     ok(sw == NULL, "v1a: whsk_ with a foreign public half refused");
 
-    /* bounded: 8 wrong v1a against 4 keys is 32 checks, then an answer */
+    /* bounded: 2 keys, 2 signatures checked, whatever is sent */
 
     wh = make(LG_WEBHOOK_STANDARD, LG_WEBHOOK_VERIFY, KAT_WHPK, KAT_WHPK);
-    (void) lg_webhook_add_secret(wh, (const unsigned char *) KAT_WHPK,
-                                 strlen(KAT_WHPK), &err);
-    (void) lg_webhook_add_secret(wh, (const unsigned char *) KAT_WHPK,
-                                 strlen(KAT_WHPK), &err);
+    ok(lg_webhook_add_secret(wh, (const unsigned char *) KAT_WHPK,
+                             strlen(KAT_WHPK), &err) != 0
+       && strstr(err.text, "more than 2 ed25519 keys") != NULL,
+       "v1a: a third ed25519 key refused");
     is_int(std3(wh, KAT_ID, KAT_TS,
                 KAT_V1A " " KAT_V1A " " KAT_V1A " " KAT_V1A " " KAT_V1A
                 " " KAT_V1A " " KAT_V1A " " KAT_V1A, "tampered", KAT_NOW,
                 &res),
-           LG_WEBHOOK_BAD_SIGNATURE, "v1a: 8 signatures x 4 keys, refused");
+           LG_WEBHOOK_BAD_SIGNATURE, "v1a: 8 signatures, refused");
+    like_str(res.reason, "2 v1a against 0 HMAC and 2 ed25519 keys",
+             "v1a: only 2 of them checked, against the 2 keys");
+    like_str(res.reason, "6 unchecked", "v1a: 6 left unchecked");
+    is_int(std_sig(wh, "v1a,AAAA v1a,AAAA " KAT_V1A),
+           LG_WEBHOOK_OK, "v1a: malformed entries do not use the limit up");
+    is_int(std_sig(wh, "v1a,fldxM4gAKugP6nnt1hdz3sgGfZ6d99nzrMFnZOELIxbzEHo"
+                   "VmAb2ADpkJK7zgPePmPsle0zV9jSeGlHFG2NVAg== "
+                   "v1a,fldxM4gAKugP6nnt1hdz3sgGfZ6d99nzrMFnZOELIxbzEHoVmA"
+                   "b2ADpkJK7zgPePmPsle0zV9jSeGlHFG2NVAg== " KAT_V1A),
+           LG_WEBHOOK_BAD_SIGNATURE, "v1a: a third good one is not checked");
+    lg_webhook_free(wh);
+
+    wh = make(LG_WEBHOOK_STANDARD, LG_WEBHOOK_VERIFY, KAT_WHPK, KAT_SECRET);
+    is_int(std_sig(wh, "v1a,fldxM4gAKugP6nnt1hdz3sgGfZ6d99nzrMFnZOELIxbzEHo"
+                   "VmAb2ADpkJK7zgPePmPsle0zV9jSeGlHFG2NVAg== "
+                   "v1a,fldxM4gAKugP6nnt1hdz3sgGfZ6d99nzrMFnZOELIxbzEHoVmA"
+                   "b2ADpkJK7zgPePmPsle0zV9jSeGlHFG2NVAg== " KAT_V1A " "
+                   KAT_V1),
+           LG_WEBHOOK_OK, "v1a: past the v1a limit a v1 is still checked");
     lg_webhook_free(wh);
 }
 
