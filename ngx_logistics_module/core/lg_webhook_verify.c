@@ -14,7 +14,9 @@
  */
 
 
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -24,10 +26,8 @@
 #include "lg_webhook_int.h"
 
 
-/* the signatures a header lists, decoded */
+/* the signatures a header lists, decoded ("sig" last: not zeroed) */
 typedef struct {
-    unsigned char           sig[LG_WEBHOOK_MAX_SIGNATURES]
-                               [LG_WEBHOOK_MAX_MAC];
     unsigned                ed25519;   /* bit per entry: a v1a one */
     size_t                  n;
     size_t                  malformed;
@@ -37,6 +37,8 @@ typedef struct {
     lg_str_t                ts;        /* Stripe's t= */
     unsigned                has_ts:1;
     char                    why[96];   /* the first malformed entry */
+    unsigned char           sig[LG_WEBHOOK_MAX_SIGNATURES]
+                               [LG_WEBHOOK_MAX_MAC];
 } lg_webhook_sigs_t;
 
 
@@ -69,6 +71,14 @@ static int lg_webhook_ed25519_verify(const lg_webhook_key_t *key,
     const unsigned char *sig, const unsigned char *content, size_t len);
 static int lg_webhook_digest_id(const unsigned char *body, size_t len,
     lg_webhook_result_t *res);
+static lg_webhook_status_e lg_webhook_read_headers(const lg_webhook_t *wh,
+    const lg_webhook_input_t *in, lg_webhook_result_t *res);
+static lg_webhook_status_e lg_webhook_check_time(const lg_webhook_t *wh,
+    const lg_webhook_input_t *in, const lg_webhook_sigs_t *sigs, int64_t now,
+    lg_str_t *tstext, lg_webhook_result_t *res);
+static int lg_webhook_match(const lg_webhook_t *wh,
+    const lg_webhook_sigs_t *sigs, const lg_str_t *id, const lg_str_t *ts,
+    const unsigned char *body, size_t len);
 
 
 static lg_webhook_status_e
@@ -447,39 +457,26 @@ lg_webhook_digest_id(const unsigned char *body, size_t len,
 }
 
 
-lg_webhook_status_e
-lg_webhook_verify(const lg_webhook_t *wh, const lg_webhook_input_t *in,
-    const unsigned char *body, size_t len, int64_t now,
+/* presence, duplicates and sizes of the scheme's headers, and the id */
+
+static lg_webhook_status_e
+lg_webhook_read_headers(const lg_webhook_t *wh, const lg_webhook_input_t *in,
     lg_webhook_result_t *res)
 {
-    int                  rc;
-    size_t               i, j, nhmac_sigs, ned_sigs, ned_keys, content_len;
-    int64_t              ts;
-    unsigned             used;
-    lg_str_t             tstext, none;
-    const lg_str_t      *id, *sig;
-    unsigned char       *content, mac[LG_WEBHOOK_MAX_MAC];
-    lg_webhook_sigs_t    sigs;
-    lg_webhook_status_e  status;
-
-    memset(res, 0, sizeof(lg_webhook_result_t));
-    res->timestamp = -1;
-    res->secret = -1;
-
-    used = 0;
+    size_t           i;
+    const lg_str_t  *name, *id;
 
     for (i = 0; i < LG_WEBHOOK_NHEADERS; i++) {
-        if (wh->header[i].len == 0) {
+        name = &wh->header[i];
+
+        if (name->len == 0) {
             continue;
         }
-
-        used |= 1u << i;
 
         if (in->duplicate & (1u << i)) {
             return lg_webhook_refuse(res, LG_WEBHOOK_DUPLICATE_HEADER,
                                      "more than one %.*s header",
-                                     (int) wh->header[i].len,
-                                     wh->header[i].data);
+                                     (int) name->len, name->data);
         }
 
         if ((in->present & (1u << i))
@@ -487,22 +484,18 @@ lg_webhook_verify(const lg_webhook_t *wh, const lg_webhook_input_t *in,
         {
             return lg_webhook_refuse(res, LG_WEBHOOK_HEADER_TOO_LONG,
                                      "%.*s is longer than %d bytes",
-                                     (int) wh->header[i].len,
-                                     wh->header[i].data,
+                                     (int) name->len, name->data,
                                      LG_WEBHOOK_MAX_HEADER);
         }
     }
 
-    none.data = "";
-    none.len = 0;
-    id = &none;
+    name = &wh->header[LG_WEBHOOK_H_ID];
 
-    if (used & (1u << LG_WEBHOOK_H_ID)) {
+    if (name->len) {
         if (!(in->present & (1u << LG_WEBHOOK_H_ID))) {
-            return lg_webhook_refuse(res, LG_WEBHOOK_MISSING_ID, "no %.*s "
-                                     "header",
-                                     (int) wh->header[LG_WEBHOOK_H_ID].len,
-                                     wh->header[LG_WEBHOOK_H_ID].data);
+            return lg_webhook_refuse(res, LG_WEBHOOK_MISSING_ID,
+                                     "no %.*s header", (int) name->len,
+                                     name->data);
         }
 
         id = &in->value[LG_WEBHOOK_H_ID];
@@ -510,10 +503,8 @@ lg_webhook_verify(const lg_webhook_t *wh, const lg_webhook_input_t *in,
         if (!lg_webhook_id_valid(wh->scheme, id->data, id->len)) {
             return lg_webhook_refuse(res, LG_WEBHOOK_MALFORMED_ID,
                                      "%.*s is not 1 to %d visible "
-                                     "characters%s",
-                                     (int) wh->header[LG_WEBHOOK_H_ID].len,
-                                     wh->header[LG_WEBHOOK_H_ID].data,
-                                     LG_WEBHOOK_MAX_ID,
+                                     "characters%s", (int) name->len,
+                                     name->data, LG_WEBHOOK_MAX_ID,
                                      wh->scheme == LG_WEBHOOK_STANDARD
                                      ? " without \".\"" : "");
         }
@@ -521,22 +512,181 @@ lg_webhook_verify(const lg_webhook_t *wh, const lg_webhook_input_t *in,
         res->id = *id;
     }
 
+    name = &wh->header[LG_WEBHOOK_H_SIGNATURE];
+
     if (!(in->present & (1u << LG_WEBHOOK_H_SIGNATURE))) {
-        return lg_webhook_refuse(res, LG_WEBHOOK_MISSING_SIGNATURE, "no %.*s "
-                                 "header",
-                                 (int) wh->header[LG_WEBHOOK_H_SIGNATURE].len,
-                                 wh->header[LG_WEBHOOK_H_SIGNATURE].data);
+        return lg_webhook_refuse(res, LG_WEBHOOK_MISSING_SIGNATURE,
+                                 "no %.*s header", (int) name->len,
+                                 name->data);
     }
 
+    return LG_WEBHOOK_OK;
+}
+
+
+/* the timestamp, from its header or Stripe's t=, within the tolerance */
+
+static lg_webhook_status_e
+lg_webhook_check_time(const lg_webhook_t *wh, const lg_webhook_input_t *in,
+    const lg_webhook_sigs_t *sigs, int64_t now, lg_str_t *tstext,
+    lg_webhook_result_t *res)
+{
+    int64_t               ts;
+    const lg_str_t       *name;
+    lg_webhook_status_e   status;
+
+    name = &wh->header[LG_WEBHOOK_H_TIMESTAMP];
+    ts = 0;
+
+    if (wh->list == LG_WEBHOOK_LIST_STRIPE) {
+        if (!sigs->has_ts) {
+            return lg_webhook_refuse(res, LG_WEBHOOK_MISSING_TIMESTAMP,
+                                     "Stripe-Signature has no t= item");
+        }
+
+        *tstext = sigs->ts;
+
+    } else if (!(in->present & (1u << LG_WEBHOOK_H_TIMESTAMP))) {
+        return lg_webhook_refuse(res, LG_WEBHOOK_MISSING_TIMESTAMP,
+                                 "no %.*s header", (int) name->len,
+                                 name->data);
+
+    } else {
+        *tstext = in->value[LG_WEBHOOK_H_TIMESTAMP];
+    }
+
+    status = lg_webhook_parse_timestamp(tstext, &ts, res);
+    if (status != LG_WEBHOOK_OK) {
+        return status;
+    }
+
+    res->timestamp = ts;
+
+    if (now - ts > wh->tolerance) {
+        return lg_webhook_refuse(res, LG_WEBHOOK_TIMESTAMP_TOO_OLD,
+                                 "the timestamp is %lld s old, tolerance "
+                                 "%lld s", (long long) (now - ts),
+                                 (long long) wh->tolerance);
+    }
+
+    if (ts - now > wh->tolerance) {
+        return lg_webhook_refuse(res, LG_WEBHOOK_TIMESTAMP_IN_FUTURE,
+                                 "the timestamp is %lld s ahead, tolerance "
+                                 "%lld s", (long long) (ts - now),
+                                 (long long) wh->tolerance);
+    }
+
+    return LG_WEBHOOK_OK;
+}
+
+
+/*
+ * One MAC per HMAC key, compared with every listed HMAC signature; then,
+ * only if none matched, every v1a signature with every ed25519 key.
+ * Returns the index of the key that verified, -1 for none, -2 when
+ * OpenSSL or malloc() failed.
+ */
+
+static int
+lg_webhook_match(const lg_webhook_t *wh, const lg_webhook_sigs_t *sigs,
+    const lg_str_t *id, const lg_str_t *ts, const unsigned char *body,
+    size_t len)
+{
+    int             rc, found;
+    size_t          i, j, content_len;
+    unsigned char  *content, mac[LG_WEBHOOK_MAX_MAC];
+
+    found = -1;
+
+    for (i = 0; sigs->n > sigs->ned25519 && i < wh->nkeys && found < 0; i++)
+    {
+        if (wh->keys[i].kind != LG_WEBHOOK_KEY_HMAC) {
+            continue;
+        }
+
+        if (lg_webhook_mac(wh, &wh->keys[i], id, ts, body, len, mac) != 0) {
+            return -2;
+        }
+
+        for (j = 0; j < sigs->n; j++) {
+            if (!((sigs->ed25519 >> j) & 1)
+                && CRYPTO_memcmp(mac, sigs->sig[j], wh->mac_len) == 0)
+            {
+                found = (int) i;
+                break;
+            }
+        }
+    }
+
+    OPENSSL_cleanse(mac, sizeof(mac));
+
+    if (found >= 0 || sigs->ned25519 == 0 || wh->nkeys == wh->nhmac) {
+        return found;
+    }
+
+    content = lg_webhook_content(wh, id, ts, body, len, &content_len);
+    if (content == NULL) {
+        return -2;
+    }
+
+    for (i = 0; i < wh->nkeys && found < 0; i++) {
+        if (wh->keys[i].kind == LG_WEBHOOK_KEY_HMAC) {
+            continue;
+        }
+
+        for (j = 0; j < sigs->n; j++) {
+            if (!((sigs->ed25519 >> j) & 1)) {
+                continue;
+            }
+
+            rc = lg_webhook_ed25519_verify(&wh->keys[i], sigs->sig[j],
+                                           content, content_len);
+
+            if (rc < 0) {
+                found = -2;
+                break;
+            }
+
+            if (rc == 1) {
+                found = (int) i;
+                break;
+            }
+        }
+    }
+
+    free(content);
+
+    return found;
+}
+
+
+lg_webhook_status_e
+lg_webhook_verify(const lg_webhook_t *wh, const lg_webhook_input_t *in,
+    const unsigned char *body, size_t len, int64_t now,
+    lg_webhook_result_t *res)
+{
+    size_t               nhmac_sigs, ned_keys;
+    lg_str_t             tstext, none;
+    const lg_str_t      *id, *sig;
+    lg_webhook_sigs_t    sigs;
+    lg_webhook_status_e  status;
+
+    memset(res, 0, sizeof(lg_webhook_result_t));
+    res->timestamp = -1;
+    res->secret = -1;
+
+    status = lg_webhook_read_headers(wh, in, res);
+    if (status != LG_WEBHOOK_OK) {
+        return status;
+    }
+
+    none.data = "";
+    none.len = 0;
+
+    id = wh->header[LG_WEBHOOK_H_ID].len ? &in->value[LG_WEBHOOK_H_ID] : &none;
     sig = &in->value[LG_WEBHOOK_H_SIGNATURE];
 
-    sigs.n = 0;
-    sigs.ed25519 = 0;
-    sigs.malformed = 0;
-    sigs.unchecked = 0;
-    sigs.ned25519 = 0;
-    sigs.has_ts = 0;
-    sigs.why[0] = '\0';
+    memset(&sigs, 0, offsetof(lg_webhook_sigs_t, sig));
 
     switch (wh->list) {
 
@@ -558,58 +708,19 @@ lg_webhook_verify(const lg_webhook_t *wh, const lg_webhook_input_t *in,
     }
 
     tstext = none;
-    ts = 0;
 
     if (wh->tolerance > 0) {
-        if (wh->list == LG_WEBHOOK_LIST_STRIPE) {
-            if (!sigs.has_ts) {
-                return lg_webhook_refuse(res, LG_WEBHOOK_MISSING_TIMESTAMP,
-                                         "Stripe-Signature has no t= item");
-            }
-
-            tstext = sigs.ts;
-
-        } else if (!(in->present & (1u << LG_WEBHOOK_H_TIMESTAMP))) {
-            return lg_webhook_refuse(res, LG_WEBHOOK_MISSING_TIMESTAMP,
-                                     "no %.*s header",
-                                     (int)
-                                     wh->header[LG_WEBHOOK_H_TIMESTAMP].len,
-                                     wh->header[LG_WEBHOOK_H_TIMESTAMP].data);
-
-        } else {
-            tstext = in->value[LG_WEBHOOK_H_TIMESTAMP];
-        }
-
-        status = lg_webhook_parse_timestamp(&tstext, &ts, res);
+        status = lg_webhook_check_time(wh, in, &sigs, now, &tstext, res);
         if (status != LG_WEBHOOK_OK) {
             return status;
         }
-
-        res->timestamp = ts;
-
-        if (now - ts > wh->tolerance) {
-            return lg_webhook_refuse(res, LG_WEBHOOK_TIMESTAMP_TOO_OLD,
-                                     "the timestamp is %lld s old, "
-                                     "tolerance %lld s",
-                                     (long long) (now - ts),
-                                     (long long) wh->tolerance);
-        }
-
-        if (ts - now > wh->tolerance) {
-            return lg_webhook_refuse(res, LG_WEBHOOK_TIMESTAMP_IN_FUTURE,
-                                     "the timestamp is %lld s ahead, "
-                                     "tolerance %lld s",
-                                     (long long) (ts - now),
-                                     (long long) wh->tolerance);
-        }
     }
 
-    ned_sigs = sigs.ned25519;
-    nhmac_sigs = sigs.n - ned_sigs;
+    nhmac_sigs = sigs.n - sigs.ned25519;
     ned_keys = wh->nkeys - wh->nhmac;
 
     if ((nhmac_sigs == 0 || wh->nhmac == 0)
-        && (ned_sigs == 0 || ned_keys == 0))
+        && (sigs.ned25519 == 0 || ned_keys == 0))
     {
         if (sigs.malformed > 0) {
             return lg_webhook_refuse(res, LG_WEBHOOK_MALFORMED_SIGNATURE,
@@ -619,71 +730,16 @@ lg_webhook_verify(const lg_webhook_t *wh, const lg_webhook_input_t *in,
         return lg_webhook_refuse(res, LG_WEBHOOK_UNSUPPORTED_SIGNATURE,
                                  "no signature a key here checks (%zu v1, "
                                  "%zu v1a, %zu unchecked; %zu HMAC and %zu "
-                                 "ed25519 keys)", nhmac_sigs, ned_sigs,
+                                 "ed25519 keys)", nhmac_sigs, sigs.ned25519,
                                  sigs.unchecked, wh->nhmac, ned_keys);
     }
 
-    /* one MAC per key, compared with every listed HMAC signature */
+    res->secret = lg_webhook_match(wh, &sigs, id, &tstext, body, len);
 
-    for (i = 0; nhmac_sigs > 0 && i < wh->nkeys && res->secret < 0; i++) {
-        if (wh->keys[i].kind != LG_WEBHOOK_KEY_HMAC) {
-            continue;
-        }
-
-        if (lg_webhook_mac(wh, &wh->keys[i], id, &tstext, body, len, mac)
-            != 0)
-        {
-            return lg_webhook_refuse(res, LG_WEBHOOK_INTERNAL,
-                                     "HMAC failed");
-        }
-
-        for (j = 0; j < sigs.n; j++) {
-            if (!((sigs.ed25519 >> j) & 1)
-                && CRYPTO_memcmp(mac, sigs.sig[j], wh->mac_len) == 0)
-            {
-                res->secret = (int) i;
-                break;
-            }
-        }
-    }
-
-    OPENSSL_cleanse(mac, sizeof(mac));
-
-    if (res->secret < 0 && ned_sigs > 0 && ned_keys > 0) {
-        content = lg_webhook_content(wh, id, &tstext, body, len,
-                                     &content_len);
-        if (content == NULL) {
-            return lg_webhook_refuse(res, LG_WEBHOOK_INTERNAL,
-                                     "out of memory");
-        }
-
-        for (i = 0; i < wh->nkeys && res->secret < 0; i++) {
-            if (wh->keys[i].kind == LG_WEBHOOK_KEY_HMAC) {
-                continue;
-            }
-
-            for (j = 0; j < sigs.n; j++) {
-                if (!((sigs.ed25519 >> j) & 1)) {
-                    continue;
-                }
-
-                rc = lg_webhook_ed25519_verify(&wh->keys[i], sigs.sig[j],
-                                               content, content_len);
-
-                if (rc < 0) {
-                    free(content);
-                    return lg_webhook_refuse(res, LG_WEBHOOK_INTERNAL,
-                                             "out of memory");
-                }
-
-                if (rc == 1) {
-                    res->secret = (int) i;
-                    break;
-                }
-            }
-        }
-
-        free(content);
+    if (res->secret == -2) {
+        res->secret = -1;
+        return lg_webhook_refuse(res, LG_WEBHOOK_INTERNAL, "OpenSSL or "
+                                 "memory failed");
     }
 
     if (res->secret < 0) {
@@ -691,8 +747,8 @@ lg_webhook_verify(const lg_webhook_t *wh, const lg_webhook_input_t *in,
                                  "no signature matched (%zu v1 and %zu "
                                  "v1a against %zu HMAC and %zu ed25519 "
                                  "keys; %zu malformed, %zu unchecked)",
-                                 nhmac_sigs, ned_sigs, wh->nhmac, ned_keys,
-                                 sigs.malformed, sigs.unchecked);
+                                 nhmac_sigs, sigs.ned25519, wh->nhmac,
+                                 ned_keys, sigs.malformed, sigs.unchecked);
     }
 
     res->id_signed = wh->id_signed;
