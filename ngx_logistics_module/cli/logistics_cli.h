@@ -14,5 +14,13 @@ int lg_cli_suspend(int argc, char **argv, int suspend);
 /* revoke one token id of a partner in Redis; 2 means usage */
 int lg_cli_revoke_token(int argc, char **argv);
 
+/*
+ * webhook-sign, webhook-verify, webhook-keygen: 0 done (verify: the
+ * request verifies), 1 refused or failed, 2 unusable arguments or files
+ */
+int lg_cli_webhook_sign(int argc, char **argv);
+int lg_cli_webhook_verify(int argc, char **argv);
+int lg_cli_webhook_keygen(int argc, char **argv);
+
 
 #endif /* _LOGISTICS_CLI_H_INCLUDED_ */

@@ -55,6 +55,16 @@ lg_cli_usage(FILE *out)
         "       logistics-policy validate --schema SCHEMA "
         "[--format-assertion]\n"
         "                                 [--time RUNS] INSTANCE...\n"
+        "       logistics-policy webhook-sign [--scheme SCHEME] "
+        "--secret-file F...\n"
+        "                        [--id ID] [--timestamp T] "
+        "[SCHEME OPTIONS] BODY_FILE\n"
+        "       logistics-policy webhook-verify [--scheme SCHEME] "
+        "--secret-file F...\n"
+        "                        --headers FILE [--now T] "
+        "[SCHEME OPTIONS] BODY_FILE\n"
+        "       logistics-policy webhook-keygen --secret-file F "
+        "[--ed25519 --public-file P]\n"
         "\n"
         "check   compile policy files as nginx does; print FILE: ok or\n"
         "        FILE: json.path: reason; exit 1 on the first bad file\n"
@@ -71,7 +81,35 @@ lg_cli_usage(FILE *out)
         "        error); exit 0 all valid, 1 any invalid, 2 when the schema\n"
         "        or a file cannot be used; --time RUNS also parses and\n"
         "        validates each instance RUNS more times and prints the mean\n"
-        "        CPU time of each step to stderr\n");
+        "        CPU time of each step to stderr\n"
+        "webhook-sign  print the header lines a sender sends with\n"
+        "        BODY_FILE (\"-\": stdin), one \"Name: value\" a line.\n"
+        "        SCHEME: standard (the default: webhook-id,\n"
+        "        webhook-timestamp, webhook-signature), stripe\n"
+        "        (Stripe-Signature), github (X-GitHub-Delivery,\n"
+        "        X-Hub-Signature-256) or hmac.  The id is made up when not\n"
+        "        given, the timestamp is now.  Every secret file signs (in\n"
+        "        a rotation both signatures are sent).  A secret file holds\n"
+        "        the secret exactly, one trailing newline ignored\n"
+        "        (standard: whsec_... signs v1, whsk_... signs v1a)\n"
+        "webhook-verify  check a stored request as the gateway does.\n"
+        "        FILE holds its header lines (\"Name: value\": what\n"
+        "        webhook-sign prints, or a request head with its request\n"
+        "        line), BODY_FILE the raw body; --now T checks the\n"
+        "        timestamp at T, not now.  Prints \"ok: id ..., replay key\n"
+        "        ...\" (exit 0) or \"refused (401 problem): reason-word:\n"
+        "        why\" (exit 1).  standard checks v1 with whsec_ files and\n"
+        "        v1a with whpk_ files\n"
+        "        SCHEME OPTIONS: --tolerance S (default 300), --id-header\n"
+        "        NAME (github, stripe, hmac); for hmac: --signature-header\n"
+        "        NAME, --timestamp-header NAME, --prefix P, --digest\n"
+        "        sha256|sha512, --encoding hex|base64, --payload TEMPLATE\n"
+        "        (what the MAC covers: {id}, {timestamp}, {body} and literal\n"
+        "        text, e.g. '{timestamp}.{body}'; default '{body}')\n"
+        "webhook-keygen  write a new whsec_ secret (32 random bytes, for any\n"
+        "        scheme) to F, mode 0600, never over an existing file; with\n"
+        "        --ed25519 a whsk_ signing key to F and its whpk_ public key\n"
+        "        to P\n");
 }
 
 
@@ -518,6 +556,23 @@ main(int argc, char **argv)
 
     if (strcmp(argv[1], "validate") == 0) {
         return lg_cli_validate(argc - 2, argv + 2);
+    }
+
+    if (strcmp(argv[1], "webhook-sign") == 0
+        || strcmp(argv[1], "webhook-verify") == 0
+        || strcmp(argv[1], "webhook-keygen") == 0)
+    {
+        /* they say what is wrong themselves: no usage after it */
+
+        if (argv[1][8] == 's') {
+            return lg_cli_webhook_sign(argc - 2, argv + 2);
+        }
+
+        if (argv[1][8] == 'v') {
+            return lg_cli_webhook_verify(argc - 2, argv + 2);
+        }
+
+        return lg_cli_webhook_keygen(argc - 2, argv + 2);
     }
 
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {

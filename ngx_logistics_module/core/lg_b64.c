@@ -46,8 +46,54 @@ static const uint8_t  lg_b64url_dec[256] = {
 };
 
 
+/* the same for the standard alphabet (RFC 4648 section 4) */
+static const uint8_t  lg_b64_dec[256] = {
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff,   62, 0xff, 0xff, 0xff,   63,   /* + / */
+      52,   53,   54,   55,   56,   57,   58,   59,   /* 0-7 */
+      60,   61, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,   /* 8-9 */
+    0xff,    0,    1,    2,    3,    4,    5,    6,   /* A-G */
+       7,    8,    9,   10,   11,   12,   13,   14,
+      15,   16,   17,   18,   19,   20,   21,   22,
+      23,   24,   25, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff,   26,   27,   28,   29,   30,   31,   32,   /* a-g */
+      33,   34,   35,   36,   37,   38,   39,   40,
+      41,   42,   43,   44,   45,   46,   47,   48,
+      49,   50,   51, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff
+};
+
+
 static const char  lg_b64url_enc[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static const char  lg_b64_enc[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+
+static int lg_b64_decode_table(const uint8_t *table, const char *src,
+    size_t len, unsigned char *dst, size_t *dst_len);
+static size_t lg_b64_encode_table(const char *alphabet,
+    const unsigned char *src, size_t len, char *dst);
 
 
 int
@@ -69,6 +115,40 @@ int
 lg_b64url_decode(const char *src, size_t len, unsigned char *dst,
     size_t *dst_len)
 {
+    return lg_b64_decode_table(lg_b64url_dec, src, len, dst, dst_len);
+}
+
+
+/*
+ * Standard base64 with its padding: the length is a multiple of 4 and the
+ * "=" (none, one or two) are exactly those the encoder writes.
+ */
+
+int
+lg_b64_decode(const char *src, size_t len, unsigned char *dst,
+    size_t *dst_len)
+{
+    size_t  pad;
+
+    if (len % 4 != 0) {
+        return -1;
+    }
+
+    pad = 0;
+
+    if (len > 0 && src[len - 1] == '=') {
+        pad = (src[len - 2] == '=') ? 2 : 1;
+    }
+
+    /* "=" elsewhere is outside the alphabet and refused by the table */
+    return lg_b64_decode_table(lg_b64_dec, src, len - pad, dst, dst_len);
+}
+
+
+static int
+lg_b64_decode_table(const uint8_t *table, const char *src, size_t len,
+    unsigned char *dst, size_t *dst_len)
+{
     size_t                i, n, rest;
     uint32_t              v, a, b, c, d;
     const unsigned char  *s;
@@ -84,10 +164,10 @@ lg_b64url_decode(const char *src, size_t len, unsigned char *dst,
     n = 0;
 
     for (i = 0; i + 4 <= len; i += 4) {
-        a = lg_b64url_dec[s[i]];
-        b = lg_b64url_dec[s[i + 1]];
-        c = lg_b64url_dec[s[i + 2]];
-        d = lg_b64url_dec[s[i + 3]];
+        a = table[s[i]];
+        b = table[s[i + 1]];
+        c = table[s[i + 2]];
+        d = table[s[i + 3]];
 
         if ((a | b | c | d) & 0xc0) {
             return -1;
@@ -101,8 +181,8 @@ lg_b64url_decode(const char *src, size_t len, unsigned char *dst,
     }
 
     if (rest == 2) {
-        a = lg_b64url_dec[s[i]];
-        b = lg_b64url_dec[s[i + 1]];
+        a = table[s[i]];
+        b = table[s[i + 1]];
 
         /* the low 4 bits of the last character are not part of the data */
         if (((a | b) & 0xc0) || (b & 0x0f)) {
@@ -112,9 +192,9 @@ lg_b64url_decode(const char *src, size_t len, unsigned char *dst,
         dst[n++] = (unsigned char) ((a << 2) | (b >> 4));
 
     } else if (rest == 3) {
-        a = lg_b64url_dec[s[i]];
-        b = lg_b64url_dec[s[i + 1]];
-        c = lg_b64url_dec[s[i + 2]];
+        a = table[s[i]];
+        b = table[s[i + 1]];
+        c = table[s[i + 2]];
 
         if (((a | b | c) & 0xc0) || (c & 0x03)) {
             return -1;
@@ -135,6 +215,29 @@ lg_b64url_decode(const char *src, size_t len, unsigned char *dst,
 size_t
 lg_b64url_encode(const unsigned char *src, size_t len, char *dst)
 {
+    return lg_b64_encode_table(lg_b64url_enc, src, len, dst);
+}
+
+
+size_t
+lg_b64_encode(const unsigned char *src, size_t len, char *dst)
+{
+    size_t  n;
+
+    n = lg_b64_encode_table(lg_b64_enc, src, len, dst);
+
+    while (n % 4 != 0) {
+        dst[n++] = '=';
+    }
+
+    return n;
+}
+
+
+static size_t
+lg_b64_encode_table(const char *alphabet, const unsigned char *src,
+    size_t len, char *dst)
+{
     size_t    i, n;
     uint32_t  v;
 
@@ -144,24 +247,24 @@ lg_b64url_encode(const unsigned char *src, size_t len, char *dst)
         v = ((uint32_t) src[i] << 16) | ((uint32_t) src[i + 1] << 8)
             | src[i + 2];
 
-        dst[n++] = lg_b64url_enc[(v >> 18) & 0x3f];
-        dst[n++] = lg_b64url_enc[(v >> 12) & 0x3f];
-        dst[n++] = lg_b64url_enc[(v >> 6) & 0x3f];
-        dst[n++] = lg_b64url_enc[v & 0x3f];
+        dst[n++] = alphabet[(v >> 18) & 0x3f];
+        dst[n++] = alphabet[(v >> 12) & 0x3f];
+        dst[n++] = alphabet[(v >> 6) & 0x3f];
+        dst[n++] = alphabet[v & 0x3f];
     }
 
     if (len - i == 1) {
         v = (uint32_t) src[i] << 16;
 
-        dst[n++] = lg_b64url_enc[(v >> 18) & 0x3f];
-        dst[n++] = lg_b64url_enc[(v >> 12) & 0x3f];
+        dst[n++] = alphabet[(v >> 18) & 0x3f];
+        dst[n++] = alphabet[(v >> 12) & 0x3f];
 
     } else if (len - i == 2) {
         v = ((uint32_t) src[i] << 16) | ((uint32_t) src[i + 1] << 8);
 
-        dst[n++] = lg_b64url_enc[(v >> 18) & 0x3f];
-        dst[n++] = lg_b64url_enc[(v >> 12) & 0x3f];
-        dst[n++] = lg_b64url_enc[(v >> 6) & 0x3f];
+        dst[n++] = alphabet[(v >> 18) & 0x3f];
+        dst[n++] = alphabet[(v >> 12) & 0x3f];
+        dst[n++] = alphabet[(v >> 6) & 0x3f];
     }
 
     return n;

@@ -40,4 +40,20 @@ int lg_b64url_valid_chars(const char *src, size_t len);
 size_t lg_b64url_encode(const unsigned char *src, size_t len, char *dst);
 
 
+/*
+ * Standard base64 (RFC 4648 section 4) with padding, as webhook senders
+ * write signatures and keys.  Decoding is strict in the same way: only
+ * the padding the encoder writes, zero unused bits, nothing else.
+ */
+
+#define lg_b64_decoded_max(len)  ((len) / 4 * 3)
+#define lg_b64_encoded_len(len)  (((len) + 2) / 3 * 4)
+
+int lg_b64_decode(const char *src, size_t len, unsigned char *dst,
+    size_t *dst_len);
+
+/* writes lg_b64_encoded_len(len) bytes, no NUL; returns that length */
+size_t lg_b64_encode(const unsigned char *src, size_t len, char *dst);
+
+
 #endif /* _LG_B64_H_INCLUDED_ */
