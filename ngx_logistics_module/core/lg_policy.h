@@ -35,6 +35,10 @@
 #define LG_IDEM_OPTIONAL    1
 #define LG_IDEM_REQUIRED    2
 
+#define LG_BODY_ALLOWED     0          /* a route's request body */
+#define LG_BODY_NONE        1          /* refused: 400 */
+#define LG_BODY_DROP        2          /* read and not forwarded */
+
 #define LG_FAIL_OPEN        0
 #define LG_FAIL_CLOSED      1
 
@@ -131,6 +135,8 @@ struct lg_version_s {
     lg_api_t       *api;
     size_t          index;             /* in api->versions */
     lg_str_t        upstream_prefix;   /* "/api/v2", "" allowed */
+    lg_str_t        upstream_host;     /* Host towards Odoo; len 0: the
+                                          upstream's own name */
     int64_t         deprecated;        /* LG_TIME_UNSET: not deprecated */
     int64_t         sunset;            /* LG_TIME_UNSET: no sunset */
     lg_version_t   *successor;
@@ -141,6 +147,8 @@ struct lg_api_s {
     lg_str_t        name;
     lg_version_t   *versions;
     size_t          nversions;
+    lg_str_t       *forward_headers;   /* lowercase names Odoo also gets */
+    size_t          nforward_headers;
 };
 
 
@@ -168,6 +176,8 @@ struct lg_route_s {
     lg_schema_t   **compiled;          /* per api version; NULL: none */
     int64_t         max_body_size;     /* bytes */
     unsigned        idempotency;       /* LG_IDEM_* */
+    unsigned        body;              /* LG_BODY_*; GET and DELETE:
+                                          none unless the policy says */
 };
 
 
