@@ -55,9 +55,9 @@ ngx_http_logistics_idem_prepare_step(ngx_http_request_t *r,
 {
     u_char                         *p;
     size_t                          len;
-    lg_str_t                        parts[7];
+    lg_str_t                        parts[9];
     const char                     *key;
-    ngx_table_elt_t                *h;
+    ngx_table_elt_t                *h, *ct;
     ngx_pool_cleanup_t             *cln;
     ngx_http_logistics_idem_ctx_t  *idem;
 
@@ -85,20 +85,31 @@ ngx_http_logistics_idem_prepare_step(ngx_http_request_t *r,
                                          "idempotency-key-malformed");
     }
 
-    /* the fingerprint: method, operation, version and the exact body */
+    /*
+     * The fingerprint: who, what and to which resource, and the exact
+     * representation.  The upstream URI carries the version, the path
+     * parameters and the query string, so the same key for another
+     * resource or query is another request.
+     */
 
-    parts[0].data = (const char *) r->method_name.data;
-    parts[0].len = r->method_name.len;
+    ct = r->headers_in.content_type;
+
+    parts[0] = ctx->partner->id;
     parts[1].data = "\n";
     parts[1].len = 1;
-    parts[2] = ctx->route->id;
+    parts[2].data = (const char *) r->method_name.data;
+    parts[2].len = r->method_name.len;
     parts[3] = parts[1];
-    parts[4] = ctx->version->name;
+    parts[4].data = (const char *) ctx->routing.upstream_uri.data;
+    parts[4].len = ctx->routing.upstream_uri.len;
     parts[5] = parts[1];
-    parts[6].data = (const char *) ctx->body.bytes.data;
-    parts[6].len = ctx->body.bytes.len;
+    parts[6].data = ct ? (const char *) ct->value.data : "";
+    parts[6].len = ct ? ct->value.len : 0;
+    parts[7] = parts[1];
+    parts[8].data = (const char *) ctx->body.bytes.data;
+    parts[8].len = ctx->body.bytes.len;
 
-    if (lg_sha256_parts(parts, 7, idem->fp) != 0) {
+    if (lg_sha256_parts(parts, 9, idem->fp) != 0) {
         return NGX_ERROR;
     }
 
