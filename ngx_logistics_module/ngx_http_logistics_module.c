@@ -14,6 +14,7 @@
 
 #include "ngx_http_logistics_module.h"
 #include "ngx_http_logistics_handler.h"
+#include "ngx_http_logistics_body.h"
 #include "ngx_http_logistics_filter.h"
 #include "ngx_http_logistics_jwks.h"
 #include "ngx_http_logistics_ratelimit.h"
@@ -38,6 +39,8 @@ static void ngx_http_logistics_exit_process(ngx_cycle_t *cycle);
 static void ngx_http_logistics_policy_cleanup(void *data);
 static ngx_int_t ngx_http_logistics_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_logistics_postconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_logistics_host_variables(ngx_conf_t *cf,
+    ngx_http_logistics_main_conf_t *lmcf);
 
 
 static ngx_conf_enum_t  ngx_http_logistics_log_levels[] = {
@@ -446,6 +449,10 @@ ngx_http_logistics_postconfiguration(ngx_conf_t *cf)
 
     lmcf->steps = ngx_http_logistics_steps(lmcf);
 
+    if (ngx_http_logistics_host_variables(cf, lmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 
     h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
@@ -455,5 +462,46 @@ ngx_http_logistics_postconfiguration(ngx_conf_t *cf)
 
     *h = ngx_http_logistics_access_handler;
 
+    if (ngx_http_logistics_body_filter_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_http_logistics_filter_init(cf);
+}
+
+
+/*
+ * The forward step rewrites what $host and $http_host say, and
+ * $logistics_upstream_host falls back to $proxy_host.
+ */
+
+static ngx_int_t
+ngx_http_logistics_host_variables(ngx_conf_t *cf,
+    ngx_http_logistics_main_conf_t *lmcf)
+{
+    ngx_str_t  name;
+
+    ngx_str_set(&name, "host");
+
+    lmcf->host_index = ngx_http_get_variable_index(cf, &name);
+    if (lmcf->host_index == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    ngx_str_set(&name, "http_host");
+
+    lmcf->http_host_index = ngx_http_get_variable_index(cf, &name);
+    if (lmcf->http_host_index == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    /* $logistics_upstream_host falls back to it */
+    ngx_str_set(&name, "proxy_host");
+
+    lmcf->proxy_host_index = ngx_http_get_variable_index(cf, &name);
+    if (lmcf->proxy_host_index == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }

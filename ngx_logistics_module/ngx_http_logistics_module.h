@@ -37,6 +37,9 @@ typedef struct {
     ngx_http_logistics_redis_conf_t  *redis;   /* logistics_redis */
     const u_char               *limit_sha;     /* the limit script's */
     const ngx_http_logistics_step_t  *steps;   /* the pipeline's order */
+    ngx_int_t                   host_index;    /* $host, $http_host: the */
+    ngx_int_t                   http_host_index;  /* forward step's */
+    ngx_int_t                   proxy_host_index;
 } ngx_http_logistics_main_conf_t;
 
 
