@@ -114,12 +114,6 @@ ngx_http_logistics_auth_step(ngx_http_request_t *r,
                               &header);
 
     if (ctx->in.api_key != NULL) {
-
-        if (ctx->in.api_key_conflict) {
-            return ngx_http_logistics_refuse(ctx, LG_PROBLEM_UNAUTHORIZED,
-                                             "malformed-credentials");
-        }
-
         key = ctx->in.api_key->value;
 
         if (header.len
