@@ -28,6 +28,9 @@ my $policy = JSON::PP->new->canonical->encode({
     partners => { p => { scopes => ['shipments:write'],
                          api_keys => [{ id => 'k', sha256 => $sha }] } },
     apis => { shipments => {
+        # the stub's own steering headers reach it
+        forward_headers => ['X-Stub-Status', 'X-Stub-Delay-Ms',
+                            'X-Stub-Chunked'],
         versions => { v2 => { upstream_prefix => '/api/v2' } },
         routes => [
             { id => 'create', method => 'POST', path => '/shipments',
