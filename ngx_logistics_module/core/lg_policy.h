@@ -234,6 +234,8 @@ struct lg_policy_s {
     lg_str_t              idem_ttl_px;   /* both in decimal, as Redis' */
     lg_str_t              idem_lock_px;  /* PX arguments take them */
     int64_t               idem_max_response;  /* bytes stored */
+    int64_t               idem_store_size;    /* bytes of shared memory
+                                                 for records, no Redis */
     unsigned              has_limits:1;
 };
 

@@ -24,7 +24,7 @@ static const char *const  lg_validation_fields[] = {
 };
 
 static const char *const  lg_idempotency_fields[] = {
-    "ttl", "lock_ttl", "max_response_size", NULL
+    "ttl", "lock_ttl", "max_response_size", "store_size", NULL
 };
 
 
@@ -110,7 +110,9 @@ lg_compile_validation(lg_compile_t *c)
 
 /*
  * "idempotency": {"ttl": "24h", "lock_ttl": "60s",
- *                 "max_response_size": "64k"}
+ *                 "max_response_size": "64k", "store_size": "1m"}
+ * store_size: the zone of its own that records and locks live in,
+ * without Redis.
  */
 
 int
@@ -124,6 +126,7 @@ lg_compile_idempotency(lg_compile_t *c)
     p->idem_ttl = 86400 * 1000;
     p->idem_lock = 60 * 1000;
     p->idem_max_response = 64 * 1024;
+    p->idem_store_size = 1024 * 1024;
 
     v = json_object_get(c->docs[0].json, "idempotency");
     if (v == NULL) {
@@ -141,9 +144,18 @@ lg_compile_idempotency(lg_compile_t *c)
            != 0
         || lg_get_size(c, v, "max_response_size", " (e.g. \"64k\")",
                        &p->idem_max_response)
+           != 0
+        || lg_get_size(c, v, "store_size", " (32k to 64m, e.g. \"8m\")",
+                       &p->idem_store_size)
            != 0)
     {
         return -1;
+    }
+
+    if (p->idem_store_size < 32 * 1024) {
+        lg_json_path_key(&c->path, "store_size");
+        return lg_fail(c, "invalid size \"%s\" (32k to 64m, e.g. \"8m\")",
+                       json_string_value(json_object_get(v, "store_size")));
     }
 
     lg_json_path_init(&c->path);
