@@ -192,23 +192,20 @@ static ngx_int_t
 ngx_http_logistics_idem_zone_claim(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx)
 {
-    int64_t                          now;
+    int64_t                          now, lock;
     ngx_int_t                        rc;
     ngx_str_t                        existing;
-    ngx_uint_t                       mode;
-    ngx_http_logistics_loc_conf_t   *lcf;
     ngx_http_logistics_main_conf_t  *lmcf;
 
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
     now = ngx_http_logistics_now();
+    lock = lmcf->policy->idem_lock;
 
-    rc = ngx_http_logistics_zone_blob_claim(lmcf->zone, &ctx->idem.key,
+    rc = ngx_http_logistics_zone_blob_claim(lmcf->idem_zone, &ctx->idem.key,
                                             ctx->idem.lock.data,
                                             ctx->idem.lock.len, now,
-                                            now + lmcf->policy->idem_lock
-                                                  * 1000,
-                                            r->pool, &existing,
-                                            r->connection->log);
+                                            now + lock * 1000, r->pool,
+                                            &existing, r->connection->log);
 
     if (rc == NGX_OK) {
         ctx->idem.state = NGX_HTTP_LOGISTICS_IDEM_NEW;
@@ -219,28 +216,29 @@ ngx_http_logistics_idem_zone_claim(ngx_http_request_t *r,
         return ngx_http_logistics_idem_decide(r, ctx, &existing);
     }
 
-    /* the shared zone could not take the claim: the fail mode decides */
-
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_logistics_module);
-
-    mode = lcf->fail_mode;
-
-    if (mode == NGX_CONF_UNSET_UINT) {
-        mode = (ngx_uint_t) lmcf->policy->fail_mode;
+    if (rc != NGX_BUSY) {
+        return NGX_ERROR;
     }
 
-    if (mode == LG_FAIL_CLOSED) {
-        (void) ngx_http_logistics_refuse(ctx, LG_PROBLEM_UNAVAILABLE,
-                                         "state-unavailable");
-        ctx->answer.retry_after = 1;
+    /*
+     * The store is full of live records and locks, none of which may go
+     * before its time: a new claim waits.  Forwarding without the claim
+     * would let a retry run twice; evicting a record would replay nothing.
+     */
 
-        return NGX_HTTP_LOGISTICS_REFUSE;
-    }
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "logistics: idempotency store \"%V\" is full: "
+                  "new keys refused until records expire "
+                  "(idempotency.store_size)", &lmcf->idem_zone->shm.name);
 
-    /* fail open: the request goes through without idempotency */
-    ctx->idem.state = NGX_HTTP_LOGISTICS_IDEM_BYPASSED;
+    (void) ngx_http_logistics_refuse(ctx, LG_PROBLEM_UNAVAILABLE,
+                                     "idempotency-store-full");
+    ngx_str_set(&ctx->answer.detail, "The gateway cannot take a new "
+                "Idempotency-Key right now; retry after the number of "
+                "seconds in Retry-After.");
+    ctx->answer.retry_after = (lock + 999) / 1000;
 
-    return NGX_OK;
+    return NGX_HTTP_LOGISTICS_REFUSE;
 }
 
 
@@ -613,11 +611,18 @@ ngx_http_logistics_idem_store(ngx_http_request_t *r,
 
     expect = idem->lock;
 
-    (void) ngx_http_logistics_zone_blob_swap(lmcf->zone, &idem->key,
-                                 &expect, rec, len,
-                                 ngx_http_logistics_now()
-                                 + policy->idem_ttl * 1000,
-                                 r->connection->log);
+    if (ngx_http_logistics_zone_blob_swap(lmcf->idem_zone, &idem->key,
+                                          &expect, rec, len,
+                                          ngx_http_logistics_now()
+                                          + policy->idem_ttl * 1000,
+                                          r->connection->log)
+        == NGX_DECLINED)
+    {
+        /* full, or the lock expired: a retry runs again, never twice */
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "logistics: response to Idempotency-Key \"%V\" not "
+                      "stored (store full or lock expired)", &idem->key);
+    }
 }
 
 
@@ -646,7 +651,7 @@ ngx_http_logistics_idem_release(ngx_http_request_t *r,
         return;
     }
 
-    (void) ngx_http_logistics_zone_blob_swap(lmcf->zone, &ctx->idem.key,
+    (void) ngx_http_logistics_zone_blob_swap(lmcf->idem_zone, &ctx->idem.key,
                                              &ctx->idem.lock, NULL, 0, 0,
                                              r->connection->log);
 }

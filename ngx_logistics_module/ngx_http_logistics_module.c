@@ -41,6 +41,8 @@ static ngx_int_t ngx_http_logistics_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_logistics_postconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_logistics_host_variables(ngx_conf_t *cf,
     ngx_http_logistics_main_conf_t *lmcf);
+static ngx_int_t ngx_http_logistics_idem_zone(ngx_conf_t *cf,
+    ngx_http_logistics_main_conf_t *lmcf);
 
 
 static ngx_conf_enum_t  ngx_http_logistics_log_levels[] = {
@@ -443,7 +445,9 @@ ngx_http_logistics_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    if (ngx_http_logistics_limits_init(cf, lmcf) != NGX_OK) {
+    if (ngx_http_logistics_limits_init(cf, lmcf) != NGX_OK
+        || ngx_http_logistics_idem_zone(cf, lmcf) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -504,4 +508,55 @@ ngx_http_logistics_host_variables(ngx_conf_t *cf,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * Without Redis, idempotency records and locks live in a shared zone of
+ * their own, sized by the policy (idempotency.store_size): counters and
+ * cached tokens evicted under pressure never take a record with them,
+ * and a full store refuses new claims instead of evicting live ones.
+ */
+
+static ngx_int_t
+ngx_http_logistics_idem_zone(ngx_conf_t *cf,
+    ngx_http_logistics_main_conf_t *lmcf)
+{
+    size_t              i;
+    ngx_str_t           name;
+    const lg_policy_t  *policy;
+
+    policy = lmcf->policy;
+
+    if (lmcf->redis != NULL) {
+        return NGX_OK;
+    }
+
+    for (i = 0; i < policy->nroutes; i++) {
+        if (policy->routes[i]->idempotency != LG_IDEM_OFF) {
+            break;
+        }
+    }
+
+    if (i == policy->nroutes) {
+        return NGX_OK;
+    }
+
+    if (lmcf->zone != NULL) {
+        name.len = lmcf->zone->shm.name.len + sizeof("_idempotency") - 1;
+        name.data = ngx_pnalloc(cf->pool, name.len);
+        if (name.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_sprintf(name.data, "%V_idempotency", &lmcf->zone->shm.name);
+
+    } else {
+        ngx_str_set(&name, "logistics_idempotency");
+    }
+
+    lmcf->idem_zone = ngx_http_logistics_zone_add_kept(cf, &name,
+                                              (size_t) policy->idem_store_size);
+
+    return lmcf->idem_zone ? NGX_OK : NGX_ERROR;
 }

@@ -34,6 +34,8 @@ typedef struct {
     ngx_str_t                   policy_file;
     ngx_flag_t                  enabled;       /* some location is on */
     ngx_shm_zone_t             *zone;          /* logistics_zone */
+    ngx_shm_zone_t             *idem_zone;     /* idempotency records,
+                                                  without Redis */
     ngx_http_logistics_redis_conf_t  *redis;   /* logistics_redis */
     const u_char               *limit_sha;     /* the limit script's */
     const ngx_http_logistics_step_t  *steps;   /* the pipeline's order */

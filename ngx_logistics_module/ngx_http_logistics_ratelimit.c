@@ -462,20 +462,24 @@ ngx_http_logistics_limits_verdict(ngx_http_request_t *r,
         return NGX_HTTP_LOGISTICS_REFUSE;
 
     default:
-        /* the shared memory zone is full: counted as a store failure */
+        /*
+         * The shared memory zone could not hold a limit's state: nothing
+         * was counted, so the request cannot pass as if it had been.
+         * Failing open means "the same limits in this zone", which is
+         * what just failed: 503, whatever the fail mode.
+         */
         lm->nlimits = 0;
-        lm->rc = NGX_ERROR;
-        lm->error = "zone full";
 
-        if (ngx_http_logistics_limits_finish(r, ctx) == NGX_BUSY) {
-            (void) ngx_http_logistics_refuse(ctx, LG_PROBLEM_UNAVAILABLE,
-                                             "state-unavailable");
-            a->retry_after = 1;
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "logistics: logistics_zone full, the limits of "
+                      "partner \"%s\" cannot be counted: 503",
+                      ctx->partner->id.data);
 
-            return NGX_HTTP_LOGISTICS_REFUSE;
-        }
+        (void) ngx_http_logistics_refuse(ctx, LG_PROBLEM_UNAVAILABLE,
+                                         "state-unavailable");
+        a->retry_after = 1;
 
-        return NGX_OK;
+        return NGX_HTTP_LOGISTICS_REFUSE;
     }
 }
 
