@@ -43,6 +43,8 @@ static ngx_int_t ngx_http_logistics_host_variables(ngx_conf_t *cf,
     ngx_http_logistics_main_conf_t *lmcf);
 static ngx_int_t ngx_http_logistics_idem_zone(ngx_conf_t *cf,
     ngx_http_logistics_main_conf_t *lmcf);
+static ngx_int_t ngx_http_logistics_issuer_rules(ngx_conf_t *cf,
+    ngx_http_logistics_main_conf_t *lmcf);
 
 
 static ngx_conf_enum_t  ngx_http_logistics_log_levels[] = {
@@ -446,7 +448,8 @@ ngx_http_logistics_postconfiguration(ngx_conf_t *cf)
     }
 
     if (ngx_http_logistics_limits_init(cf, lmcf) != NGX_OK
-        || ngx_http_logistics_idem_zone(cf, lmcf) != NGX_OK)
+        || ngx_http_logistics_idem_zone(cf, lmcf) != NGX_OK
+        || ngx_http_logistics_issuer_rules(cf, lmcf) != NGX_OK)
     {
         return NGX_ERROR;
     }
@@ -559,4 +562,38 @@ ngx_http_logistics_idem_zone(ngx_conf_t *cf,
                                               (size_t) policy->idem_store_size);
 
     return lmcf->idem_zone ? NGX_OK : NGX_ERROR;
+}
+
+
+/* the verified-token cache compares these on every hit */
+
+static ngx_int_t
+ngx_http_logistics_issuer_rules(ngx_conf_t *cf,
+    ngx_http_logistics_main_conf_t *lmcf)
+{
+    size_t              i;
+    const lg_policy_t  *policy;
+
+    policy = lmcf->policy;
+
+    lmcf->issuer_rules = ngx_pcalloc(cf->pool,
+                              (policy->nissuers ? policy->nissuers : 1)
+                              * sizeof(ngx_http_logistics_issuer_rules_t));
+    if (lmcf->issuer_rules == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < policy->nissuers; i++) {
+        if (lg_jwt_rules_digest(&policy->issuers[i].rules,
+                                lmcf->issuer_rules[i].digest)
+            != 0)
+        {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "logistics: cannot digest the rules of issuer "
+                          "\"%s\"", policy->issuers[i].name.data);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }
