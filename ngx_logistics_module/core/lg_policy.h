@@ -126,7 +126,10 @@ struct lg_issuer_s {
     size_t          index;             /* in policy->issuers */
     lg_str_t        jwks_uri;          /* internal location; len 0: none */
     int64_t         jwks_refresh;      /* msec, when no max-age is sent */
-    int64_t         jwks_cooldown;     /* msec between unknown-kid fetches */
+    int64_t         jwks_cooldown;     /* msec between unknown-kid fetches,
+                                          and after a failed refresh */
+    int64_t         jwks_max_stale;    /* msec a fetched key set is used
+                                          without a successful refresh */
 };
 
 
