@@ -621,10 +621,21 @@ ngx_http_logistics_doc_check(ngx_shm_zone_t *shm_zone, ngx_str_t *key,
 
     if (doc->fetching == 0 || now - doc->fetching > 30000) {
 
-        if (doc->version == 0 || now >= doc->expires) {
+        if (doc->version == 0) {
+            /* the very first key set: every request may try */
             *claim = NGX_HTTP_LOGISTICS_FETCH_DUE;
 
-        } else if (unknown_kid && now - doc->attempted >= cooldown) {
+        } else if (now - doc->attempted < cooldown) {
+            /*
+             * Within the cooldown of the last fetch, whether it was a
+             * scheduled refresh that failed or a hunt for an unknown kid:
+             * an IdP that is down is not asked on every request.
+             */
+
+        } else if (now >= doc->expires) {
+            *claim = NGX_HTTP_LOGISTICS_FETCH_DUE;
+
+        } else if (unknown_kid) {
             *claim = NGX_HTTP_LOGISTICS_FETCH_UNKNOWN;
         }
 

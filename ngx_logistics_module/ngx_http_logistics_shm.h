@@ -78,8 +78,9 @@ typedef struct {
 
 /*
  * Reads the document's version and decides whether this caller fetches
- * it now ("claim"): when it is missing or expired, or on an unknown key id
- * past the cooldown, and no other fetch is running.
+ * it now ("claim"): when it is missing, or when it is expired or a key id
+ * is unknown and the last fetch is older than the cooldown, and no other
+ * fetch is running.  The version is the time it was stored (ms), or more.
  */
 ngx_int_t ngx_http_logistics_doc_check(ngx_shm_zone_t *shm_zone,
     ngx_str_t *key, int64_t now, int64_t cooldown, ngx_uint_t unknown_kid,
