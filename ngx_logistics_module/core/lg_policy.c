@@ -41,6 +41,7 @@ static void lg_compile_release(lg_compile_t *c);
 static const lg_policy_section_t  lg_policy_sections[] = {
     { "$schema",     1, NULL,                   NULL },
     { "fail_mode",   0, lg_compile_fail_mode,   NULL },
+    { "revocation_fail_mode", 0, lg_compile_revocation_fail_mode, NULL },
     { "validation",  0, lg_compile_validation,  NULL },
     { "idempotency", 0, lg_compile_idempotency, NULL },
     { "include",     0, lg_load_includes,       NULL },

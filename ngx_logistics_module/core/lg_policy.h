@@ -42,6 +42,10 @@
 #define LG_FAIL_OPEN        0
 #define LG_FAIL_CLOSED      1
 
+/* revocation and suspension checks when Redis cannot answer */
+#define LG_REVOCATION_LOCAL   0        /* the copies this node has seen */
+#define LG_REVOCATION_CLOSED  1        /* 503 */
+
 #define LG_ROUTE_MAX_PARAMS     16
 #define LG_ROUTE_MAX_SEGMENTS   32
 #define LG_POLICY_MAX_FILE      (16 * 1024 * 1024)
@@ -227,7 +231,9 @@ struct lg_policy_s {
     size_t               *scope_order;  /* scope indexes sorted by name */
 
     size_t                nfiles;      /* files read, for messages */
-    int                   fail_mode;   /* LG_FAIL_*: state store down */
+    int                   fail_mode;   /* LG_FAIL_*: state store down,
+                                          for rate limits */
+    int                   revocation_fail_mode;  /* LG_REVOCATION_* */
     int                   format_assertion;
     int                   strict_schemas;
     size_t                max_errors;  /* validation errors reported */

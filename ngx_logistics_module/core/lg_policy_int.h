@@ -16,7 +16,8 @@
  *                         lg_policy_load() and lg_policy_free()
  *   lg_policy_json.c      reading fields: messages, types, names, sizes,
  *                         durations, dates
- *   lg_policy_root.c      "fail_mode", "validation", "idempotency"
+ *   lg_policy_root.c      "fail_mode", "revocation_fail_mode",
+ *                         "validation", "idempotency"
  *   lg_policy_scopes.c    "scopes" and scope lists
  *   lg_policy_apis.c      "apis": versions, the router
  *   lg_policy_routes.c    the routes of an API: paths, credentials,
@@ -126,6 +127,7 @@ int lg_sha256_from_hex(const char *hex, uint8_t *sha256);
 /* sections (lg_policy_<section>.c) */
 
 int lg_compile_fail_mode(lg_compile_t *c);
+int lg_compile_revocation_fail_mode(lg_compile_t *c);
 int lg_compile_validation(lg_compile_t *c);
 int lg_compile_idempotency(lg_compile_t *c);
 int lg_compile_scopes(lg_compile_t *c);

@@ -61,6 +61,40 @@ lg_compile_fail_mode(lg_compile_t *c)
 
 
 /*
+ * Fail-open is for rate limits only: a suspension or a revoked token is
+ * refused from the copies this node has seen ("local", the default), or
+ * every request that needs the check gets 503 ("closed").
+ */
+
+int
+lg_compile_revocation_fail_mode(lg_compile_t *c)
+{
+    lg_str_t  mode;
+
+    c->policy->revocation_fail_mode = LG_REVOCATION_LOCAL;
+
+    if (lg_get_string(c, c->docs[0].json, "revocation_fail_mode", 0, &mode)
+        != 0)
+    {
+        return -1;
+    }
+
+    if (mode.data == NULL || strcmp(mode.data, "local") == 0) {
+        return 0;
+    }
+
+    if (strcmp(mode.data, "closed") == 0) {
+        c->policy->revocation_fail_mode = LG_REVOCATION_CLOSED;
+        return 0;
+    }
+
+    lg_json_path_key(&c->path, "revocation_fail_mode");
+
+    return lg_fail(c, "must be \"local\" or \"closed\"");
+}
+
+
+/*
  * "validation": {"format_assertion": false, "strict_schemas": true,
  *                "max_errors": 10, "max_body_size": "1m"}
  */
