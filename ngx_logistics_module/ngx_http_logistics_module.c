@@ -439,6 +439,15 @@ ngx_http_logistics_postconfiguration(ngx_conf_t *cf)
         }
     }
 
+    if (lmcf->redis != NULL && lmcf->zone == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"logistics_redis\" needs a \"logistics_zone "
+                      "name:size\" in the http block: it keeps the "
+                      "suspensions and revocations Redis reported, for "
+                      "when Redis cannot answer");
+        return NGX_ERROR;
+    }
+
     if (lmcf->policy->has_limits && lmcf->zone == NULL) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                       "the policy \"%V\" sets rate limits: add "

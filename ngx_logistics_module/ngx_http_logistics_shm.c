@@ -41,6 +41,9 @@ typedef struct {
     u_char                        color;
     u_char                        doc;        /* value points to a doc */
     u_short                       len;
+    u_char                        kept;       /* a flag that stands for a
+                                                 security decision: never
+                                                 evicted for room */
     ngx_queue_t                   queue;
     int64_t                       value;
     int64_t                       expires;
@@ -294,7 +297,7 @@ static void
 ngx_http_logistics_zone_expire(ngx_http_logistics_zone_t *zone, int64_t now,
     ngx_uint_t force)
 {
-    ngx_uint_t                  n;
+    ngx_uint_t                  n, steps, expired;
     ngx_queue_t                *q, *prev;
     ngx_http_logistics_node_t  *ln;
 
@@ -320,7 +323,7 @@ ngx_http_logistics_zone_expire(ngx_http_logistics_zone_t *zone, int64_t now,
         return;
     }
 
-    for (n = 0; n < 3; n++) {
+    for (n = 0, steps = 0; n < 3 && steps < 16; steps++) {
 
         if (ngx_queue_empty(&zone->sh->queue)) {
             return;
@@ -329,15 +332,25 @@ ngx_http_logistics_zone_expire(ngx_http_logistics_zone_t *zone, int64_t now,
         q = ngx_queue_last(&zone->sh->queue);
         ln = ngx_queue_data(q, ngx_http_logistics_node_t, queue);
 
-        if (!force && (ln->expires == 0 || ln->expires > now)) {
-            return;
+        expired = (ln->expires != 0 && ln->expires <= now);
+
+        if (ln->kept && !expired) {
+            if (!force) {
+                return;
+            }
+
+            /* a flag is never evicted for room: to the warm end with it */
+            ngx_queue_remove(q);
+            ngx_queue_insert_head(&zone->sh->queue, q);
+            continue;
         }
 
-        if (zone->keep_live && (ln->expires == 0 || ln->expires > now)) {
+        if (!expired && (!force || zone->keep_live)) {
             return;
         }
 
         force = 0;
+        n++;
 
         ngx_http_logistics_node_free(zone, ln);
     }
@@ -448,6 +461,7 @@ ngx_http_logistics_zone_store(ngx_http_logistics_zone_t *zone,
 
     ln = (ngx_http_logistics_node_t *) &node->color;
     ln->doc = 0;
+    ln->kept = 0;
     ln->len = (u_short) key->len;
     ln->value = value;
     ln->expires = expires;
@@ -1019,4 +1033,105 @@ ngx_http_logistics_zone_blob_swap(ngx_shm_zone_t *shm_zone, ngx_str_t *key,
     ngx_shmtx_unlock(&zone->shpool->mutex);
 
     return rc;
+}
+
+
+/*
+ * Flags: a partner's suspension or a token's revocation that Redis
+ * reported, kept with the lifetime Redis gave it (0: until cleared) and
+ * never evicted for room, so that a node still refuses them while Redis
+ * cannot answer.
+ */
+
+ngx_int_t
+ngx_http_logistics_zone_flag_set(ngx_shm_zone_t *shm_zone, ngx_str_t *key,
+    int64_t expires, int64_t now, ngx_log_t *log)
+{
+    uint32_t                    hash;
+    ngx_int_t                   rc;
+    ngx_rbtree_node_t          *node;
+    ngx_http_logistics_node_t  *ln;
+    ngx_http_logistics_zone_t  *zone;
+
+    zone = shm_zone->data;
+    hash = ngx_crc32_short(key->data, key->len);
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    rc = ngx_http_logistics_zone_store(zone, key, hash, 1, expires, now, log);
+
+    if (rc == NGX_OK) {
+        node = ngx_http_logistics_zone_find(zone, key, hash);
+        ln = (ngx_http_logistics_node_t *) &node->color;
+        ln->kept = 1;
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    return rc;
+}
+
+
+ngx_uint_t
+ngx_http_logistics_zone_flag_find(ngx_shm_zone_t *shm_zone, ngx_str_t *keys,
+    ngx_uint_t n, int64_t now)
+{
+    ngx_uint_t                  i, found;
+    ngx_rbtree_node_t          *node;
+    ngx_http_logistics_node_t  *ln;
+    ngx_http_logistics_zone_t  *zone;
+
+    zone = shm_zone->data;
+    found = 0;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    for (i = 0; i < n && found == 0; i++) {
+        node = ngx_http_logistics_zone_find(zone, &keys[i],
+                                 ngx_crc32_short(keys[i].data, keys[i].len));
+        if (node == NULL) {
+            continue;
+        }
+
+        ln = (ngx_http_logistics_node_t *) &node->color;
+
+        if (ln->kept && (ln->expires == 0 || ln->expires > now)) {
+            found = i + 1;
+        }
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    return found;
+}
+
+
+void
+ngx_http_logistics_zone_flag_clear(ngx_shm_zone_t *shm_zone, ngx_str_t *keys,
+    ngx_uint_t n)
+{
+    ngx_uint_t                  i;
+    ngx_rbtree_node_t          *node;
+    ngx_http_logistics_node_t  *ln;
+    ngx_http_logistics_zone_t  *zone;
+
+    zone = shm_zone->data;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    for (i = 0; i < n; i++) {
+        node = ngx_http_logistics_zone_find(zone, &keys[i],
+                                 ngx_crc32_short(keys[i].data, keys[i].len));
+        if (node == NULL) {
+            continue;
+        }
+
+        ln = (ngx_http_logistics_node_t *) &node->color;
+
+        if (ln->kept) {
+            ngx_http_logistics_node_free(zone, ln);
+        }
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
 }

@@ -123,4 +123,17 @@ ngx_int_t ngx_http_logistics_zone_blob_swap(ngx_shm_zone_t *shm_zone,
     int64_t expires, ngx_log_t *log);
 
 
+/*
+ * Suspensions and revocations Redis reported, kept for when it cannot
+ * answer: set until "expires" (us, 0: until cleared), never evicted for
+ * room; find returns the index + 1 of the first key flagged, or 0.
+ */
+ngx_int_t ngx_http_logistics_zone_flag_set(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *key, int64_t expires, int64_t now, ngx_log_t *log);
+ngx_uint_t ngx_http_logistics_zone_flag_find(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *keys, ngx_uint_t n, int64_t now);
+void ngx_http_logistics_zone_flag_clear(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *keys, ngx_uint_t n);
+
+
 #endif /* _NGX_HTTP_LOGISTICS_SHM_H_INCLUDED_ */
