@@ -22,8 +22,6 @@
 
 static void ngx_http_logistics_scan_headers(ngx_http_request_t *r,
     ngx_http_logistics_inspect_t *in);
-static ngx_int_t ngx_http_logistics_request_id(ngx_http_request_t *r,
-    ngx_http_logistics_ctx_t *ctx);
 
 
 ngx_int_t
@@ -55,6 +53,7 @@ ngx_http_logistics_scan_headers(ngx_http_request_t *r,
 
     content_types = 0;
     authorizations = 0;
+    in->scanned = 1;
 
     part = &r->headers_in.headers.part;
     h = part->elts;
@@ -125,7 +124,7 @@ ngx_http_logistics_scan_headers(ngx_http_request_t *r,
  * bytes that would end up in logs) is replaced by a random one.
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_logistics_request_id(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx)
 {
@@ -133,6 +132,11 @@ ngx_http_logistics_request_id(ngx_http_request_t *r,
     ngx_uint_t        i;
     ngx_str_t        *in;
     u_char            random[16];
+
+    if (!ctx->in.scanned) {
+        /* outside the pipeline: the headers were not looked at yet */
+        ngx_http_logistics_scan_headers(r, &ctx->in);
+    }
 
     if (ctx->in.request_id != NULL) {
         in = &ctx->in.request_id->value;

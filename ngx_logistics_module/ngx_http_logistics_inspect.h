@@ -27,6 +27,7 @@ typedef struct {
     ngx_table_elt_t            *traceparent;
     ngx_table_elt_t            *idem_key;
     ngx_table_elt_t            *content_encoding;
+    unsigned                    scanned:1;
     unsigned                    repeated:1;    /* a header that must be
                                                   unique came twice */
     unsigned                    request_ids:2; /* seen, saturating */
@@ -39,6 +40,13 @@ typedef struct {
  * the pipeline decides on is repeated.
  */
 ngx_int_t ngx_http_logistics_inspect_step(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx);
+
+/*
+ * The request id alone, for a refusal made outside the pipeline (the
+ * guards against a bypassed gateway): the partner's when plausible.
+ */
+ngx_int_t ngx_http_logistics_request_id(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx);
 
 
