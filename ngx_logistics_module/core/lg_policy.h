@@ -50,6 +50,7 @@
 #define LG_ROUTE_MAX_SEGMENTS   32
 #define LG_POLICY_MAX_FILE      (16 * 1024 * 1024)
 #define LG_POLICY_MAX_INCLUDES  1024
+#define LG_POLICY_MAX_WARNINGS  16
 
 
 typedef struct lg_policy_s    lg_policy_t;
@@ -245,6 +246,11 @@ struct lg_policy_s {
     int64_t               idem_max_response;  /* bytes stored */
     int64_t               idem_store_size;    /* bytes of shared memory
                                                  for records, no Redis */
+    int                   strict_secret_files;  /* a secret file others
+                                                   can read is an error */
+    lg_str_t              warnings[LG_POLICY_MAX_WARNINGS];
+    size_t                nwarnings;   /* "file: json.path: reason", for
+                                          nginx -t and the CLI to show */
     unsigned              has_limits:1;
 };
 
@@ -252,7 +258,8 @@ struct lg_policy_s {
 /*
  * Compiles a policy file (and the files it includes) into one read-only
  * structure.  On failure returns NULL and err holds
- * "file: json.path: reason".
+ * "file: json.path: reason"; what is allowed but unwise (a secret file
+ * readable by others) is in policy->warnings.
  */
 lg_policy_t *lg_policy_load(const char *file, lg_error_t *err);
 void lg_policy_free(lg_policy_t *policy);

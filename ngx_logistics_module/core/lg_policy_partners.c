@@ -674,6 +674,11 @@ lg_read_credential(lg_compile_t *c, const char *rel, lg_str_t *out)
         return lg_fail(c, "\"%s\" is not a regular file", rel);
     }
 
+    if (lg_secret_mode(c, rel, &st) != 0) {
+        fclose(f);
+        return -1;
+    }
+
     token = buf + sizeof(LG_BEARER) - 1;
 
     n = fread(token, 1, LG_CREDENTIAL_MAX + 2, f);

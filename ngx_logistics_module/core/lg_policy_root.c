@@ -60,6 +60,30 @@ lg_compile_fail_mode(lg_compile_t *c)
 }
 
 
+/* "strict_secret_files": true makes a secret file others can read an error */
+
+int
+lg_compile_secret_files(lg_compile_t *c)
+{
+    json_t  *v;
+
+    v = json_object_get(c->docs[0].json, "strict_secret_files");
+
+    if (v == NULL) {
+        return 0;
+    }
+
+    if (!json_is_boolean(v)) {
+        lg_json_path_key(&c->path, "strict_secret_files");
+        return lg_fail(c, "must be true or false");
+    }
+
+    c->policy->strict_secret_files = json_is_true(v);
+
+    return 0;
+}
+
+
 /*
  * Fail-open is for rate limits only: a suspension or a revoked token is
  * refused from the copies this node has seen ("local", the default), or
