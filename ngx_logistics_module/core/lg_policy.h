@@ -227,7 +227,8 @@ struct lg_policy_s {
     size_t                ncerts;
     lg_subject_binding_t *subjects;
     size_t                nsubjects;
-    lg_subject_binding_t *sans;        /* subjectAltName values */
+    lg_subject_binding_t *sans;        /* "dns:", "uri:", "email:" and
+                                          the subjectAltName */
     size_t                nsans;
     size_t               *scope_order;  /* scope indexes sorted by name */
 
@@ -289,9 +290,17 @@ const lg_partner_t *lg_issuer_partner(const lg_issuer_t *issuer,
 const lg_partner_t *lg_policy_cert_partner(const lg_policy_t *policy,
     const uint8_t *sha256, const char *subject, size_t subject_len);
 
-/* the partner that lists this subjectAltName (DNS name, URI, e-mail) */
+#define LG_SAN_DNS    1
+#define LG_SAN_URI    2
+#define LG_SAN_EMAIL  3
+
+/*
+ * The partner that lists this subjectAltName with its type ("dns:",
+ * "uri:", "email:" in the policy): a URI SAN never matches a policy's DNS
+ * name, even with the same text.  DNS names compare without case.
+ */
 const lg_partner_t *lg_policy_san_partner(const lg_policy_t *policy,
-    const char *san, size_t len);
+    int type, const char *san, size_t len);
 
 
 #endif /* _LG_POLICY_H_INCLUDED_ */

@@ -161,6 +161,9 @@ unsigned lg_method_parse(const char *name, size_t len);
 /* lg_policy_lookup.c: the orders compiled tables are sorted in */
 
 int lg_cert_cmp(const void *a, const void *b);
+
+/* LG_SAN_* of a policy's "dns:", "uri:", "email:" entry; 0: none */
+int lg_san_type(const char *s, size_t len);
 int lg_binding_cmp(const void *a, const void *b);
 
 
