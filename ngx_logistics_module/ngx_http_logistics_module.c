@@ -266,6 +266,7 @@ ngx_http_logistics_policy(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_logistics_main_conf_t *lmcf = conf;
 
     u_char              *file;
+    size_t               i;
     ngx_str_t           *value, name;
     lg_error_t           err;
     ngx_pool_cleanup_t  *cln;
@@ -294,6 +295,11 @@ ngx_http_logistics_policy(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (lmcf->policy == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s", err.text);
         return NGX_CONF_ERROR;
+    }
+
+    for (i = 0; i < lmcf->policy->nwarnings; i++) {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0, "%s",
+                           lmcf->policy->warnings[i].data);
     }
 
     cln = ngx_pool_cleanup_add(cf->pool, 0);
@@ -410,6 +416,7 @@ static ngx_int_t
 ngx_http_logistics_postconfiguration(ngx_conf_t *cf)
 {
     size_t                           i;
+    ngx_uint_t                       level;
     ngx_http_handler_pt             *h;
     ngx_http_core_main_conf_t       *cmcf;
     ngx_http_logistics_main_conf_t  *lmcf;
@@ -436,6 +443,24 @@ ngx_http_logistics_postconfiguration(ngx_conf_t *cf)
                           "to the http block to share them",
                           lmcf->policy->issuers[i].name.data,
                           &lmcf->policy_file);
+            return NGX_ERROR;
+        }
+    }
+
+    if (lmcf->redis != NULL && lmcf->redis->password_file.len
+        && (lmcf->redis->password_file_mode & 077))
+    {
+        /* the policy's secret files are judged the same way */
+        level = lmcf->policy->strict_secret_files ? NGX_LOG_EMERG
+                                                  : NGX_LOG_WARN;
+
+        ngx_log_error(level, cf->log, 0,
+                      "Redis password_file \"%V\" is readable by group or "
+                      "others (mode %04uo): chmod 600 it",
+                      &lmcf->redis->password_file,
+                      lmcf->redis->password_file_mode);
+
+        if (level == NGX_LOG_EMERG) {
             return NGX_ERROR;
         }
     }

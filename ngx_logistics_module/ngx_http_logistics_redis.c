@@ -118,6 +118,7 @@ ngx_http_logistics_redis_directive(ngx_conf_t *cf,
     ssize_t                           n;
     ngx_fd_t                          fd;
     ngx_str_t                        *value, s, file;
+    ngx_file_info_t                   fi;
     ngx_url_t                         u;
     ngx_uint_t                        i;
     ngx_http_logistics_redis_conf_t  *rcf;
@@ -212,6 +213,18 @@ ngx_http_logistics_redis_directive(ngx_conf_t *cf,
                                    ngx_open_file_n " \"%V\" failed", &file);
                 return NGX_CONF_ERROR;
             }
+
+            /* others reading it: judged with the policy's strictness */
+
+            if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
+                ngx_close_file(fd);
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                                   ngx_fd_info_n " \"%V\" failed", &file);
+                return NGX_CONF_ERROR;
+            }
+
+            rcf->password_file = file;
+            rcf->password_file_mode = ngx_file_access(&fi);
 
             p = ngx_pnalloc(cf->pool, 1024);
             if (p == NULL) {
