@@ -72,6 +72,38 @@ for my $c (@accepted) {
     is($rc, 0, "nginx -t passes: $what") or diag($out);
 }
 
+# a Redis password file others can read: a warning, an error with the
+# policy's strict_secret_files (issue 12)
+
+$t->write_file('redis.pass', "s3cret\n");
+chmod 0644, $t->testdir() . '/redis.pass';
+for my $strict (0, 1) {
+    $t->write_file('redis-policy.json', '{' . ($strict
+        ? '"strict_secret_files": true, ' : '')
+        . '"scopes": {"r": ""}, "partners": {"p": {"scopes": ["r"],'
+        . ' "api_keys": []}}, "apis": {"a": {"versions": {"v2":'
+        . ' {"upstream_prefix": ""}}, "routes": [{"id": "g",'
+        . ' "method": "GET", "path": "/x", "scopes": ["r"]}]}}}');
+    my $policy = '%%TESTDIR%%/redis-policy.json';
+    $t->write_config($t->gateway_http_body(policy => $policy,
+        http_extra => "    logistics_zone z:1m;\n"
+            . "    logistics_redis 127.0.0.1:1"
+            . " password_file=%%TESTDIR%%/redis.pass;"));
+    my ($rc, $out) = $t->test_config();
+    if ($strict) {
+        isnt($rc, 0, 'strict_secret_files: a readable Redis password_file '
+             . 'fails nginx -t');
+        like($out, qr/\[emerg\].*password_file .*readable by group or others/,
+             'strict_secret_files: the message says why');
+    } else {
+        is($rc, 0, 'a readable Redis password_file: nginx -t passes')
+            or diag($out);
+        like($out, qr/\[warn\].*password_file .*readable by group or others/,
+             'and warns');
+        unlike($out, qr/s3cret/, 'without quoting it');
+    }
+}
+
 # at run time: a subrequest into a gateway location, a rewrite out of one
 
 $t->write_config($t->gateway_http_body(server_extra => <<'EOF'));
