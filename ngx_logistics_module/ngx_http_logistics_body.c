@@ -390,7 +390,7 @@ ngx_http_logistics_body_bytes(ngx_http_request_t *r, u_char **data,
 
     if (cl->next == NULL && !cl->buf->in_file) {
         /* the usual case, a body that fit client_body_buffer_size */
-        *data = cl->buf->pos;
+        *data = cl->buf->pos ? cl->buf->pos : (u_char *) "";
         *len = cl->buf->last - cl->buf->pos;
         return NGX_OK;
     }
@@ -410,7 +410,11 @@ ngx_http_logistics_body_bytes(ngx_http_request_t *r, u_char **data,
         b = cl->buf;
 
         if (!b->in_file) {
-            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            /* a chunked body ends with an empty last buffer */
+            if (b->last != b->pos) {
+                p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            }
+
             continue;
         }
 
