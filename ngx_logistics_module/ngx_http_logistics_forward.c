@@ -23,7 +23,7 @@ static ngx_int_t ngx_http_logistics_trace_headers(ngx_http_request_t *r,
 static ngx_int_t ngx_http_logistics_host(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, ngx_list_t *headers);
 static ngx_table_elt_t *ngx_http_logistics_push(ngx_list_t *headers,
-    const char *key, const char *lowcase, u_char *value, size_t len);
+    ngx_uint_t name, u_char *value, size_t len);
 static ngx_int_t ngx_http_logistics_traceparent_valid(ngx_str_t *value);
 
 
@@ -46,6 +46,69 @@ static ngx_str_t  ngx_http_logistics_allow_list[] = {
     ngx_string("if-none-match"),
     ngx_null_string
 };
+
+
+/*
+ * The headers the gateway sets, with the hash of their lowercase names
+ * computed once (proxy_pass looks them up by it): by index.
+ */
+
+#define NGX_HTTP_LOGISTICS_H_PARTNER       0
+#define NGX_HTTP_LOGISTICS_H_AUTH          1
+#define NGX_HTTP_LOGISTICS_H_ROUTE         2
+#define NGX_HTTP_LOGISTICS_H_VERSION       3
+#define NGX_HTTP_LOGISTICS_H_REQUEST_ID    4
+#define NGX_HTTP_LOGISTICS_H_KEY_ID        5
+#define NGX_HTTP_LOGISTICS_H_TOKEN_ID      6
+#define NGX_HTTP_LOGISTICS_H_FORWARDED     7
+#define NGX_HTTP_LOGISTICS_H_PROTO         8
+#define NGX_HTTP_LOGISTICS_H_TRACEPARENT   9
+#define NGX_HTTP_LOGISTICS_H_TRACESTATE    10
+#define NGX_HTTP_LOGISTICS_H_HOST          11
+#define NGX_HTTP_LOGISTICS_H_FORWARDED_HOST  12
+#define NGX_HTTP_LOGISTICS_H_AUTHORIZATION   13
+
+typedef struct {
+    ngx_str_t                   key;
+    ngx_str_t                   lowcase;
+    ngx_uint_t                  hash;
+} ngx_http_logistics_name_t;
+
+
+static ngx_http_logistics_name_t  ngx_http_logistics_names[] = {
+    { ngx_string("X-Logistics-Partner"), ngx_string("x-logistics-partner"),
+      0 },
+    { ngx_string("X-Logistics-Auth"), ngx_string("x-logistics-auth"), 0 },
+    { ngx_string("X-Logistics-Route"), ngx_string("x-logistics-route"), 0 },
+    { ngx_string("X-Logistics-Api-Version"),
+      ngx_string("x-logistics-api-version"), 0 },
+    { ngx_string("X-Request-Id"), ngx_string("x-request-id"), 0 },
+    { ngx_string("X-Logistics-Key-Id"), ngx_string("x-logistics-key-id"),
+      0 },
+    { ngx_string("X-Logistics-Token-Id"), ngx_string("x-logistics-token-id"),
+      0 },
+    { ngx_string("X-Forwarded-For"), ngx_string("x-forwarded-for"), 0 },
+    { ngx_string("X-Forwarded-Proto"), ngx_string("x-forwarded-proto"), 0 },
+    { ngx_string("traceparent"), ngx_string("traceparent"), 0 },
+    { ngx_string("tracestate"), ngx_string("tracestate"), 0 },
+    { ngx_string("Host"), ngx_string("host"), 0 },
+    { ngx_string("X-Forwarded-Host"), ngx_string("x-forwarded-host"), 0 },
+    { ngx_string("Authorization"), ngx_string("authorization"), 0 },
+    { ngx_null_string, ngx_null_string, 0 }
+};
+
+
+ngx_int_t
+ngx_http_logistics_forward_init(ngx_conf_t *cf)
+{
+    ngx_http_logistics_name_t  *n;
+
+    for (n = ngx_http_logistics_names; n->key.len; n++) {
+        n->hash = ngx_hash_key(n->lowcase.data, n->lowcase.len);
+    }
+
+    return NGX_OK;
+}
 
 
 /*
@@ -215,10 +278,10 @@ ngx_http_logistics_rewrite_headers(ngx_http_request_t *r,
 
     if (partner->odoo_authorization.len) {
         /* built at policy load: the header value is shared, not copied */
-        if (ngx_http_logistics_push(headers, "Authorization",
-                                "authorization",
-                                (u_char *) partner->odoo_authorization.data,
-                                partner->odoo_authorization.len)
+        if (ngx_http_logistics_push(headers,
+                                    NGX_HTTP_LOGISTICS_H_AUTHORIZATION,
+                                    (u_char *) partner->odoo_authorization.data,
+                                    partner->odoo_authorization.len)
             == NULL)
         {
             return NGX_ERROR;
@@ -250,26 +313,21 @@ ngx_http_logistics_gateway_headers(ngx_http_request_t *r,
         ngx_str_set(&method, "api_key");
     }
 
-    if (ngx_http_logistics_push(headers, "X-Logistics-Partner",
-                                "x-logistics-partner",
+    if (ngx_http_logistics_push(headers, NGX_HTTP_LOGISTICS_H_PARTNER,
                                 (u_char *) partner->id.data, partner->id.len)
         == NULL
-        || ngx_http_logistics_push(headers, "X-Logistics-Auth",
-                                   "x-logistics-auth", method.data,
-                                   method.len)
+        || ngx_http_logistics_push(headers, NGX_HTTP_LOGISTICS_H_AUTH,
+                                   method.data, method.len)
            == NULL
-        || ngx_http_logistics_push(headers, "X-Logistics-Route",
-                                   "x-logistics-route",
+        || ngx_http_logistics_push(headers, NGX_HTTP_LOGISTICS_H_ROUTE,
                                    (u_char *) ctx->route->id.data,
                                    ctx->route->id.len)
            == NULL
-        || ngx_http_logistics_push(headers, "X-Logistics-Api-Version",
-                                   "x-logistics-api-version",
+        || ngx_http_logistics_push(headers, NGX_HTTP_LOGISTICS_H_VERSION,
                                    (u_char *) ctx->version->name.data,
                                    ctx->version->name.len)
            == NULL
-        || ngx_http_logistics_push(headers, "X-Request-Id",
-                                   "x-request-id",
+        || ngx_http_logistics_push(headers, NGX_HTTP_LOGISTICS_H_REQUEST_ID,
                                    ctx->request_id.data, ctx->request_id.len)
            == NULL)
     {
@@ -279,8 +337,7 @@ ngx_http_logistics_gateway_headers(ngx_http_request_t *r,
     /* which credential: the API key's id, or the token's id */
 
     if (ctx->key != NULL
-        && ngx_http_logistics_push(headers, "X-Logistics-Key-Id",
-                                   "x-logistics-key-id",
+        && ngx_http_logistics_push(headers, NGX_HTTP_LOGISTICS_H_KEY_ID,
                                    (u_char *) ctx->key->id.data,
                                    ctx->key->id.len)
            == NULL)
@@ -289,8 +346,7 @@ ngx_http_logistics_gateway_headers(ngx_http_request_t *r,
     }
 
     if (ctx->auth.token_jti.len
-        && ngx_http_logistics_push(headers, "X-Logistics-Token-Id",
-                                   "x-logistics-token-id",
+        && ngx_http_logistics_push(headers, NGX_HTTP_LOGISTICS_H_TOKEN_ID,
                                    ctx->auth.token_jti.data,
                                    ctx->auth.token_jti.len)
            == NULL)
@@ -300,8 +356,7 @@ ngx_http_logistics_gateway_headers(ngx_http_request_t *r,
 
     /* the connection as the gateway saw it, never the partner's story */
 
-    if (ngx_http_logistics_push(headers, "X-Forwarded-For",
-                                "x-forwarded-for",
+    if (ngx_http_logistics_push(headers, NGX_HTTP_LOGISTICS_H_FORWARDED,
                                 r->connection->addr_text.data,
                                 r->connection->addr_text.len)
         == NULL)
@@ -311,8 +366,7 @@ ngx_http_logistics_gateway_headers(ngx_http_request_t *r,
 
 #if (NGX_HTTP_SSL)
     if (r->connection->ssl != NULL) {
-        if (ngx_http_logistics_push(headers, "X-Forwarded-Proto",
-                                    "x-forwarded-proto",
+        if (ngx_http_logistics_push(headers, NGX_HTTP_LOGISTICS_H_PROTO,
                                     (u_char *) "https", 5)
             == NULL)
         {
@@ -323,8 +377,8 @@ ngx_http_logistics_gateway_headers(ngx_http_request_t *r,
     }
 #endif
 
-    if (ngx_http_logistics_push(headers, "X-Forwarded-Proto",
-                                "x-forwarded-proto", (u_char *) "http", 4)
+    if (ngx_http_logistics_push(headers, NGX_HTTP_LOGISTICS_H_PROTO,
+                                (u_char *) "http", 4)
         == NULL)
     {
         return NGX_ERROR;
@@ -347,7 +401,7 @@ ngx_http_logistics_trace_headers(ngx_http_request_t *r,
     if (ctx->in.traceparent != NULL
         && ngx_http_logistics_traceparent_valid(&ctx->in.traceparent->value))
     {
-        if (ngx_http_logistics_push(headers, "traceparent", "traceparent",
+        if (ngx_http_logistics_push(headers, NGX_HTTP_LOGISTICS_H_TRACEPARENT,
                                     ctx->in.traceparent->value.data,
                                     ctx->in.traceparent->value.len)
             == NULL)
@@ -356,7 +410,8 @@ ngx_http_logistics_trace_headers(ngx_http_request_t *r,
         }
 
         if (tracestate != NULL
-            && ngx_http_logistics_push(headers, "tracestate", "tracestate",
+            && ngx_http_logistics_push(headers,
+                                       NGX_HTTP_LOGISTICS_H_TRACESTATE,
                                        tracestate->value.data,
                                        tracestate->value.len)
                == NULL)
@@ -384,7 +439,8 @@ ngx_http_logistics_trace_headers(ngx_http_request_t *r,
     ngx_hex_dump(p + 36, random + 16, 8);
     ngx_memcpy(p + 52, "-01", 3);
 
-    if (ngx_http_logistics_push(headers, "traceparent", "traceparent", p, 55)
+    if (ngx_http_logistics_push(headers, NGX_HTTP_LOGISTICS_H_TRACEPARENT,
+                                p, 55)
         == NULL)
     {
         return NGX_ERROR;
@@ -422,13 +478,14 @@ ngx_http_logistics_host(ngx_http_request_t *r, ngx_http_logistics_ctx_t *ctx,
     r->headers_in.host = NULL;
 
     if (host.len) {
-        r->headers_in.host = ngx_http_logistics_push(headers, "Host", "host",
-                                                     host.data, host.len);
+        r->headers_in.host = ngx_http_logistics_push(headers,
+                                                  NGX_HTTP_LOGISTICS_H_HOST,
+                                                  host.data, host.len);
 
         if (r->headers_in.host == NULL
-            || ngx_http_logistics_push(headers, "X-Forwarded-Host",
-                                       "x-forwarded-host", host.data,
-                                       host.len)
+            || ngx_http_logistics_push(headers,
+                                       NGX_HTTP_LOGISTICS_H_FORWARDED_HOST,
+                                       host.data, host.len)
                == NULL)
         {
             return NGX_ERROR;
@@ -474,22 +531,24 @@ ngx_http_logistics_forward_restore(ngx_http_request_t *r,
 
 
 static ngx_table_elt_t *
-ngx_http_logistics_push(ngx_list_t *headers, const char *key,
-    const char *lowcase, u_char *value, size_t len)
+ngx_http_logistics_push(ngx_list_t *headers, ngx_uint_t name, u_char *value,
+    size_t len)
 {
-    ngx_table_elt_t  *h;
+    ngx_table_elt_t            *h;
+    ngx_http_logistics_name_t  *n;
 
     h = ngx_list_push(headers);
     if (h == NULL) {
         return NULL;
     }
 
-    h->key.data = (u_char *) key;
-    h->key.len = ngx_strlen(key);
+    n = &ngx_http_logistics_names[name];
+
+    h->key = n->key;
     h->value.data = value;
     h->value.len = len;
-    h->lowcase_key = (u_char *) lowcase;
-    h->hash = ngx_hash_key(h->lowcase_key, h->key.len);
+    h->lowcase_key = n->lowcase.data;
+    h->hash = n->hash;
 
     return h;
 }

@@ -32,6 +32,9 @@ typedef struct {
 ngx_int_t ngx_http_logistics_forward_step(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx);
 
+/* configuration time: the names of the headers the step sets */
+ngx_int_t ngx_http_logistics_forward_init(ngx_conf_t *cf);
+
 /* on the way out: the partner's own Host name again, for redirects */
 void ngx_http_logistics_forward_restore(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx);

@@ -16,6 +16,7 @@
 #include "ngx_http_logistics_handler.h"
 #include "ngx_http_logistics_body.h"
 #include "ngx_http_logistics_guard.h"
+#include "ngx_http_logistics_forward.h"
 #include "ngx_http_logistics_filter.h"
 #include "ngx_http_logistics_jwks.h"
 #include "ngx_http_logistics_ratelimit.h"
@@ -505,6 +506,7 @@ ngx_http_logistics_postconfiguration(ngx_conf_t *cf)
     *h = ngx_http_logistics_access_handler;
 
     if (ngx_http_logistics_guard_init(cf, lmcf) != NGX_OK
+        || ngx_http_logistics_forward_init(cf) != NGX_OK
         || ngx_http_logistics_body_filter_init(cf) != NGX_OK)
     {
         return NGX_ERROR;
