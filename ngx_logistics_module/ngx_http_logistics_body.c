@@ -12,12 +12,15 @@
 
 
 /*
- * Step "body": the request body of a route with a JSON Schema.  The body is
- * read on the event loop (nginx's own request body reader), checked for
- * media type and size, parsed strictly (duplicate keys, invalid UTF-8,
- * deep nesting are refused) and validated against the schema compiled
- * when the policy loaded.  The body itself is never modified: Odoo gets
- * the bytes the partner sent.
+ * Step "body".  A body where the route takes none (GET, HEAD, DELETE, or
+ * "body": "none") is refused, or read and dropped ("drop").  Every other
+ * body is read here on the event loop (nginx's own request body reader)
+ * and counted by a request body filter as it arrives, so it is cut off
+ * as soon as it passes the route's max_body_size.  On a route with a JSON
+ * Schema it is also checked for media type, charset and encoding, parsed
+ * strictly (duplicate keys, invalid UTF-8, deep nesting are refused) and
+ * validated against the schema compiled when the policy loaded.  The body
+ * itself is never modified: Odoo gets the bytes the partner sent.
  */
 
 static ngx_int_t ngx_http_logistics_media_type_ok(ngx_http_request_t *r,
