@@ -265,9 +265,14 @@ SKIP: {
     my $ttl = $t1->redis_cli('PTTL', "lg:{p}:idem:$k2");
     ok($ttl > 3500 * 1000 && $ttl <= 3600 * 1000, "redis: stored for the ttl ($ttl ms)");
 
+    # wait for the restarted worker's Redis connection, not a fixed time
+    # that valgrind can overrun (before it, a claim fails open)
+    my $ready = () = $t2->read_file('error.log') =~ /Redis .* ready/g;
     $t2->stop();
     $t2->run();
-    sleep 0.5;
+    my $end = time() + 10;
+    sleep 0.05 while time() < $end
+        && (() = $t2->read_file('error.log') =~ /Redis .* ready/g) <= $ready;
     my $c = post($p2, $k2, '{"node":1}');
     is(hdr($c, 'idempotent-replayed'), 'true', 'redis: replay survives a restart');
 
