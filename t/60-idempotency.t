@@ -242,9 +242,11 @@ SKIP: {
     my $t1 = Lg::Test->new();
     my $rport = $t1->run_redis();
     # valgrind makes a burst of 100 requests outlast a 200ms Redis reply,
-    # and a timed-out claim fails open (bypassed): give it the time
+    # and a timed-out claim fails open (bypassed): give it the time, and
+    # the connection's setup too (a worker not ready yet fails open)
     my $timeout = $ENV{LG_VALGRIND} ? '2s' : '200ms';
-    my $redis = "    logistics_redis 127.0.0.1:$rport timeout=$timeout;";
+    my $redis = "    logistics_redis 127.0.0.1:$rport timeout=$timeout"
+              . " connect_timeout=$timeout;";
     my $p1 = gateway($t1, $redis);
     sleep 0.5;
     my $key = suite($t1, $p1, 'redis');
