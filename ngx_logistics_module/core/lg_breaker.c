@@ -471,7 +471,8 @@ lg_breaker_record(lg_breaker_t *b, const lg_breaker_conf_t *conf,
     uint32_t   number, total, failures;
     uint64_t   w, nw, *bucket;
 
-    n = now / conf->bucket_ms;
+    /* the clock starts at 0; a negative time would index before bucket 0 */
+    n = (now > 0 ? now : 0) / conf->bucket_ms;
     number = (uint32_t) n;
     bucket = &b->bucket[n % conf->buckets];
 
@@ -518,7 +519,7 @@ lg_breaker_window(const lg_breaker_t *b, const lg_breaker_conf_t *conf,
     uint32_t  i, number;
     uint64_t  w;
 
-    number = (uint32_t) (now / conf->bucket_ms);
+    number = (uint32_t) ((now > 0 ? now : 0) / conf->bucket_ms);
 
     *failures = 0;
     *total = 0;

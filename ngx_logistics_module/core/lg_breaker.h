@@ -45,9 +45,9 @@
  * dead worker holds its slot only until the next transition, and a late
  * report from an older generation changes no state.
  *
- * The clock is a parameter, in milliseconds, the same clock for every
- * caller (nginx: ngx_current_msec, CLOCK_MONOTONIC, shared by the
- * workers).  Callers may be a few milliseconds apart; a time slightly
+ * The clock is a parameter, in milliseconds from 0 up, the same clock
+ * for every caller (nginx: ngx_current_msec, CLOCK_MONOTONIC, shared by
+ * the workers).  Callers may be a few milliseconds apart; a time slightly
  * before the last transition counts as "no time elapsed".
  */
 

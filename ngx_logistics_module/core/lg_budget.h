@@ -116,8 +116,9 @@ int64_t lg_budget_class_limit(const lg_budget_conf_t *conf,
 
 /*
  * Takes a slot for one request.  "partner" may be NULL (not counted);
- * partner_max 0 counts the partner's requests without a cap.  On LG_BUDGET_ADMITTED the ticket holds
- * the slot; otherwise nothing is held and every counter is as before.
+ * partner_max 0 counts the partner's requests without a cap.  On
+ * LG_BUDGET_ADMITTED the ticket holds the slot; otherwise nothing is
+ * held and every counter is as before.
  */
 lg_budget_verdict_e lg_budget_admit(const lg_budget_conf_t *conf,
     lg_budget_api_t *api, lg_budget_partner_t *partner, int64_t partner_max,

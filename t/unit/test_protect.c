@@ -84,7 +84,8 @@ test_priority(void)
            "name of deferrable");
 
     is_int(lg_priority_ceiling(LG_PRIORITY_CRITICAL, LG_PRIORITY_NORMAL),
-           LG_PRIORITY_NORMAL, "ceiling normal: critical route counts as normal");
+           LG_PRIORITY_NORMAL,
+           "ceiling normal: a critical route counts as normal");
     is_int(lg_priority_ceiling(LG_PRIORITY_DEFERRABLE, LG_PRIORITY_NORMAL),
            LG_PRIORITY_DEFERRABLE, "a ceiling never raises a class");
     is_int(lg_priority_ceiling(LG_PRIORITY_CRITICAL, LG_PRIORITY_CRITICAL),
@@ -179,7 +180,8 @@ test_budget(void)
 
     lg_budget_read(&api, &snap);
     ok(snap.in_flight == 8 && snap.critical == 2 && snap.deferrable == 4
-       && snap.normal == 2, "snapshot: 8 = 2 critical + 2 normal + 4 deferrable");
+       && snap.normal == 2,
+       "snapshot: 8 = 2 critical + 2 normal + 4 deferrable");
 
     /* a deferrable refused by the total gives its deferrable unit back */
 
@@ -1238,7 +1240,8 @@ test_protect(void)
     is_int(lg_protect_admit(&req, &t[1], &retry, &tr), LG_PROTECT_ADMITTED,
            "second normal admitted");
     v = lg_protect_admit(&req, &x, &retry, &tr);
-    is_int(v, LG_PROTECT_CONCURRENCY_LIMITED, "partner cap 2: the third is 429");
+    is_int(v, LG_PROTECT_CONCURRENCY_LIMITED,
+           "partner cap 2: the third is 429");
     is_str(lg_protect_verdict_word(v), "concurrency-limited", "decision word");
     is_int(lg_protect_verdict_status(v), 429, "429");
 
@@ -1293,7 +1296,8 @@ test_protect(void)
     p.in_flight = 1;    /* the partner already holds its one slot */
 
     v = lg_protect_admit(&req, &x, &retry, &tr);
-    is_int(v, LG_PROTECT_CONCURRENCY_LIMITED, "probe refused by the partner cap");
+    is_int(v, LG_PROTECT_CONCURRENCY_LIMITED,
+           "probe refused by the partner cap");
     is_int(tr.event, LG_BREAKER_EVENT_HALF_OPENED,
            "the half-open move is still reported");
     lg_breaker_read(&b, &bc, req.now_ms, &snap);
