@@ -86,8 +86,8 @@ $(BUILD)/logistics-policy: $(CLI_SRCS) $(CLI_HDRS) $(CORE_SRCS) $(CORE_HDRS)
 
 $(BUILD)/unit/%: t/unit/%.c t/unit/unit.h $(CORE_SRCS) $(CORE_HDRS)
 	@mkdir -p $(BUILD)/unit
-	$(CC) $(CORE_CFLAGS) $(EXTRA_CFLAGS) -It/unit -o $@ $< $(CORE_SRCS) \
-	    $(EXTRA_LDFLAGS) $(CORE_LIBS)
+	$(CC) $(CORE_CFLAGS) $(EXTRA_CFLAGS) -It/unit -pthread -o $@ $< \
+	    $(CORE_SRCS) $(EXTRA_LDFLAGS) $(CORE_LIBS)
 
 unit: $(UNIT_TESTS)
 
