@@ -55,6 +55,11 @@ lg_cli_usage(FILE *out)
         "       logistics-policy validate --schema SCHEMA "
         "[--format-assertion]\n"
         "                                 [--time RUNS] INSTANCE...\n"
+        "       logistics-policy metrics-sample POLICY "
+        "[--format prometheus|openmetrics|json]\n"
+        "                        [--no-partner] [--skip-zero] [--zero] "
+        "[--time RUNS]\n"
+        "       logistics-policy metrics-families\n"
         "\n"
         "check   compile policy files as nginx does; print FILE: ok or\n"
         "        FILE: json.path: reason; exit 1 on the first bad file\n"
@@ -71,7 +76,13 @@ lg_cli_usage(FILE *out)
         "        error); exit 0 all valid, 1 any invalid, 2 when the schema\n"
         "        or a file cannot be used; --time RUNS also parses and\n"
         "        validates each instance RUNS more times and prints the mean\n"
-        "        CPU time of each step to stderr\n");
+        "        CPU time of each step to stderr\n"
+        "metrics-sample  print the metrics a gateway with this policy\n"
+        "        serves, every series filled with made-up values (--zero:\n"
+        "        all 0); --time RUNS renders RUNS more times and prints the\n"
+        "        mean CPU time of one rendering to stderr\n"
+        "metrics-families  print the metric families and the decision\n"
+        "        words as Markdown tables\n");
 }
 
 
@@ -520,6 +531,26 @@ main(int argc, char **argv)
 
     if (strcmp(argv[1], "validate") == 0) {
         return lg_cli_validate(argc - 2, argv + 2);
+    }
+
+    if (strcmp(argv[1], "metrics-sample") == 0) {
+        rc = lg_cli_metrics_sample(argc - 2, argv + 2);
+
+        if (rc == 2) {
+            lg_cli_usage(stderr);
+        }
+
+        return rc;
+    }
+
+    if (strcmp(argv[1], "metrics-families") == 0) {
+        rc = lg_cli_metrics_families(argc - 2, argv + 2);
+
+        if (rc == 2) {
+            lg_cli_usage(stderr);
+        }
+
+        return rc;
     }
 
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
