@@ -769,7 +769,10 @@ lg_metrics_layout_check(const void *block, size_t size)
     for (i = 0; i < LG_DIM_LAST; i++) {
         d = &l->dims[i];
 
+        /* an enumeration has exactly its words: the writers rely on it */
+
         if (d->n == 0 || d->nlabels != lg_metrics_dim_labels(i)
+            || (lg_dims[i].nwords != 0 && d->n != lg_dims[i].nwords)
             || d->values % 4 != 0
             || (uint64_t) d->values + (uint64_t) d->n * 4 > size)
         {
@@ -813,13 +816,17 @@ lg_metrics_layout_check(const void *block, size_t size)
         }
     }
 
+    /* the families follow each other from slot 0 to the last */
+
+    end = 0;
+
     for (i = 0; i < LG_MF_LAST; i++) {
         mf = &l->families[i];
 
         if (mf->name >= size || mf->type != lg_families[i].type
             || mf->source != lg_families[i].source
             || mf->width != lg_metric_width(i)
-            || mf->ndims > LG_METRICS_MAX_DIMS)
+            || mf->ndims != lg_families[i].ndims)
         {
             return NULL;
         }
@@ -835,18 +842,30 @@ lg_metrics_layout_check(const void *block, size_t size)
         nseries = 1;
 
         for (k = 0; k < mf->ndims; k++) {
-            if (mf->dims[k] >= LG_DIM_LAST) {
+            if (mf->dims[k] != (uint32_t) lg_families[i].dims[k]) {
                 return NULL;
             }
 
             nseries *= l->dims[mf->dims[k]].n;
+
+            if (nseries > UINT32_MAX) {
+                return NULL;
+            }
         }
 
-        if (nseries != mf->nseries
-            || mf->base + (uint64_t) mf->nseries * mf->width > l->nslots)
-        {
+        if (nseries != mf->nseries || mf->base != end) {
             return NULL;
         }
+
+        end += (uint64_t) mf->nseries * mf->width;
+
+        if (end > UINT32_MAX / 2) {
+            return NULL;
+        }
+    }
+
+    if (end != l->nslots) {
+        return NULL;
     }
 
     return l;

@@ -947,6 +947,18 @@ test_remap(const lg_policy_t *pa, const lg_policy_t *pb)
     ok(lg_metrics_layout_check(copy, size) == NULL, "a bad magic is refused");
     copy[0] ^= 1;
 
+    ((lg_metrics_layout_t *) copy)->nslots += 1000000;
+    ok(lg_metrics_layout_check(copy, size) == NULL,
+       "slots beyond the last family are refused");
+    ((lg_metrics_layout_t *) copy)->nslots -= 1000000;
+
+    ((lg_metrics_layout_t *) copy)->dims[LG_DIM_STATUS_CLASS].n = 2;
+    ok(lg_metrics_layout_check(copy, size) == NULL,
+       "an enumeration of another size is refused");
+    ((lg_metrics_layout_t *) copy)->dims[LG_DIM_STATUS_CLASS].n =
+        LG_STATUS_LAST;
+    ok(lg_metrics_layout_check(copy, size) != NULL, "restored, it checks");
+
     /* the first value offset of the partner dimension, pointed away */
     ((uint32_t *) (copy + ((lg_mdim_t *) (copy + offsetof(
         lg_metrics_layout_t, dims)))[LG_DIM_PARTNER].values))[0] = size + 64;
