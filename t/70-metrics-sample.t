@@ -184,14 +184,16 @@ ok(scalar(om_problems("# TYPE a counter\na 1\n")) >= 2,
 # a timestamp on every sample)
 (my $stamped = $om) =~ s/^([^#\n][^\n]*)$/$1 1700000000/mg;
 spew("$dir/om.txt", $stamped);
-my $out = `'${\ Lg::Prometheus::promtool()}' tsdb create-blocks-from openmetrics '$dir/om.txt' '$dir/tsdb' 2>&1`;
+my $promtool = Lg::Prometheus::promtool();
+my $backfill = "'$promtool' tsdb create-blocks-from openmetrics";
+my $out = `$backfill '$dir/om.txt' '$dir/tsdb' 2>&1`;
 is($? >> 8, 0, 'OpenMetrics parsed by Prometheus\' parser (promtool)')
     or diag $out;
-my ($nseries) = $out =~ /\s1ms\s+(\d+)\s+\d+\s+(\d+)/;
+my ($nseries) = $out =~ /\s1ms\s+\d+\s+\d+\s+(\d+)/;     # NUM SERIES
 
 (my $no_eof = $stamped) =~ s/^# EOF\n//m;
 spew("$dir/om-bad.txt", $no_eof);
-$out = `'${\ Lg::Prometheus::promtool()}' tsdb create-blocks-from openmetrics '$dir/om-bad.txt' '$dir/tsdb2' 2>&1`;
+$out = `$backfill '$dir/om-bad.txt' '$dir/tsdb2' 2>&1`;
 isnt($? >> 8, 0, 'that parser refuses OpenMetrics without # EOF');
 
 my $ps = samples($prom);
@@ -210,7 +212,8 @@ like($prom, qr/^# TYPE logistics_requests_total counter$/m,
 like($om, qr/^# TYPE logistics_requests counter$/m,
      'OpenMetrics: TYPE of the family');
 like($om, qr/^# TYPE logistics_policy info$/m, 'OpenMetrics: info type');
-like($prom, qr/^logistics_policy_info\{digest="\Q${\ sha256_hex(slurp($policy))}\E"\} 1$/m,
+my $digest = sha256_hex(slurp($policy));
+like($prom, qr/^logistics_policy_info\{digest="\Q$digest\E"\} 1$/m,
      'policy_info carries the digest of the policy file');
 
 # labels only from the policy and the enumerations
@@ -274,8 +277,8 @@ ok($j, 'JSON view parses') or diag $@;
 is(scalar @{ $j->{partners} }, $npartners + 1, 'JSON: - and every partner');
 my ($acme) = grep { $_->{id} eq 'acme' } @{ $j->{partners} };
 my $want = 0;
-$want += $ps->{$_} for grep { /^logistics_partner_requests_total\{partner="acme"/ }
-    keys %$ps;
+$want += $ps->{$_}
+    for grep { /^logistics_partner_requests_total\{partner="acme"/ } keys %$ps;
 is($acme->{requests}, $want, 'JSON: acme\'s requests are the sum of its '
    . 'partner_requests series');
 

@@ -13,6 +13,11 @@
 #include "lg_metrics_int.h"
 
 
+/* a SHA-256 in hex: 63 zeros and a digit */
+#define lg_sha(d)                                                             \
+    "00000000000000000000000000000000" "0000000000000000000000000000000" d
+
+
 /*
  * Two versions of one policy: B drops partner beta and route
  * ship.create, adds partner gamma and route ship.get (a reload).
@@ -25,9 +30,9 @@ static const char  *lg_policy_a =
     "   \"shared_secret_file\": \"secret\"}},"
     " \"partners\": {"
     "  \"acme\": {\"scopes\": [\"s\"], \"api_keys\": [{\"id\": \"k1\","
-    "   \"sha256\": \"" "0000000000000000000000000000000000000000000000000000000000000001" "\"}]},"
+    "   \"sha256\": \"" lg_sha("1") "\"}]},"
     "  \"beta\": {\"scopes\": [\"s\"], \"api_keys\": [{\"id\": \"k1\","
-    "   \"sha256\": \"" "0000000000000000000000000000000000000000000000000000000000000002" "\"}]}},"
+    "   \"sha256\": \"" lg_sha("2") "\"}]}},"
     " \"apis\": {\"ship\": {\"versions\": {\"v1\": {\"upstream_prefix\": "
     "  \"/1\"}, \"v2\": {\"upstream_prefix\": \"/2\"}}, \"routes\": ["
     "  {\"id\": \"ship.list\", \"method\": \"GET\", \"path\": \"/s\","
@@ -39,9 +44,9 @@ static const char  *lg_policy_b =
     "{\"scopes\": {\"s\": \"\"},"
     " \"partners\": {"
     "  \"gamma\": {\"scopes\": [\"s\"], \"api_keys\": [{\"id\": \"k1\","
-    "   \"sha256\": \"" "0000000000000000000000000000000000000000000000000000000000000003" "\"}]},"
+    "   \"sha256\": \"" lg_sha("3") "\"}]},"
     "  \"acme\": {\"scopes\": [\"s\"], \"api_keys\": [{\"id\": \"k1\","
-    "   \"sha256\": \"" "0000000000000000000000000000000000000000000000000000000000000001" "\"}]}},"
+    "   \"sha256\": \"" lg_sha("1") "\"}]}},"
     " \"apis\": {\"ship\": {\"versions\": {\"v1\": {\"upstream_prefix\": "
     "  \"/1\"}, \"v2\": {\"upstream_prefix\": \"/2\"}}, \"routes\": ["
     "  {\"id\": \"ship.get\", \"method\": \"GET\", \"path\": \"/s/{id}\","
