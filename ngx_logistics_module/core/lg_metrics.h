@@ -13,6 +13,7 @@
 
 #include "lg_arena.h"
 #include "lg_policy.h"
+#include "lg_problem.h"
 
 
 /*
@@ -87,6 +88,7 @@ typedef enum {
 typedef struct {
     lg_str_t          word;
     int               status;      /* the gateway's answer; 0: Odoo's */
+    lg_problem_e      problem;     /* of a refusal; LG_PROBLEM_LAST: none */
     const char       *meaning;     /* one line, for the README */
 } lg_decision_word_t;
 

@@ -150,6 +150,27 @@ test_words(void)
         }
     }
 
+    /* a refusal answers with its problem type, and only a refusal */
+
+    for (i = 0, j = 0; i < LG_DECISION_LAST; i++) {
+        d = lg_decision((lg_decision_e) i);
+
+        if (d->problem == LG_PROBLEM_LAST
+            ? d->status >= 400
+            : lg_problem_type(d->problem)->status != d->status)
+        {
+            ok(0, "decision \"%s\": status %d and its problem type agree",
+               d->word.data, d->status);
+            j++;
+        }
+    }
+
+    is_int(j, 0, "every refusal's status is its problem type's");
+    is_int(lg_decision(LG_DECISION_REVOKED_TOKEN)->problem,
+           LG_PROBLEM_INVALID_TOKEN, "revoked-token: invalid-token problem");
+    is_int(lg_decision(LG_DECISION_ALLOW)->problem, LG_PROBLEM_LAST,
+           "allow: no problem");
+
     for (i = 0; lg_glue_words[i] != NULL; i++) {
         ok(lg_decision_parse(lg_glue_words[i], strlen(lg_glue_words[i]))
            != LG_DECISION_LAST, "glue reason \"%s\" is a decision word",
