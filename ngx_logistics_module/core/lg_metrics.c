@@ -1087,6 +1087,44 @@ lg_metrics_observe(const lg_metrics_layout_t *layout, uint64_t *values,
 
 
 void
+lg_metrics_count_request(const lg_metrics_layout_t *layout, uint64_t *values,
+    const lg_metrics_request_t *req)
+{
+    size_t  slot;
+
+    values[lg_metrics_slot2(layout, LG_MF_REQUESTS, req->route,
+                            req->decision)]++;
+    values[lg_metrics_slot2(layout, LG_MF_PARTNER_REQUESTS, req->partner,
+                            req->decision)]++;
+
+    slot = lg_metrics_slot1(layout, LG_MF_REQUEST_DURATION, req->route);
+    lg_metrics_observe(layout, values, LG_MF_REQUEST_DURATION, slot,
+                       req->duration);
+
+    slot = lg_metrics_slot1(layout, LG_MF_PARTNER_REQUEST_DURATION,
+                            req->partner);
+    lg_metrics_observe(layout, values, LG_MF_PARTNER_REQUEST_DURATION, slot,
+                       req->duration);
+
+    if (req->upstream_status != 0) {
+        values[lg_metrics_slot3(layout, LG_MF_UPSTREAM_RESPONSES,
+                                req->partner, req->route,
+                                lg_metrics_status_class(
+                                                req->upstream_status))]++;
+
+        slot = lg_metrics_slot1(layout, LG_MF_UPSTREAM_DURATION, req->route);
+        lg_metrics_observe(layout, values, LG_MF_UPSTREAM_DURATION, slot,
+                           req->upstream_time);
+    }
+
+    if ((unsigned) req->idempotency < LG_IDEM_OUTCOME_LAST) {
+        values[lg_metrics_slot2(layout, LG_MF_IDEMPOTENCY_REQUESTS,
+                                req->partner, req->idempotency)]++;
+    }
+}
+
+
+void
 lg_metrics_set(const lg_metrics_layout_t *layout, uint64_t *values,
     size_t slot, int64_t value)
 {

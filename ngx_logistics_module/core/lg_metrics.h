@@ -427,6 +427,26 @@ size_t lg_metric_width(lg_metric_e family);
 
 
 /*
+ * What the log phase knows about a finished request, counted in one
+ * call: requests by route and by partner with the decision, both
+ * durations, Odoo's status class and the idempotency outcome.
+ */
+
+typedef struct {
+    size_t             partner;     /* lg_metrics_partner() */
+    size_t             route;       /* lg_metrics_route() */
+    lg_decision_e      decision;
+    unsigned           upstream_status;  /* 0: not forwarded */
+    uint64_t           duration;    /* usec, first byte to last */
+    uint64_t           upstream_time;    /* usec, Odoo's share */
+    lg_idem_outcome_e  idempotency; /* LG_IDEM_OUTCOME_LAST: no key */
+} lg_metrics_request_t;
+
+void lg_metrics_count_request(const lg_metrics_layout_t *layout,
+    uint64_t *values, const lg_metrics_request_t *req);
+
+
+/*
  * Scrape-time gauges are stored as int64_t in their slot, in the unit of
  * the family (seconds as microseconds); LG_METRICS_NAN renders as NaN
  * ("never": a key set never fetched).

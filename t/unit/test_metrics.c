@@ -433,7 +433,8 @@ test_layout(const lg_policy_t *p)
 static void
 test_observe(const lg_policy_t *p)
 {
-    size_t                  slot, nb;
+    size_t                  slot, nb, n;
+    lg_metrics_request_t    req;
     uint64_t               *v;
     lg_metrics_layout_t    *l;
     lg_metrics_options_t    opts;
@@ -466,6 +467,60 @@ test_observe(const lg_policy_t *p)
 
     lg_metrics_observe(l, v, LG_MF_REQUESTS, 0, 5000);
     is_int(v[0], 0, "observe on a counter family does nothing");
+
+    /* a forwarded request of acme on list v2, and a 404 of nobody */
+
+    memset(v, 0, lg_metrics_nslots(l) * sizeof(uint64_t));
+    memset(&req, 0, sizeof(req));
+
+    req.partner = lg_metrics_partner(l, &p->partners[0]);
+    req.route = lg_metrics_route(l, p->routes[0], &p->apis[0].versions[1]);
+    req.decision = LG_DECISION_ALLOW;
+    req.upstream_status = 503;
+    req.duration = 120000;
+    req.upstream_time = 100000;
+    req.idempotency = LG_IDEM_OUT_NEW;
+
+    lg_metrics_count_request(l, v, &req);
+
+    memset(&req, 0, sizeof(req));
+    req.decision = LG_DECISION_NOT_FOUND;
+    req.duration = 300;
+    req.idempotency = LG_IDEM_OUTCOME_LAST;
+
+    lg_metrics_count_request(l, v, &req);
+
+    is_int(v[lg_metrics_slot2(l, LG_MF_REQUESTS, 2, LG_DECISION_ALLOW)], 1,
+           "request counted by route and decision");
+    is_int(v[lg_metrics_slot2(l, LG_MF_PARTNER_REQUESTS, 1,
+                              LG_DECISION_ALLOW)], 1,
+           "and by partner");
+    is_int(v[lg_metrics_slot3(l, LG_MF_UPSTREAM_RESPONSES, 1, 2,
+                              LG_STATUS_5XX)], 1,
+           "Odoo's 503 as 5xx of acme on list v2");
+    slot = lg_metrics_slot1(l, LG_MF_UPSTREAM_DURATION, 2);
+    is_int(v[slot + 4], 1, "Odoo's 100 ms in le=0.1");
+    slot = lg_metrics_slot1(l, LG_MF_PARTNER_REQUEST_DURATION, 1);
+    is_int(v[slot + 5], 1, "acme's 120 ms in le=0.25");
+    is_int(v[lg_metrics_slot2(l, LG_MF_IDEMPOTENCY_REQUESTS, 1,
+                              LG_IDEM_OUT_NEW)], 1, "idempotency: new");
+    is_int(v[lg_metrics_slot2(l, LG_MF_REQUESTS, 0, LG_DECISION_NOT_FOUND)],
+           1, "the 404 under route -");
+    is_int(v[lg_metrics_slot2(l, LG_MF_PARTNER_REQUESTS, 0,
+                              LG_DECISION_NOT_FOUND)], 1,
+           "and partner -");
+    slot = lg_metrics_slot1(l, LG_MF_REQUEST_DURATION, 0);
+    is_int(v[slot], 1, "its 0.3 ms in the first bucket");
+
+    for (slot = 0, n = 0; slot < lg_metrics_nslots(l); slot++) {
+        n += v[slot] != 0;
+    }
+
+    /* 2 counters, 2 histograms (bucket and sum each), Odoo's status, its
+       histogram and the idempotency outcome; then 2 counters and 2
+       histograms for the 404 */
+
+    is_int(n, 10 + 6, "nothing else was touched (16 slots)");
 
     free(v);
     lg_metrics_layout_free(l);
