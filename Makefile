@@ -30,7 +30,11 @@ EXTRA_LDFLAGS ?=
 
 DEBIAN_PACKAGES = nginx nginx-dev libjansson-dev libhiredis-dev \
 	libssl-dev libpcre2-dev zlib1g-dev redis-server wrk valgrind \
-	clang libclang-rt-14-dev curl perl
+	clang libclang-rt-14-dev curl perl prometheus chromium
+
+# services some packages start on install; the tests run their own
+# instances on free loopback ports
+DEBIAN_SERVICES = prometheus prometheus-node-exporter
 
 UNIT_TESTS = $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(wildcard t/unit/test_*.c))
 FUZZ_TARGETS = $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard fuzz/fuzz_*.c))
@@ -54,7 +58,17 @@ deps:
 	    echo "installing:$$missing"; \
 	    apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing \
-	        >/dev/null; \
+	        >/dev/null || exit 1; \
+	    for s in $(DEBIAN_SERVICES); do \
+	        case " $$missing " in *" prometheus "*) ;; *) continue ;; esac; \
+	        if command -v systemctl >/dev/null 2>&1; then \
+	            systemctl disable --now $$s >/dev/null 2>&1 || true; \
+	        fi; \
+	        if [ -x /etc/init.d/$$s ]; then \
+	            /etc/init.d/$$s stop >/dev/null 2>&1 || true; \
+	            update-rc.d $$s disable >/dev/null 2>&1 || true; \
+	        fi; \
+	    done; \
 	fi
 
 # configure once per build directory; "config" changes force a re-run.
@@ -71,8 +85,19 @@ $(BUILD)/%/objs/Makefile: config
 
 SHELL = /bin/bash
 
+# The status page is compiled in as a C string: "config" generates it at
+# configure time (objs/addon/logistics_status/), and this refreshes it
+# when the page changes, without configuring again.
+PAGE = ngx_logistics_module/status/status.html
+EMBED = ngx_logistics_module/status/embed.sh
+PAGE_C = addon/logistics_status/lg_metrics_page.c
+
 $(BUILD)/$(MODULE): $(BUILD)/nginx/objs/Makefile $(CORE_SRCS) $(CORE_HDRS) \
-		$(GLUE_SRCS)
+		$(GLUE_SRCS) $(PAGE) $(EMBED)
+	sh $(EMBED) $(PAGE) > $(BUILD)/nginx/objs/$(PAGE_C).tmp
+	cmp -s $(BUILD)/nginx/objs/$(PAGE_C).tmp $(BUILD)/nginx/objs/$(PAGE_C) \
+	    && rm $(BUILD)/nginx/objs/$(PAGE_C).tmp \
+	    || mv $(BUILD)/nginx/objs/$(PAGE_C).tmp $(BUILD)/nginx/objs/$(PAGE_C)
 	$(MAKE) -s -C $(BUILD)/nginx -f objs/Makefile modules
 	cp $(BUILD)/nginx/objs/$(MODULE) $@.tmp && mv -f $@.tmp $@
 
@@ -89,7 +114,18 @@ $(BUILD)/unit/%: t/unit/%.c t/unit/unit.h $(CORE_SRCS) $(CORE_HDRS)
 	$(CC) $(CORE_CFLAGS) $(EXTRA_CFLAGS) -It/unit -pthread -o $@ $< \
 	    $(CORE_SRCS) $(EXTRA_LDFLAGS) $(CORE_LIBS)
 
-unit: $(UNIT_TESTS)
+# the page as the module holds it, for t/71-metrics-harness.t
+$(BUILD)/gen/lg_metrics_page.c: $(PAGE) $(EMBED)
+	@mkdir -p $(BUILD)/gen
+	sh $(EMBED) $(PAGE) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/unit/page_dump: t/unit/page_dump.c $(BUILD)/gen/lg_metrics_page.c \
+		$(CORE_HDRS)
+	@mkdir -p $(BUILD)/unit
+	$(CC) $(CORE_CFLAGS) $(EXTRA_CFLAGS) -o $@ t/unit/page_dump.c \
+	    $(BUILD)/gen/lg_metrics_page.c $(EXTRA_LDFLAGS)
+
+unit: $(UNIT_TESTS) $(BUILD)/unit/page_dump
 
 # The JSON Schema Test Suite is not vendored (nor reachable from the build
 # machine), so conformance is a separate run against a checkout of

@@ -21,6 +21,11 @@ int lg_cli_revoke_token(int argc, char **argv);
 int lg_cli_webhook_sign(int argc, char **argv);
 int lg_cli_webhook_verify(int argc, char **argv);
 int lg_cli_webhook_keygen(int argc, char **argv);
+/* the exposition of a policy with made-up values; 2 means usage */
+int lg_cli_metrics_sample(int argc, char **argv);
+
+/* the metric families and decision words as Markdown; 2 means usage */
+int lg_cli_metrics_families(int argc, char **argv);
 
 
 #endif /* _LOGISTICS_CLI_H_INCLUDED_ */
