@@ -22,7 +22,7 @@ GLUE_SRCS = $(wildcard ngx_logistics_module/*.c ngx_logistics_module/*.h)
 
 WARN = -Wall -Wextra -Werror -Wno-unused-parameter -Wpointer-arith
 CORE_CFLAGS = -std=gnu99 -O2 -g $(WARN) -Ingx_logistics_module/core
-CORE_LIBS = -ljansson -lcrypto -lpcre2-8
+CORE_LIBS = -ljansson -lcrypto -lpcre2-8 -lhiredis
 
 # Extra flags for the module and the CLI (sanitizer builds set these).
 EXTRA_CFLAGS ?=
