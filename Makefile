@@ -29,8 +29,8 @@ EXTRA_CFLAGS ?=
 EXTRA_LDFLAGS ?=
 
 DEBIAN_PACKAGES = nginx nginx-dev libjansson-dev libhiredis-dev libjwt-dev \
-	libssl-dev libpcre2-dev zlib1g-dev redis-server wrk valgrind \
-	clang libclang-rt-14-dev curl perl
+	libssl-dev libpcre2-dev zlib1g-dev redis-server redis-sentinel wrk \
+	valgrind clang libclang-rt-14-dev curl perl openssl
 
 UNIT_TESTS = $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(wildcard t/unit/test_*.c))
 FUZZ_TARGETS = $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard fuzz/fuzz_*.c))
@@ -55,7 +55,17 @@ deps:
 	    apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing \
 	        >/dev/null; \
-	fi
+	fi; \
+	case "$$missing" in *redis-sentinel*) \
+	    echo "stopping the redis-sentinel service (tests run their own)"; \
+	    if [ -d /run/systemd/system ]; then \
+	        systemctl disable --now redis-sentinel >/dev/null 2>&1; \
+	    else \
+	        service redis-sentinel stop >/dev/null 2>&1; \
+	        update-rc.d redis-sentinel disable >/dev/null 2>&1; \
+	    fi; \
+	    true;; \
+	esac
 
 # configure once per build directory; "config" changes force a re-run.
 $(BUILD)/%/objs/Makefile: config
