@@ -92,7 +92,7 @@ CLI_HDRS = $(wildcard ngx_logistics_module/cli/*.h)
 $(BUILD)/logistics-policy: $(CLI_SRCS) $(CLI_HDRS) $(CORE_SRCS) $(CORE_HDRS)
 	@mkdir -p $(BUILD)
 	$(CC) $(CORE_CFLAGS) $(EXTRA_CFLAGS) -Ingx_logistics_module/cli -o $@ \
-	    $(CLI_SRCS) $(CORE_SRCS) $(EXTRA_LDFLAGS) $(CORE_LIBS) -lhiredis
+	    $(CLI_SRCS) $(CORE_SRCS) $(EXTRA_LDFLAGS) $(CORE_LIBS) -lssl
 
 $(BUILD)/unit/%: t/unit/%.c t/unit/unit.h $(CORE_SRCS) $(CORE_HDRS)
 	@mkdir -p $(BUILD)/unit

@@ -78,7 +78,8 @@ like($out, qr/certificate verify failed|SSL/i, '  as a certificate error');
 is($out, "PONG\n", 'TLS: no client certificate needed by default');
 
 my $mtls = $rs->server(name => 'mtls', tls => 1, tls_auth_clients => 'yes');
-is($rs->cli($mtls, 'PING'), 'PONG', 'client certificates required: ok with one');
+is($rs->cli($mtls, 'PING'), 'PONG',
+   'client certificates required: ok with one');
 ($rc, $out) = $rs->run_cmd('redis-cli', '-p', $mtls->{port}, '--tls',
                            '--cacert', $f->{ca}, 'PING');
 unlike($out, qr/PONG/, '  refused without');

@@ -45,12 +45,10 @@ lg_cli_usage(FILE *out)
         "       logistics-policy keygen PARTNER [--id KEY_ID] "
         "[--expires RFC3339]\n"
         "       logistics-policy hash < KEY\n"
-        "       logistics-policy suspend PARTNER --redis HOST:PORT "
+        "       logistics-policy suspend PARTNER REDIS-OPTIONS "
         "[--ttl SECONDS]\n"
-        "                        [--password-file FILE] [--db N]\n"
-        "       logistics-policy reinstate PARTNER --redis HOST:PORT "
-        "[--password-file FILE] [--db N]\n"
-        "       logistics-policy revoke-token PARTNER JTI --redis HOST:PORT "
+        "       logistics-policy reinstate PARTNER REDIS-OPTIONS\n"
+        "       logistics-policy revoke-token PARTNER JTI REDIS-OPTIONS "
         "[--ttl SECONDS]\n"
         "       logistics-policy validate --schema SCHEMA "
         "[--format-assertion]\n"
@@ -71,7 +69,10 @@ lg_cli_usage(FILE *out)
         "        error); exit 0 all valid, 1 any invalid, 2 when the schema\n"
         "        or a file cannot be used; --time RUNS also parses and\n"
         "        validates each instance RUNS more times and prints the mean\n"
-        "        CPU time of each step to stderr\n");
+        "        CPU time of each step to stderr\n"
+        "\n");
+
+    lg_cli_redis_usage(out);
 }
 
 

@@ -33,6 +33,7 @@ use strict;
 use warnings;
 
 use File::Path qw(make_path);
+use IO::Socket::INET;
 use POSIX qw(:sys_wait_h);
 use Time::HiRes qw(sleep time);
 
@@ -297,6 +298,45 @@ sub wait_until {
         sleep 0.05;
     }
     die "timed out waiting for $what\n";
+}
+
+# fake(reply => BYTES, name => N): a server that is no Redis: it answers
+# every command it reads on a connection with the same canned bytes (a
+# sub gets the node's port and returns them).  For what real servers do
+# not do on demand: a Sentinel naming a replica, a redirect loop.
+sub fake {
+    my ($self, %opt) = @_;
+    my $name = $opt{name} // 'fake' . ++$self->{seq};
+    my $listen = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+                                       LocalPort => 0, Listen => 16,
+                                       ReuseAddr => 1, Proto => 'tcp')
+        or die "fake $name: $!\n";
+    my $port = $listen->sockport();
+    my $reply = ref $opt{reply} eq 'CODE' ? $opt{reply}->($port)
+        : $opt{reply};
+
+    my $pid = fork();
+    die "fork: $!\n" unless defined $pid;
+    if ($pid == 0) {
+        local $SIG{PIPE} = 'IGNORE';
+        while (my $c = $listen->accept()) {
+            my $buf = '';
+            while (sysread($c, $buf, 4096, length $buf)) {
+                # one reply per complete command line read
+                while ($buf =~ s/^\*\d+\r\n(?:\$\d+\r\n[^\r]*\r\n)+//) {
+                    syswrite($c, $reply);
+                }
+            }
+            close $c;
+        }
+        POSIX::_exit(0);
+    }
+    close $listen;
+
+    my $node = { name => $name, port => $port, pid => $pid, tls => 0,
+                 fake => 1, log => "$self->{dir}/redis-$name.log" };
+    push @{ $self->{nodes} }, $node;
+    return $node;
 }
 
 ###############################################################################
