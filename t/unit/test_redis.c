@@ -380,6 +380,17 @@ static const char  three_masters[] =
     "$40\r\n58e6e48d41228013e5d9c1c37c5060693925e97e\r\n*0\r\n";
 
 
+/* CLUSTER SLOTS of three masters, captured from redis-server 7.0.15 */
+
+static const char  captured[] =
+    "*3\r\n*3\r\n:0\r\n:5460\r\n*4\r\n$9\r\n127.0.0.1\r\n:43653\r\n$40\r\n"
+    "e4e9c90beb8b607cfbba1c0abba6bb989309bee7\r\n*0\r\n*3\r\n:5461\r\n"
+    ":10922\r\n*4\r\n$9\r\n127.0.0.1\r\n:34109\r\n$40\r\n"
+    "5807faf11bb77e25d3537c598c29f7aea6928bb9\r\n*0\r\n*3\r\n:10923\r\n"
+    ":16383\r\n*4\r\n$9\r\n127.0.0.1\r\n:36923\r\n$40\r\n"
+    "44376471348829139e613b6d136b9f503427a2ee\r\n*0\r\n";
+
+
 static int
 slots(const char *bytes, size_t len, const char *def, const char **err)
 {
@@ -456,6 +467,15 @@ test_slot_map(void)
     is_str(map.nodes[n].host, "127.0.0.1",
            "  the IP, not the announced host name");
     is_int(lg_redis_slots_node(&map, 16384), -1, "  no slot 16384");
+
+    ok(SLOTS(captured, NULL, &err) == 0 && map.nnodes == 3
+       && map.nslots == 16384, "a reply captured from redis-server 7.0.15");
+    n = lg_redis_slots_node(&map, 10922);
+    ok(n >= 0 && map.nodes[n].port == 34109
+       && strcmp(map.nodes[n].host, "127.0.0.1") == 0,
+       "  slot 10922 on 127.0.0.1:34109");
+    n = lg_redis_slots_node(&map, 10923);
+    ok(n >= 0 && map.nodes[n].port == 36923, "  slot 10923 on :36923");
 
     /* Redis 3: [host, port] only; one master serving two ranges */
     ok(SLOTS("*2\r\n*3\r\n:0\r\n:99\r\n*2\r\n$8\r\n10.0.0.1\r\n:7000\r\n"
