@@ -5,7 +5,8 @@
 
 
 /*
- * libFuzzer target for the Redis topology parsers.  The input is a RESP
+ * libFuzzer target for the Redis topology parsers (the limit script's
+ * reply has its own target, fuzz_redis_reply).  The input is a RESP
  * stream, read by hiredis's redisReader exactly as the transport reads a
  * connection; every reply it yields goes through every parser: the slot
  * map of CLUSTER SLOTS, -MOVED / -ASK, the error classes, ROLE, and
