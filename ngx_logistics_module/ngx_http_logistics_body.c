@@ -8,11 +8,11 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_http_logistics_module.h"
+#include "ngx_http_logistics_ctx.h"
 
 
 /*
- * Step 6: the request body of a route with a JSON Schema.  The body is
+ * Step "body": the request body of a route with a JSON Schema.  The body is
  * read on the event loop (nginx's own request body reader), checked for
  * media type and size, parsed strictly (duplicate keys, invalid UTF-8,
  * deep nesting are refused) and validated against the schema compiled
@@ -24,8 +24,8 @@ static ngx_int_t ngx_http_logistics_media_type_ok(ngx_http_request_t *r);
 static void ngx_http_logistics_body_read(ngx_http_request_t *r);
 static ngx_int_t ngx_http_logistics_body_bytes(ngx_http_request_t *r,
     u_char **data, size_t *len);
-static ngx_int_t ngx_http_logistics_body_refuse(ngx_http_request_t *r,
-    ngx_http_logistics_ctx_t *ctx, lg_problem_e problem, const char *reason);
+static ngx_int_t ngx_http_logistics_body_check(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx);
 static ngx_int_t ngx_http_logistics_invalid(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, lg_schema_result_t *res);
 static void ngx_http_logistics_body_cleanup(void *data);
@@ -115,16 +115,22 @@ ngx_http_logistics_media_type_ok(ngx_http_request_t *r)
 }
 
 
-/*
- * NGX_OK: nothing to check, forward now; NGX_AGAIN: the body is being read
- * and the phases resume when it is complete; anything else: the request
- * was answered.
- */
-
 ngx_int_t
-ngx_http_logistics_body(ngx_http_request_t *r, ngx_http_logistics_ctx_t *ctx)
+ngx_http_logistics_body_step(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx)
 {
     ngx_int_t  rc;
+
+    if (ctx->body.reading) {
+        if (!ctx->body.done) {
+            return NGX_AGAIN;
+        }
+
+        /* the body arrived */
+        ctx->body.reading = 0;
+
+        return ngx_http_logistics_body_check(r, ctx);
+    }
 
     if (ngx_http_logistics_body_schema(ctx) == NULL) {
 
@@ -139,34 +145,41 @@ ngx_http_logistics_body(ngx_http_request_t *r, ngx_http_logistics_ctx_t *ctx)
     }
 
     if (!ngx_http_logistics_media_type_ok(r)) {
-        return ngx_http_logistics_body_refuse(r, ctx,
-                                              LG_PROBLEM_UNSUPPORTED_MEDIA_TYPE,
-                                              "unsupported-media-type");
+        return ngx_http_logistics_refuse(ctx,
+                                         LG_PROBLEM_UNSUPPORTED_MEDIA_TYPE,
+                                         "unsupported-media-type");
     }
 
     if (r->headers_in.content_length_n > ctx->route->max_body_size) {
-        return ngx_http_logistics_body_refuse(r, ctx,
-                                              LG_PROBLEM_BODY_TOO_LARGE,
-                                              "body-too-large");
+        return ngx_http_logistics_refuse(ctx, LG_PROBLEM_BODY_TOO_LARGE,
+                                         "body-too-large");
     }
 
 read:
+
+    ctx->body.reading = 1;
 
     rc = ngx_http_read_client_request_body(r, ngx_http_logistics_body_read);
 
     if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
         /* nginx gave up reading: over client_max_body_size, bad chunks */
-        ctx->body_done = 0;
+        ctx->body.reading = 0;
+        ctx->body.done = 0;
 
-        return ngx_http_logistics_body_refuse(r, ctx,
-                                  rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE
-                                  ? LG_PROBLEM_BODY_TOO_LARGE
-                                  : LG_PROBLEM_BAD_REQUEST,
-                                  rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE
-                                  ? "body-too-large" : "body-unreadable");
+        if (rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
+            return ngx_http_logistics_refuse(ctx, LG_PROBLEM_BODY_TOO_LARGE,
+                                             "body-too-large");
+        }
+
+        return ngx_http_logistics_refuse(ctx, LG_PROBLEM_BAD_REQUEST,
+                                         "body-unreadable");
     }
 
-    /* balances the reference the body reader took */
+    /*
+     * Balances the reference the body reader took.  When the body was
+     * all there, the reader has called ngx_http_logistics_body_read()
+     * already and the pipeline went on from there.
+     */
     ngx_http_finalize_request(r, NGX_DONE);
 
     return NGX_AGAIN;
@@ -180,7 +193,7 @@ ngx_http_logistics_body_read(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_logistics_module);
 
-    ctx->body_done = 1;
+    ctx->body.done = 1;
 
     r->write_event_handler = ngx_http_core_run_phases;
     ngx_http_core_run_phases(r);
@@ -254,35 +267,35 @@ ngx_http_logistics_body_bytes(ngx_http_request_t *r, u_char **data,
 
 /* after the body arrived: size, syntax, contract */
 
-ngx_int_t
+static ngx_int_t
 ngx_http_logistics_body_check(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx)
 {
-    int                         rc;
-    u_char                     *data;
-    size_t                      len, size;
-    ngx_pool_t                 *pool;
-    json_t                     *doc;
-    lg_error_t                  err;
-    json_malloc_t               saved_malloc;
-    json_free_t                 saved_free;
-    ngx_pool_cleanup_t         *cln;
-    lg_schema_result_t          res;
-    const lg_policy_t          *policy;
+    int                              rc;
+    u_char                          *data;
+    size_t                           len, size;
+    ngx_pool_t                      *pool;
+    json_t                          *doc;
+    lg_error_t                       err;
+    json_malloc_t                    saved_malloc;
+    json_free_t                      saved_free;
+    ngx_pool_cleanup_t              *cln;
+    lg_schema_result_t               res;
+    const lg_policy_t               *policy;
+    ngx_http_logistics_answer_t     *a;
     ngx_http_logistics_main_conf_t  *lmcf;
 
     if (ngx_http_logistics_body_bytes(r, &data, &len) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_ERROR;
     }
 
     if ((int64_t) len > ctx->route->max_body_size) {
-        return ngx_http_logistics_body_refuse(r, ctx,
-                                              LG_PROBLEM_BODY_TOO_LARGE,
-                                              "body-too-large");
+        return ngx_http_logistics_refuse(ctx, LG_PROBLEM_BODY_TOO_LARGE,
+                                         "body-too-large");
     }
 
-    ctx->body.data = data;
-    ctx->body.len = len;
+    ctx->body.bytes.data = data;
+    ctx->body.bytes.len = len;
 
     if (ngx_http_logistics_body_schema(ctx) == NULL) {
         return NGX_OK;
@@ -290,7 +303,7 @@ ngx_http_logistics_body_check(ngx_http_request_t *r,
 
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_ERROR;
     }
 
     cln->handler = ngx_http_logistics_body_cleanup;
@@ -301,7 +314,7 @@ ngx_http_logistics_body_check(ngx_http_request_t *r,
 
     ngx_memzero(&res, sizeof(lg_schema_result_t));
     res.max_errors = policy->max_errors;
-    res.arena = &ctx->arena;
+    res.arena = &ctx->body.arena;
 
     size = 8 * len + 1024;
 
@@ -319,7 +332,7 @@ ngx_http_logistics_body_check(ngx_http_request_t *r,
     }
 
     if (pool == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_ERROR;
     }
 
     json_get_alloc_funcs(&saved_malloc, &saved_free);
@@ -336,7 +349,7 @@ ngx_http_logistics_body_check(ngx_http_request_t *r,
     json_set_alloc_funcs(saved_malloc, saved_free);
     ngx_http_logistics_json_pool = NULL;
 
-    /* the errors are copies in ctx->arena: the document can go */
+    /* the errors are copies in ctx->body.arena: the document can go */
 
     if (pool == ngx_http_logistics_json_kept) {
         ngx_reset_pool(pool);
@@ -346,17 +359,19 @@ ngx_http_logistics_body_check(ngx_http_request_t *r,
     }
 
     if (doc == NULL) {
-        ctx->detail.len = ngx_strlen(err.text);
-        ctx->detail.data = ngx_pnalloc(r->pool, ctx->detail.len);
-        if (ctx->detail.data == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        (void) ngx_http_logistics_refuse(ctx, LG_PROBLEM_MALFORMED_BODY,
+                                         "malformed-body");
+
+        a = &ctx->answer;
+        a->detail.len = ngx_strlen(err.text);
+        a->detail.data = ngx_pnalloc(r->pool, a->detail.len);
+        if (a->detail.data == NULL) {
+            return NGX_ERROR;
         }
 
-        ngx_memcpy(ctx->detail.data, err.text, ctx->detail.len);
+        ngx_memcpy(a->detail.data, err.text, a->detail.len);
 
-        return ngx_http_logistics_body_refuse(r, ctx,
-                                              LG_PROBLEM_MALFORMED_BODY,
-                                              "malformed-body");
+        return NGX_HTTP_LOGISTICS_REFUSE;
     }
 
     if (rc == 0) {
@@ -371,7 +386,7 @@ ngx_http_logistics_body_check(ngx_http_request_t *r,
      */
 
     if (rc < 0 && res.nerrors == 0) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_ERROR;
     }
 
     return ngx_http_logistics_invalid(r, ctx, &res);
@@ -382,42 +397,24 @@ static ngx_int_t
 ngx_http_logistics_invalid(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, lg_schema_result_t *res)
 {
-    size_t  len;
+    size_t                        len;
+    ngx_http_logistics_answer_t  *a;
+
+    (void) ngx_http_logistics_refuse(ctx, LG_PROBLEM_INVALID_BODY,
+                                     "invalid-body");
+    a = &ctx->answer;
 
     len = lg_problem_errors(NULL, 0, res->errors, res->nerrors);
 
-    ctx->extra.data = ngx_pnalloc(r->pool, len + 1);
-    if (ctx->extra.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    a->extra.data = ngx_pnalloc(r->pool, len + 1);
+    if (a->extra.data == NULL) {
+        return NGX_ERROR;
     }
 
-    ctx->extra.len = lg_problem_errors((char *) ctx->extra.data, len + 1,
-                                       res->errors, res->nerrors);
+    a->extra.len = lg_problem_errors((char *) a->extra.data, len + 1,
+                                     res->errors, res->nerrors);
 
-    return ngx_http_logistics_body_refuse(r, ctx, LG_PROBLEM_INVALID_BODY,
-                                          "invalid-body");
-}
-
-
-/*
- * Answers a body that cannot go to Odoo, unless the limits are still to
- * be checked (they go with the idempotency claim): then they run first
- * and the answer waits for them.
- */
-
-static ngx_int_t
-ngx_http_logistics_body_refuse(ngx_http_request_t *r,
-    ngx_http_logistics_ctx_t *ctx, lg_problem_e problem, const char *reason)
-{
-    if (!ctx->limits_deferred) {
-        return ngx_http_logistics_deny(r, ctx, problem, reason);
-    }
-
-    ctx->body_refused = 1;
-    ctx->body_problem = problem;
-    ctx->body_reason = reason;
-
-    return ngx_http_logistics_limits(r, ctx);
+    return NGX_HTTP_LOGISTICS_REFUSE;
 }
 
 
@@ -428,5 +425,5 @@ ngx_http_logistics_body_cleanup(void *data)
 
     /* the parsed document is gone already (its own pool) */
 
-    lg_arena_free(&ctx->arena);
+    lg_arena_free(&ctx->body.arena);
 }

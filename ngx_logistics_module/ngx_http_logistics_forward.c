@@ -8,7 +8,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_http_logistics_module.h"
+#include "ngx_http_logistics_ctx.h"
 
 
 static ngx_int_t ngx_http_logistics_rewrite_uri(ngx_http_request_t *r,
@@ -21,11 +21,20 @@ static ngx_uint_t ngx_http_logistics_strip(ngx_table_elt_t *h);
 static ngx_int_t ngx_http_logistics_traceparent_valid(ngx_str_t *value);
 
 
+/*
+ * Step "forward": what Odoo receives is built from what the gateway
+ * decided, never copied from the request: the URI from the matched route
+ * and the version's upstream prefix, the headers rebuilt without the
+ * partner's credentials and with the gateway's own.
+ */
+
 ngx_int_t
-ngx_http_logistics_forward(ngx_http_request_t *r,
-    ngx_http_logistics_ctx_t *ctx, lg_route_match_t *match)
+ngx_http_logistics_forward_step(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx)
 {
-    if (ngx_http_logistics_rewrite_uri(r, ctx, match) != NGX_OK) {
+    if (ngx_http_logistics_rewrite_uri(r, ctx, &ctx->routing.match)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -101,7 +110,7 @@ ngx_http_logistics_rewrite_uri(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    ctx->upstream_uri.data = p;
+    ctx->forward.upstream_uri.data = p;
 
     if (escape) {
         p = (u_char *) ngx_escape_uri(p, r->uri.data, r->uri.len,
@@ -116,11 +125,11 @@ ngx_http_logistics_rewrite_uri(ngx_http_request_t *r,
         p = ngx_cpymem(p, r->args.data, r->args.len);
     }
 
-    ctx->upstream_uri.len = p - ctx->upstream_uri.data;
+    ctx->forward.upstream_uri.len = p - ctx->forward.upstream_uri.data;
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "logistics route \"%s\" upstream uri \"%V\"",
-                   route->id.data, &ctx->upstream_uri);
+                   route->id.data, &ctx->forward.upstream_uri);
 
     return NGX_OK;
 }
@@ -174,6 +183,7 @@ ngx_http_logistics_rewrite_headers(ngx_http_request_t *r,
 {
     u_char            *p;
     u_char             random[24];
+    ngx_str_t          method;
     ngx_uint_t         i, n, keep_tracestate;
     ngx_list_t         old, *headers;
     ngx_list_part_t   *part;
@@ -242,16 +252,23 @@ ngx_http_logistics_rewrite_headers(ngx_http_request_t *r,
 
     r->headers_in.authorization = NULL;
 
+    if (ctx->auth.bearer) {
+        ngx_str_set(&method, "bearer");
+
+    } else if (ctx->auth.mtls) {
+        ngx_str_set(&method, "mtls");
+
+    } else {
+        ngx_str_set(&method, "api_key");
+    }
+
     if (ngx_http_logistics_push(headers, "X-Logistics-Partner",
                                 "x-logistics-partner",
                                 (u_char *) partner->id.data, partner->id.len)
         != NGX_OK
         || ngx_http_logistics_push(headers, "X-Logistics-Auth",
-                                   "x-logistics-auth",
-                                   (u_char *) (ctx->bearer ? "bearer"
-                                               : ctx->mtls ? "mtls"
-                                                           : "api_key"),
-                                   ctx->bearer ? 6 : ctx->mtls ? 4 : 7)
+                                   "x-logistics-auth", method.data,
+                                   method.len)
            != NGX_OK
         || ngx_http_logistics_push(headers, "X-Logistics-Route",
                                    "x-logistics-route",
@@ -283,10 +300,11 @@ ngx_http_logistics_rewrite_headers(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (ctx->token_jti.len
+    if (ctx->auth.token_jti.len
         && ngx_http_logistics_push(headers, "X-Logistics-Token-Id",
                                    "x-logistics-token-id",
-                                   ctx->token_jti.data, ctx->token_jti.len)
+                                   ctx->auth.token_jti.data,
+                                   ctx->auth.token_jti.len)
            != NGX_OK)
     {
         return NGX_ERROR;

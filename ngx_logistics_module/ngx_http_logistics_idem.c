@@ -8,40 +8,29 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_http_logistics_module.h"
+#include "ngx_http_logistics_ctx.h"
 #include "lg_apikey.h"
 
 
 /*
- * Step 5: Idempotency-Key (IETF httpapi draft).  A key is claimed
- * atomically with a lock record: in Redis by the limit script (SET NX PX
- * GET, in the round trip that also checks the limits, see
- * ngx_http_logistics_idem_with_limits()), or in the shared zone.  The
- * response of the request that holds the claim is captured on its way
- * out and stored in place of the lock; a retry with the same
- * key and the same request is answered from the stored response; a retry
- * while the first is in flight gets 409, the same key for a different
- * request 422.  A 5xx answer, an upstream timeout or a client that goes
- * away releases the claim, so the partner can retry for real.
- *
- * Records ('L' lock, 'D' done, 'H' done but too large to keep):
- *   type(1) fingerprint(32) lock id(16)                      -- 'L'
- *   type(1) fingerprint(32) status(2) headers len(4) headers body
+ * Steps "idempotency" (Idempotency-Key, IETF httpapi draft).  A key is
+ * claimed atomically with a lock record: in Redis by the limit script
+ * (SET NX PX GET, in the round trip that also checks the limits), or in
+ * the shared zone.  The response of the request that holds the claim is
+ * captured on its way out and stored in place of the lock; a retry with
+ * the same key and the same request is answered from the stored
+ * response; a retry while the first is in flight gets 409, the same key
+ * for a different request 422.  A 5xx answer, an upstream timeout or a
+ * client that goes away releases the claim, so the partner can retry for
+ * real.  The records' format is lg_idem.h's.
  */
 
-#define NGX_HTTP_LOGISTICS_IDEM_KEY_MAX  255
-#define NGX_HTTP_LOGISTICS_LOCK_LEN      (1 + 32 + 16)
-#define NGX_HTTP_LOGISTICS_DONE_HDR      (1 + 32 + 2 + 4)
-
-
-static ngx_int_t ngx_http_logistics_idem_key(ngx_http_request_t *r,
-    ngx_http_logistics_ctx_t *ctx, ngx_str_t *key);
-static ngx_int_t ngx_http_logistics_idem_prepare(ngx_http_request_t *r,
-    ngx_http_logistics_ctx_t *ctx, ngx_str_t *key);
 static ngx_int_t ngx_http_logistics_idem_decide(ngx_http_request_t *r,
-    ngx_http_logistics_ctx_t *ctx, ngx_str_t *rec);
+    ngx_http_logistics_ctx_t *ctx, ngx_str_t *data);
 static ngx_int_t ngx_http_logistics_idem_replay(ngx_http_request_t *r,
-    ngx_http_logistics_ctx_t *ctx, ngx_str_t *rec);
+    ngx_http_logistics_ctx_t *ctx, lg_idem_record_t *rec);
+static ngx_int_t ngx_http_logistics_idem_zone_claim(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx);
 static void ngx_http_logistics_idem_release(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx);
 static void ngx_http_logistics_idem_store(ngx_http_request_t *r,
@@ -51,8 +40,6 @@ static ngx_int_t ngx_http_logistics_idem_room(ngx_http_request_t *r,
 static void ngx_http_logistics_idem_cleanup(void *data);
 static void ngx_http_logistics_idem_redis_swap(ngx_http_logistics_ctx_t *ctx,
     u_char *value, size_t len, const lg_str_t *px);
-static ngx_int_t ngx_http_logistics_idem_fail(ngx_http_request_t *r,
-    ngx_http_logistics_ctx_t *ctx);
 
 
 static const char  ngx_http_logistics_idem_swap_script[] =
@@ -62,167 +49,43 @@ static const char  ngx_http_logistics_idem_swap_script[] =
     "return 0";
 
 
-/* the key: a structured-field string ("...") or a bare token */
-
-static ngx_int_t
-ngx_http_logistics_idem_key(ngx_http_request_t *r,
-    ngx_http_logistics_ctx_t *ctx, ngx_str_t *key)
-{
-    u_char      *p, *last;
-    ngx_uint_t   i;
-
-    ngx_str_null(key);
-
-    if (ctx->in.idem_key == NULL) {
-        return NGX_DECLINED;
-    }
-
-    p = ctx->in.idem_key->value.data;
-    last = p + ctx->in.idem_key->value.len;
-
-    if (last - p >= 2 && *p == '"' && last[-1] == '"') {
-        p++;
-        last--;
-
-        for (i = 0; p + i < last; i++) {
-            if (p[i] < 0x20 || p[i] > 0x7e || p[i] == '"' || p[i] == '\\') {
-                return NGX_ERROR;
-            }
-        }
-
-    } else {
-        for (i = 0; p + i < last; i++) {
-            if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z')
-                  || (p[i] >= '0' && p[i] <= '9')
-                  || ngx_strchr("-._~:+/=*!#$%&'^`|", p[i]) != NULL))
-            {
-                return NGX_ERROR;
-            }
-        }
-    }
-
-    if (last == p || last - p > NGX_HTTP_LOGISTICS_IDEM_KEY_MAX) {
-        return NGX_ERROR;
-    }
-
-    key->data = p;
-    key->len = last - p;
-
-    return NGX_OK;
-}
-
-
-/*
- * With Redis, a request that will claim an Idempotency-Key has its limits
- * and revocation checked after its body, by the script that claims the
- * key: the claim needs the body's fingerprint, and one round trip for
- * both keeps an idempotent request at two (claim, store) instead of
- * three.  Keys that are missing or malformed are refused after the
- * limits, as on the usual path.
- */
-
-ngx_uint_t
-ngx_http_logistics_idem_with_limits(ngx_http_request_t *r,
+ngx_int_t
+ngx_http_logistics_idem_prepare_step(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx)
 {
-    ngx_http_logistics_main_conf_t  *lmcf;
+    u_char                         *p;
+    size_t                          len;
+    lg_str_t                        parts[7];
+    const char                     *key;
+    ngx_table_elt_t                *h;
+    ngx_pool_cleanup_t             *cln;
+    ngx_http_logistics_idem_ctx_t  *idem;
 
-    lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
-
-    /* the key found here is kept for ngx_http_logistics_idem() */
-
-    return lmcf->redis != NULL
-           && ctx->route->idempotency != LG_IDEM_OFF
-           && ngx_http_logistics_idem_key(r, ctx, &ctx->idem_token)
-              == NGX_OK;
-}
-
-
-/*
- * NGX_OK: go on (the key is claimed, or idempotency does not apply);
- * NGX_DECLINED: the claim is prepared and goes to Redis with the limits;
- * anything else: the request was answered.
- */
-
-ngx_int_t
-ngx_http_logistics_idem(ngx_http_request_t *r, ngx_http_logistics_ctx_t *ctx)
-{
-    ngx_int_t                        rc;
-    ngx_str_t                        key, existing;
-    const lg_policy_t               *policy;
-    ngx_http_logistics_main_conf_t  *lmcf;
+    idem = &ctx->idem;
+    h = ctx->in.idem_key;
 
     if (ctx->route->idempotency == LG_IDEM_OFF) {
         return NGX_OK;
     }
 
-    if (ctx->limits_deferred) {
-        /* checked already by ngx_http_logistics_idem_with_limits() */
-        key = ctx->idem_token;
-        rc = NGX_OK;
-
-    } else {
-        rc = ngx_http_logistics_idem_key(r, ctx, &key);
-    }
-
-    if (rc == NGX_DECLINED) {
+    if (h == NULL) {
         if (ctx->route->idempotency == LG_IDEM_REQUIRED) {
-            return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_IDEM_KEY,
-                                           "idempotency-key-missing");
+            return ngx_http_logistics_refuse(ctx, LG_PROBLEM_IDEM_KEY,
+                                             "idempotency-key-missing");
         }
 
         return NGX_OK;
     }
 
-    if (rc == NGX_ERROR) {
-        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_IDEM_KEY,
-                                       "idempotency-key-malformed");
+    if (lg_idem_key_parse((const char *) h->value.data, h->value.len, &key,
+                          &len)
+        != 0)
+    {
+        return ngx_http_logistics_refuse(ctx, LG_PROBLEM_IDEM_KEY,
+                                         "idempotency-key-malformed");
     }
 
-    if (ngx_http_logistics_idem_prepare(r, ctx, &key) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (ctx->limits_deferred) {
-        return NGX_DECLINED;
-    }
-
-    lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
-    policy = lmcf->policy;
-
-    rc = ngx_http_logistics_zone_blob_claim(lmcf->zone, &ctx->idem_key,
-                                            ctx->idem_lock.data,
-                                            ctx->idem_lock.len,
-                                            ngx_http_logistics_now(),
-                                            ngx_http_logistics_now()
-                                            + policy->idem_lock * 1000,
-                                            r->pool, &existing,
-                                            r->connection->log);
-
-    if (rc == NGX_OK) {
-        ctx->idem_state = NGX_HTTP_LOGISTICS_IDEM_NEW;
-        return NGX_OK;
-    }
-
-    if (rc == NGX_DECLINED) {
-        return ngx_http_logistics_idem_decide(r, ctx, &existing);
-    }
-
-    return ngx_http_logistics_idem_fail(r, ctx);
-}
-
-
-/* the fingerprint, the state key, our lock record, the release on exit */
-
-static ngx_int_t
-ngx_http_logistics_idem_prepare(ngx_http_request_t *r,
-    ngx_http_logistics_ctx_t *ctx, ngx_str_t *key)
-{
-    u_char              *p;
-    lg_str_t             parts[7];
-    ngx_pool_cleanup_t  *cln;
-
-    /* method, operation, version and the exact body */
+    /* the fingerprint: method, operation, version and the exact body */
 
     parts[0].data = (const char *) r->method_name.data;
     parts[0].len = r->method_name.len;
@@ -232,37 +95,34 @@ ngx_http_logistics_idem_prepare(ngx_http_request_t *r,
     parts[3] = parts[1];
     parts[4] = ctx->version->name;
     parts[5] = parts[1];
-    parts[6].data = (const char *) ctx->body.data;
-    parts[6].len = ctx->body.len;
+    parts[6].data = (const char *) ctx->body.bytes.data;
+    parts[6].len = ctx->body.bytes.len;
 
-    if (lg_sha256_parts(parts, 7, ctx->idem_fp) != 0) {
+    if (lg_sha256_parts(parts, 7, idem->fp) != 0) {
         return NGX_ERROR;
     }
 
     /* lg:{partner}:idem:<key>: a partner's keys are its own */
 
-    ctx->idem_key.len = sizeof("lg:{}:idem:") - 1 + ctx->partner->id.len
-                        + key->len;
-    ctx->idem_key.data = ngx_pnalloc(r->pool, ctx->idem_key.len);
+    idem->key.len = sizeof("lg:{}:idem:") - 1 + ctx->partner->id.len + len;
+    idem->key.data = ngx_pnalloc(r->pool, idem->key.len);
 
-    p = ngx_pnalloc(r->pool, NGX_HTTP_LOGISTICS_LOCK_LEN);
+    idem->lock.data = ngx_pnalloc(r->pool, LG_IDEM_LOCK_LEN);
+    p = ngx_pnalloc(r->pool, LG_IDEM_LOCK_ID_LEN);
 
-    if (ctx->idem_key.data == NULL || p == NULL) {
+    if (idem->key.data == NULL || idem->lock.data == NULL || p == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_sprintf(ctx->idem_key.data, "lg:{%s}:idem:%V", ctx->partner->id.data,
-                key);
+    ngx_sprintf(idem->key.data, "lg:{%s}:idem:%*s", ctx->partner->id.data,
+                len, key);
 
-    ctx->idem_lock.data = p;
-    ctx->idem_lock.len = NGX_HTTP_LOGISTICS_LOCK_LEN;
-
-    *p++ = 'L';
-    p = ngx_cpymem(p, ctx->idem_fp, 32);
-
-    if (ngx_http_logistics_random(p, 16) != NGX_OK) {
+    if (ngx_http_logistics_random(p, LG_IDEM_LOCK_ID_LEN) != NGX_OK) {
         return NGX_ERROR;
     }
+
+    lg_idem_lock_encode(idem->lock.data, idem->fp, p);
+    idem->lock.len = LG_IDEM_LOCK_LEN;
 
     /* a claim this request holds is released if it ends without a store */
 
@@ -278,42 +138,79 @@ ngx_http_logistics_idem_prepare(ngx_http_request_t *r,
 }
 
 
-/*
- * Back from the limit script, which allowed the request: claimed, or
- * someone's record.  When Redis failed the limits applied the fail mode
- * already; it was open, so the request passes without idempotency.
- */
-
 ngx_int_t
-ngx_http_logistics_idem_claimed(ngx_http_request_t *r,
+ngx_http_logistics_idem_step(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx)
 {
-    if (ctx->redis_rc == NGX_ERROR) {
-        ctx->idem_state = NGX_HTTP_LOGISTICS_IDEM_BYPASSED;
+    ngx_http_logistics_main_conf_t  *lmcf;
+
+    if (ctx->idem.lock.len == 0) {
+        /* no key, or idempotency does not apply */
         return NGX_OK;
     }
 
-    if (ctx->idem_existing.data == NULL) {
-        ctx->idem_state = NGX_HTTP_LOGISTICS_IDEM_NEW;
-        return NGX_OK;
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
+
+    if (lmcf->redis == NULL) {
+        return ngx_http_logistics_idem_zone_claim(r, ctx);
     }
 
-    return ngx_http_logistics_idem_decide(r, ctx, &ctx->idem_existing);
+    /* the claim went to Redis with the limits */
+
+    switch (ctx->limits.claim) {
+
+    case NGX_HTTP_LOGISTICS_CLAIM_TAKEN:
+        ctx->idem.state = NGX_HTTP_LOGISTICS_IDEM_NEW;
+        return NGX_OK;
+
+    case NGX_HTTP_LOGISTICS_CLAIM_FOUND:
+        return ngx_http_logistics_idem_decide(r, ctx, &ctx->limits.record);
+
+    default:
+        /*
+         * Redis failed: the limits applied the fail mode already, and it
+         * was open, so the request passes without idempotency.
+         */
+        ctx->idem.state = NGX_HTTP_LOGISTICS_IDEM_BYPASSED;
+        return NGX_OK;
+    }
 }
 
 
-/* the shared zone could not take the claim: the fail mode decides */
-
 static ngx_int_t
-ngx_http_logistics_idem_fail(ngx_http_request_t *r,
+ngx_http_logistics_idem_zone_claim(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx)
 {
+    int64_t                          now;
+    ngx_int_t                        rc;
+    ngx_str_t                        existing;
     ngx_uint_t                       mode;
     ngx_http_logistics_loc_conf_t   *lcf;
     ngx_http_logistics_main_conf_t  *lmcf;
 
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_logistics_module);
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
+    now = ngx_http_logistics_now();
+
+    rc = ngx_http_logistics_zone_blob_claim(lmcf->zone, &ctx->idem.key,
+                                            ctx->idem.lock.data,
+                                            ctx->idem.lock.len, now,
+                                            now + lmcf->policy->idem_lock
+                                                  * 1000,
+                                            r->pool, &existing,
+                                            r->connection->log);
+
+    if (rc == NGX_OK) {
+        ctx->idem.state = NGX_HTTP_LOGISTICS_IDEM_NEW;
+        return NGX_OK;
+    }
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_logistics_idem_decide(r, ctx, &existing);
+    }
+
+    /* the shared zone could not take the claim: the fail mode decides */
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_logistics_module);
 
     mode = lcf->fail_mode;
 
@@ -322,13 +219,15 @@ ngx_http_logistics_idem_fail(ngx_http_request_t *r,
     }
 
     if (mode == LG_FAIL_CLOSED) {
-        ctx->retry_after = 1;
-        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_UNAVAILABLE,
-                                       "state-unavailable");
+        (void) ngx_http_logistics_refuse(ctx, LG_PROBLEM_UNAVAILABLE,
+                                         "state-unavailable");
+        ctx->answer.retry_after = 1;
+
+        return NGX_HTTP_LOGISTICS_REFUSE;
     }
 
     /* fail open: the request goes through without idempotency */
-    ctx->idem_state = NGX_HTTP_LOGISTICS_IDEM_BYPASSED;
+    ctx->idem.state = NGX_HTTP_LOGISTICS_IDEM_BYPASSED;
 
     return NGX_OK;
 }
@@ -336,28 +235,35 @@ ngx_http_logistics_idem_fail(ngx_http_request_t *r,
 
 static ngx_int_t
 ngx_http_logistics_idem_decide(ngx_http_request_t *r,
-    ngx_http_logistics_ctx_t *ctx, ngx_str_t *rec)
+    ngx_http_logistics_ctx_t *ctx, ngx_str_t *data)
 {
-    if (rec->len < 33 || ngx_memcmp(rec->data + 1, ctx->idem_fp, 32) != 0) {
-        ctx->idem_state = NGX_HTTP_LOGISTICS_IDEM_MISMATCH;
-        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_IDEM_MISMATCH,
-                                       "idempotency-mismatch");
+    lg_idem_record_t  rec;
+
+    if (lg_idem_record_decode(data->data, data->len, &rec) != 0
+        || !lg_idem_record_matches(&rec, ctx->idem.fp))
+    {
+        ctx->idem.state = NGX_HTTP_LOGISTICS_IDEM_MISMATCH;
+        return ngx_http_logistics_refuse(ctx, LG_PROBLEM_IDEM_MISMATCH,
+                                         "idempotency-mismatch");
     }
 
-    if (rec->data[0] == 'L') {
-        ctx->idem_state = NGX_HTTP_LOGISTICS_IDEM_CONFLICT;
-        ctx->retry_after = 1;
-        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_IDEM_CONFLICT,
-                                       "idempotency-conflict");
+    if (rec.type == LG_IDEM_LOCK) {
+        ctx->idem.state = NGX_HTTP_LOGISTICS_IDEM_CONFLICT;
+
+        (void) ngx_http_logistics_refuse(ctx, LG_PROBLEM_IDEM_CONFLICT,
+                                         "idempotency-conflict");
+        ctx->answer.retry_after = 1;
+
+        return NGX_HTTP_LOGISTICS_REFUSE;
     }
 
-    if (rec->data[0] == 'H') {
-        ctx->idem_state = NGX_HTTP_LOGISTICS_IDEM_REPLAYED;
-        return ngx_http_logistics_deny(r, ctx, LG_PROBLEM_IDEM_GONE,
-                                       "idempotency-response-gone");
+    if (rec.type == LG_IDEM_GONE) {
+        ctx->idem.state = NGX_HTTP_LOGISTICS_IDEM_REPLAYED;
+        return ngx_http_logistics_refuse(ctx, LG_PROBLEM_IDEM_GONE,
+                                         "idempotency-response-gone");
     }
 
-    return ngx_http_logistics_idem_replay(r, ctx, rec);
+    return ngx_http_logistics_idem_replay(r, ctx, &rec);
 }
 
 
@@ -365,97 +271,71 @@ ngx_http_logistics_idem_decide(ngx_http_request_t *r,
 
 static ngx_int_t
 ngx_http_logistics_idem_replay(ngx_http_request_t *r,
-    ngx_http_logistics_ctx_t *ctx, ngx_str_t *rec)
+    ngx_http_logistics_ctx_t *ctx, lg_idem_record_t *rec)
 {
-    u_char            *p, *last, *colon, *eol;
-    uint16_t           status;
-    uint32_t           hlen;
-    ngx_int_t          rc;
-    ngx_str_t          name, value;
-    ngx_buf_t         *b;
-    ngx_chain_t        out;
-    ngx_table_elt_t   *h;
+    size_t            nlen, vlen;
+    ngx_int_t         rc;
+    ngx_str_t         value;
+    ngx_buf_t        *b;
+    const char       *pos, *end, *name, *val;
+    ngx_chain_t       out;
+    ngx_table_elt_t  *h;
 
-    if (rec->len < NGX_HTTP_LOGISTICS_DONE_HDR) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_memcpy(&status, rec->data + 33, 2);
-    ngx_memcpy(&hlen, rec->data + 35, 4);
-
-    p = rec->data + NGX_HTTP_LOGISTICS_DONE_HDR;
-    last = rec->data + rec->len;
-
-    if ((size_t) (last - p) < hlen) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ctx->idem_state = NGX_HTTP_LOGISTICS_IDEM_REPLAYED;
+    ctx->idem.state = NGX_HTTP_LOGISTICS_IDEM_REPLAYED;
     ngx_str_set(&ctx->decision, "replayed");
 
     rc = ngx_http_discard_request_body(r);
     if (rc != NGX_OK) {
-        return rc;
+        ngx_http_finalize_request(r, rc);
+        return NGX_DONE;
     }
 
-    r->headers_out.status = status;
+    r->headers_out.status = rec->status;
 
-    /* "Name: value\r\n" lines; Content-Type is the first one */
+    pos = rec->headers;
+    end = rec->headers + rec->headers_len;
 
-    while (hlen > 0) {
-        eol = ngx_strlchr(p, p + hlen, '\n');
-        colon = ngx_strlchr(p, p + hlen, ':');
+    while (lg_idem_header_next(&pos, end, &name, &nlen, &val, &vlen)) {
 
-        if (eol == NULL || colon == NULL || colon > eol) {
-            break;
-        }
-
-        name.data = p;
-        name.len = colon - p;
-        value.data = colon + 2;
-        value.len = eol - 1 - value.data;
-
-        if (name.len == sizeof("Content-Type") - 1
-            && ngx_strncasecmp(name.data, (u_char *) "Content-Type",
-                               name.len) == 0)
+        if (nlen == sizeof("Content-Type") - 1
+            && ngx_strncasecmp((u_char *) name, (u_char *) "Content-Type",
+                               nlen) == 0)
         {
-            r->headers_out.content_type = value;
-            r->headers_out.content_type_len = value.len;
-
-        } else {
-            h = ngx_list_push(&r->headers_out.headers);
-            if (h == NULL) {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
-            }
-
-            h->hash = 1;
-            h->key = name;
-            h->value = value;
-            h->lowcase_key = NULL;
+            r->headers_out.content_type.data = (u_char *) val;
+            r->headers_out.content_type.len = vlen;
+            r->headers_out.content_type_len = vlen;
+            continue;
         }
 
-        hlen -= eol + 1 - p;
-        p = eol + 1;
-    }
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
 
-    p = rec->data + NGX_HTTP_LOGISTICS_DONE_HDR;
-    ngx_memcpy(&hlen, rec->data + 35, 4);
-    p += hlen;
+        h->hash = 1;
+        h->key.data = (u_char *) name;
+        h->key.len = nlen;
+        h->value.data = (u_char *) val;
+        h->value.len = vlen;
+        h->lowcase_key = NULL;
+    }
 
     ngx_str_set(&value, "true");
 
     if (ngx_http_logistics_add_out_header(r, "Idempotent-Replayed", &value)
         == NULL)
     {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_ERROR;
     }
 
-    r->headers_out.content_length_n = last - p;
+    r->headers_out.content_length_n = rec->body_len;
 
     rc = ngx_http_send_header(r);
 
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only || last == p) {
-        ngx_http_finalize_request(r, rc == NGX_OK && last == p
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only
+        || rec->body_len == 0)
+    {
+        ngx_http_finalize_request(r, rc == NGX_OK && rec->body_len == 0
                                      ? ngx_http_send_special(r, NGX_HTTP_LAST)
                                      : rc);
         return NGX_DONE;
@@ -467,8 +347,8 @@ ngx_http_logistics_idem_replay(ngx_http_request_t *r,
         return NGX_DONE;
     }
 
-    b->pos = p;
-    b->last = last;
+    b->pos = (u_char *) rec->body;
+    b->last = (u_char *) rec->body + rec->body_len;
     b->memory = 1;
     b->last_buf = 1;
     b->last_in_chain = 1;
@@ -512,7 +392,7 @@ ngx_http_logistics_idem_header(ngx_http_request_t *r,
         return;
     }
 
-    ctx->idem_status = r->headers_out.status;
+    ctx->idem.status = r->headers_out.status;
 
     len = 0;
 
@@ -535,7 +415,7 @@ ngx_http_logistics_idem_header(ngx_http_request_t *r,
         return;
     }
 
-    ctx->idem_headers.data = p;
+    ctx->idem.headers.data = p;
 
     if (r->headers_out.content_type.len) {
         p = ngx_sprintf(p, "Content-Type: %V\r\n",
@@ -562,8 +442,8 @@ ngx_http_logistics_idem_header(ngx_http_request_t *r,
         }
     }
 
-    ctx->idem_headers.len = p - ctx->idem_headers.data;
-    ctx->idem_state = NGX_HTTP_LOGISTICS_IDEM_CAPTURE;
+    ctx->idem.headers.len = p - ctx->idem.headers.data;
+    ctx->idem.state = NGX_HTTP_LOGISTICS_IDEM_CAPTURE;
 }
 
 
@@ -585,7 +465,7 @@ ngx_http_logistics_idem_room(ngx_http_request_t *r,
     ngx_buf_t                       *b;
     ngx_http_logistics_main_conf_t  *lmcf;
 
-    b = ctx->idem_body;
+    b = ctx->idem.captured;
 
     if (b != NULL && (size_t) (b->end - b->last) >= n) {
         return NGX_OK;
@@ -616,13 +496,13 @@ ngx_http_logistics_idem_room(ngx_http_request_t *r,
     }
 
     if (used) {
-        b->last = ngx_cpymem(b->last, ctx->idem_body->pos, used);
+        b->last = ngx_cpymem(b->last, ctx->idem.captured->pos, used);
 
         /* a large block goes back to malloc() now */
-        (void) ngx_pfree(r->pool, ctx->idem_body->start);
+        (void) ngx_pfree(r->pool, ctx->idem.captured->start);
     }
 
-    ctx->idem_body = b;
+    ctx->idem.captured = b;
 
     return NGX_OK;
 }
@@ -641,7 +521,7 @@ ngx_http_logistics_idem_body(ngx_http_request_t *r,
     for (cl = in; cl; cl = cl->next) {
         b = cl->buf;
 
-        if (!ctx->idem_oversize && !ngx_buf_special(b)) {
+        if (!ctx->idem.oversize && !ngx_buf_special(b)) {
             n = (size_t) ngx_buf_size(b);
 
             rc = ngx_http_logistics_idem_room(r, ctx, n);
@@ -653,20 +533,20 @@ ngx_http_logistics_idem_body(ngx_http_request_t *r,
 
             if (rc == NGX_DECLINED) {
                 /* too large to keep: the status and headers are kept */
-                ctx->idem_oversize = 1;
+                ctx->idem.oversize = 1;
 
             } else if (ngx_buf_in_memory(b)) {
-                ctx->idem_body->last = ngx_cpymem(ctx->idem_body->last,
+                ctx->idem.captured->last = ngx_cpymem(ctx->idem.captured->last,
                                                   b->pos, n);
 
             } else if (b->in_file) {
-                got = ngx_read_file(b->file, ctx->idem_body->last, n,
+                got = ngx_read_file(b->file, ctx->idem.captured->last, n,
                                     b->file_pos);
                 if (got != (ssize_t) n) {
-                    ctx->idem_oversize = 1;
+                    ctx->idem.oversize = 1;
 
                 } else {
-                    ctx->idem_body->last += n;
+                    ctx->idem.captured->last += n;
                 }
             }
         }
@@ -683,21 +563,21 @@ static void
 ngx_http_logistics_idem_store(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx)
 {
-    u_char                          *rec, *p;
+    u_char                          *rec;
     size_t                           len, body;
-    uint16_t                         status;
-    uint32_t                         hlen;
     ngx_str_t                        expect;
     const lg_policy_t               *policy;
+    ngx_http_logistics_idem_ctx_t   *idem;
     ngx_http_logistics_main_conf_t  *lmcf;
 
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
     policy = lmcf->policy;
+    idem = &ctx->idem;
 
-    body = (ctx->idem_oversize || ctx->idem_body == NULL)
-           ? 0 : (size_t) (ctx->idem_body->last - ctx->idem_body->pos);
+    body = (idem->oversize || idem->captured == NULL)
+           ? 0 : (size_t) (idem->captured->last - idem->captured->pos);
 
-    len = NGX_HTTP_LOGISTICS_DONE_HDR + ctx->idem_headers.len + body;
+    len = lg_idem_done_size(idem->oversize, idem->headers.len, body);
 
     rec = ngx_pnalloc(r->pool, len);
     if (rec == NULL) {
@@ -705,21 +585,14 @@ ngx_http_logistics_idem_store(ngx_http_request_t *r,
         return;
     }
 
-    status = (uint16_t) ctx->idem_status;
-    hlen = (uint32_t) ctx->idem_headers.len;
+    (void) lg_idem_done_encode(rec, idem->oversize, idem->fp, idem->status,
+                               (const char *) idem->headers.data,
+                               idem->headers.len,
+                               body ? (const char *) idem->captured->pos
+                                    : NULL,
+                               body);
 
-    p = rec;
-    *p++ = ctx->idem_oversize ? 'H' : 'D';
-    p = ngx_cpymem(p, ctx->idem_fp, 32);
-    p = ngx_cpymem(p, &status, 2);
-    p = ngx_cpymem(p, &hlen, 4);
-    p = ngx_cpymem(p, ctx->idem_headers.data, ctx->idem_headers.len);
-
-    if (body) {
-        p = ngx_cpymem(p, ctx->idem_body->pos, body);
-    }
-
-    ctx->idem_state = NGX_HTTP_LOGISTICS_IDEM_STORED;
+    idem->state = NGX_HTTP_LOGISTICS_IDEM_STORED;
 
     if (lmcf->redis != NULL) {
         ngx_http_logistics_idem_redis_swap(ctx, rec, len,
@@ -727,9 +600,9 @@ ngx_http_logistics_idem_store(ngx_http_request_t *r,
         return;
     }
 
-    expect = ctx->idem_lock;
+    expect = idem->lock;
 
-    (void) ngx_http_logistics_zone_blob_swap(lmcf->zone, &ctx->idem_key,
+    (void) ngx_http_logistics_zone_blob_swap(lmcf->zone, &idem->key,
                                  &expect, rec, len,
                                  ngx_http_logistics_now()
                                  + policy->idem_ttl * 1000,
@@ -747,13 +620,13 @@ ngx_http_logistics_idem_release(ngx_http_request_t *r,
 
     static const lg_str_t  zero = { "0", 1 };   /* unused by a delete */
 
-    if (ctx->idem_state != NGX_HTTP_LOGISTICS_IDEM_NEW
-        && ctx->idem_state != NGX_HTTP_LOGISTICS_IDEM_CAPTURE)
+    if (ctx->idem.state != NGX_HTTP_LOGISTICS_IDEM_NEW
+        && ctx->idem.state != NGX_HTTP_LOGISTICS_IDEM_CAPTURE)
     {
         return;
     }
 
-    ctx->idem_state = NGX_HTTP_LOGISTICS_IDEM_RELEASED;
+    ctx->idem.state = NGX_HTTP_LOGISTICS_IDEM_RELEASED;
 
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
 
@@ -762,8 +635,8 @@ ngx_http_logistics_idem_release(ngx_http_request_t *r,
         return;
     }
 
-    (void) ngx_http_logistics_zone_blob_swap(lmcf->zone, &ctx->idem_key,
-                                             &ctx->idem_lock, NULL, 0, 0,
+    (void) ngx_http_logistics_zone_blob_swap(lmcf->zone, &ctx->idem.key,
+                                             &ctx->idem.lock, NULL, 0, 0,
                                              r->connection->log);
 }
 
@@ -787,10 +660,10 @@ ngx_http_logistics_idem_redis_swap(ngx_http_logistics_ctx_t *ctx,
     argvlen[1] = sizeof(ngx_http_logistics_idem_swap_script) - 1;
     argv[2] = "1";
     argvlen[2] = 1;
-    argv[3] = (char *) ctx->idem_key.data;
-    argvlen[3] = ctx->idem_key.len;
-    argv[4] = (char *) ctx->idem_lock.data;
-    argvlen[4] = ctx->idem_lock.len;
+    argv[3] = (char *) ctx->idem.key.data;
+    argvlen[3] = ctx->idem.key.len;
+    argv[4] = (char *) ctx->idem.lock.data;
+    argvlen[4] = ctx->idem.lock.len;
     argv[5] = (char *) value;
     argvlen[5] = len;
     argv[6] = px->data;
@@ -820,7 +693,7 @@ ngx_http_logistics_idem_cleanup(void *data)
 }
 
 
-ngx_int_t
+void
 ngx_http_logistics_idem_value(ngx_http_logistics_ctx_t *ctx, ngx_str_t *v)
 {
     static ngx_str_t  names[] = {
@@ -835,7 +708,5 @@ ngx_http_logistics_idem_value(ngx_http_logistics_ctx_t *ctx, ngx_str_t *v)
         ngx_string("bypassed")
     };
 
-    *v = names[ctx->idem_state];
-
-    return NGX_OK;
+    *v = names[ctx->idem.state];
 }

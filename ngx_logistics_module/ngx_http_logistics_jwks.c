@@ -9,6 +9,9 @@
 #include <ngx_http.h>
 
 #include "ngx_http_logistics_module.h"
+#include "ngx_http_logistics_jwks.h"
+#include "ngx_http_logistics_shm.h"
+#include "ngx_http_logistics_util.h"
 
 
 /*
@@ -41,7 +44,7 @@ static ngx_int_t ngx_http_logistics_jwks_local_init(
 static ngx_int_t ngx_http_logistics_jwks_key(ngx_http_request_t *r,
     const lg_issuer_t *issuer, ngx_str_t *key);
 static ngx_int_t ngx_http_logistics_jwks_fetch(ngx_http_request_t *r,
-    ngx_http_logistics_ctx_t *ctx, const lg_issuer_t *issuer);
+    ngx_http_logistics_jwks_fetch_t *fetch, const lg_issuer_t *issuer);
 static ngx_int_t ngx_http_logistics_jwks_done(ngx_http_request_t *r,
     void *data, ngx_int_t rc);
 static int64_t ngx_http_logistics_jwks_max_age(ngx_http_request_t *sr);
@@ -94,7 +97,7 @@ ngx_http_logistics_jwks_key(ngx_http_request_t *r, const lg_issuer_t *issuer,
 
 ngx_int_t
 ngx_http_logistics_jwks_keys(ngx_http_request_t *r,
-    ngx_http_logistics_ctx_t *ctx, const lg_issuer_t *issuer,
+    ngx_http_logistics_jwks_fetch_t *fetch, const lg_issuer_t *issuer,
     ngx_uint_t unknown_kid, const lg_jwk_set_t **keys)
 {
     int64_t                           version;
@@ -150,7 +153,7 @@ ngx_http_logistics_jwks_keys(ngx_http_request_t *r,
     }
 
     if (claim != NGX_HTTP_LOGISTICS_FETCH_NONE) {
-        return ngx_http_logistics_jwks_fetch(r, ctx, issuer);
+        return ngx_http_logistics_jwks_fetch(r, fetch, issuer);
     }
 
     if (local->keys == NULL) {
@@ -165,7 +168,7 @@ ngx_http_logistics_jwks_keys(ngx_http_request_t *r,
 
 static ngx_int_t
 ngx_http_logistics_jwks_fetch(ngx_http_request_t *r,
-    ngx_http_logistics_ctx_t *ctx, const lg_issuer_t *issuer)
+    ngx_http_logistics_jwks_fetch_t *fetch, const lg_issuer_t *issuer)
 {
     ngx_str_t                    uri;
     ngx_http_request_t          *sr;
@@ -177,7 +180,7 @@ ngx_http_logistics_jwks_fetch(ngx_http_request_t *r,
     }
 
     ps->handler = ngx_http_logistics_jwks_done;
-    ps->data = ctx;
+    ps->data = fetch;
 
     uri.data = (u_char *) issuer->jwks_uri.data;
     uri.len = issuer->jwks_uri.len;
@@ -196,10 +199,10 @@ ngx_http_logistics_jwks_fetch(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    ctx->jwks_issuer = issuer;
-    ctx->jwks_wait = 1;
-    ctx->jwks_done = 0;
-    ngx_str_null(&ctx->jwks_body);
+    fetch->issuer = issuer;
+    fetch->waiting = 1;
+    fetch->done = 0;
+    ngx_str_null(&fetch->body);
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "logistics JWKS fetch \"%V\"", &uri);
@@ -212,28 +215,27 @@ static ngx_int_t
 ngx_http_logistics_jwks_done(ngx_http_request_t *sr, void *data,
     ngx_int_t rc)
 {
-    ngx_http_logistics_ctx_t  *ctx = data;
+    ngx_http_logistics_jwks_fetch_t  *fetch = data;
 
     ngx_buf_t  *b;
 
-    ctx->jwks_done = 1;
-    ctx->jwks_status = sr->headers_out.status;
-    ctx->jwks_max_age = ngx_http_logistics_jwks_max_age(sr);
+    fetch->done = 1;
+    fetch->status = sr->headers_out.status;
+    fetch->max_age = ngx_http_logistics_jwks_max_age(sr);
 
     if (rc == NGX_OK && sr->headers_out.status == NGX_HTTP_OK
         && sr->out != NULL && sr->out->buf != NULL)
     {
         b = sr->out->buf;
 
-        ctx->jwks_body.len = b->last - b->pos;
-        ctx->jwks_body.data = ngx_pnalloc(sr->main->pool,
-                                          ctx->jwks_body.len + 1);
-        if (ctx->jwks_body.data == NULL) {
-            ctx->jwks_body.len = 0;
+        fetch->body.len = b->last - b->pos;
+        fetch->body.data = ngx_pnalloc(sr->main->pool, fetch->body.len + 1);
+        if (fetch->body.data == NULL) {
+            fetch->body.len = 0;
             return rc;
         }
 
-        ngx_memcpy(ctx->jwks_body.data, b->pos, ctx->jwks_body.len);
+        ngx_memcpy(fetch->body.data, b->pos, fetch->body.len);
     }
 
     return rc;
@@ -286,7 +288,7 @@ ngx_http_logistics_jwks_max_age(ngx_http_request_t *sr)
 
 void
 ngx_http_logistics_jwks_finish(ngx_http_request_t *r,
-    ngx_http_logistics_ctx_t *ctx)
+    ngx_http_logistics_jwks_fetch_t *fetch)
 {
     int64_t                          now, ttl;
     ngx_str_t                        key;
@@ -296,11 +298,11 @@ ngx_http_logistics_jwks_finish(ngx_http_request_t *r,
     ngx_http_logistics_main_conf_t  *lmcf;
 
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
-    issuer = ctx->jwks_issuer;
+    issuer = fetch->issuer;
     now = ngx_http_logistics_now() / 1000;
 
-    ctx->jwks_wait = 0;
-    ctx->jwks_done = 0;
+    fetch->waiting = 0;
+    fetch->done = 0;
 
     if (ngx_http_logistics_jwks_key(r, issuer, &key) != NGX_OK) {
         return;
@@ -308,10 +310,10 @@ ngx_http_logistics_jwks_finish(ngx_http_request_t *r,
 
     set = NULL;
 
-    if (ctx->jwks_body.len) {
+    if (fetch->body.len) {
         set = lg_jwk_set_parse_buffer(issuer->name.data,
-                                      (char *) ctx->jwks_body.data,
-                                      ctx->jwks_body.len, 0, &err);
+                                      (char *) fetch->body.data,
+                                      fetch->body.len, 0, &err);
         if (set == NULL) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                           "logistics: JWKS of issuer \"%s\" from \"%s\" "
@@ -325,7 +327,7 @@ ngx_http_logistics_jwks_finish(ngx_http_request_t *r,
                       "logistics: JWKS of issuer \"%s\" from \"%s\" "
                       "failed with status %ui; keeping the last good key "
                       "set", issuer->name.data, issuer->jwks_uri.data,
-                      ctx->jwks_status);
+                      fetch->status);
     }
 
     if (set == NULL) {
@@ -339,13 +341,13 @@ ngx_http_logistics_jwks_finish(ngx_http_request_t *r,
 
     ttl = issuer->jwks_refresh;
 
-    if (ctx->jwks_max_age >= 0) {
-        ttl = ctx->jwks_max_age * 1000;
+    if (fetch->max_age >= 0) {
+        ttl = fetch->max_age * 1000;
         ttl = ngx_max(ttl, 60 * 1000);
         ttl = ngx_min(ttl, 86400 * 1000);
     }
 
-    (void) ngx_http_logistics_doc_store(lmcf->zone, &key, &ctx->jwks_body,
+    (void) ngx_http_logistics_doc_store(lmcf->zone, &key, &fetch->body,
                                         now, now + ttl, r->connection->log);
 }
 

@@ -13,6 +13,12 @@
 #endif
 
 #include "ngx_http_logistics_module.h"
+#include "ngx_http_logistics_handler.h"
+#include "ngx_http_logistics_filter.h"
+#include "ngx_http_logistics_jwks.h"
+#include "ngx_http_logistics_ratelimit.h"
+#include "ngx_http_logistics_shm.h"
+#include "ngx_http_logistics_variables.h"
 
 
 static void *ngx_http_logistics_create_main_conf(ngx_conf_t *cf);
@@ -32,9 +38,6 @@ static void ngx_http_logistics_exit_process(ngx_cycle_t *cycle);
 static void ngx_http_logistics_policy_cleanup(void *data);
 static ngx_int_t ngx_http_logistics_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_logistics_postconfiguration(ngx_conf_t *cf);
-static ngx_int_t ngx_http_logistics_header_filter(ngx_http_request_t *r);
-static ngx_int_t ngx_http_logistics_body_filter(ngx_http_request_t *r,
-    ngx_chain_t *in);
 
 
 static ngx_conf_enum_t  ngx_http_logistics_log_levels[] = {
@@ -156,10 +159,6 @@ ngx_module_t  ngx_http_logistics_module = {
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
-
-
-static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
-static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 
 
 static void *
@@ -441,6 +440,12 @@ ngx_http_logistics_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
+    if (ngx_http_logistics_limits_init(cf, lmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    lmcf->steps = ngx_http_logistics_steps(lmcf);
+
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 
     h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
@@ -450,159 +455,5 @@ ngx_http_logistics_postconfiguration(ngx_conf_t *cf)
 
     *h = ngx_http_logistics_access_handler;
 
-    ngx_http_next_header_filter = ngx_http_top_header_filter;
-    ngx_http_top_header_filter = ngx_http_logistics_header_filter;
-
-    ngx_http_next_body_filter = ngx_http_top_body_filter;
-    ngx_http_top_body_filter = ngx_http_logistics_body_filter;
-
-    return NGX_OK;
-}
-
-
-/*
- * On the way out: the request id on every gateway response, and the
- * RFC 9745 / RFC 8594 deprecation headers for deprecated versions.
- */
-
-static ngx_int_t
-ngx_http_logistics_header_filter(ngx_http_request_t *r)
-{
-    u_char                    *p;
-    ngx_str_t                  value;
-    ngx_uint_t                 i;
-    ngx_list_part_t           *part;
-    ngx_table_elt_t           *h;
-    const lg_version_t        *v;
-    ngx_http_logistics_ctx_t  *ctx;
-
-    if (r != r->main) {
-        return ngx_http_next_header_filter(r);
-    }
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_logistics_module);
-
-    if (ctx == NULL) {
-        return ngx_http_next_header_filter(r);
-    }
-
-    part = &r->headers_out.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash != 0
-            && h[i].key.len == sizeof("X-Request-Id") - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "X-Request-Id",
-                               sizeof("X-Request-Id") - 1) == 0)
-        {
-            h[i].hash = 0;
-        }
-    }
-
-    if (ctx->request_id.len
-        && ngx_http_logistics_add_out_header(r, "X-Request-Id",
-                                             &ctx->request_id)
-           == NULL)
-    {
-        return NGX_ERROR;
-    }
-
-    if (ctx->nlimits
-        && ngx_http_logistics_rate_headers(r, ctx) != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    if (ctx->idem_state == NGX_HTTP_LOGISTICS_IDEM_NEW) {
-        /* Odoo's answer to a claimed key: keep it, or release the key */
-        ngx_http_logistics_idem_header(r, ctx);
-    }
-
-    v = ctx->version;
-
-    if (v == NULL) {
-        return ngx_http_next_header_filter(r);
-    }
-
-    if (v->deprecated != LG_TIME_UNSET) {
-        p = ngx_pnalloc(r->pool, NGX_INT64_LEN + 1);
-        if (p == NULL) {
-            return NGX_ERROR;
-        }
-
-        value.data = p;
-        value.len = ngx_sprintf(p, "@%L", v->deprecated) - p;
-
-        if (ngx_http_logistics_add_out_header(r, "Deprecation", &value)
-            == NULL)
-        {
-            return NGX_ERROR;
-        }
-    }
-
-    if (v->sunset != LG_TIME_UNSET) {
-        p = ngx_pnalloc(r->pool, LG_IMF_FIXDATE_LEN + 1);
-        if (p == NULL) {
-            return NGX_ERROR;
-        }
-
-        value.data = p;
-        value.len = lg_time_format_imf(v->sunset, (char *) p,
-                                       LG_IMF_FIXDATE_LEN + 1);
-
-        if (ngx_http_logistics_add_out_header(r, "Sunset", &value) == NULL) {
-            return NGX_ERROR;
-        }
-    }
-
-    if (ctx->successor.len) {
-        p = ngx_pnalloc(r->pool, ctx->successor.len
-                                 + sizeof("<>; rel=\"successor-version\"") - 1);
-        if (p == NULL) {
-            return NGX_ERROR;
-        }
-
-        value.data = p;
-        value.len = ngx_sprintf(p, "<%V>; rel=\"successor-version\"",
-                                &ctx->successor)
-                    - p;
-
-        if (ngx_http_logistics_add_out_header(r, "Link", &value) == NULL) {
-            return NGX_ERROR;
-        }
-    }
-
-    return ngx_http_next_header_filter(r);
-}
-
-
-/* a copy of the response of a claimed Idempotency-Key */
-
-static ngx_int_t
-ngx_http_logistics_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
-{
-    ngx_http_logistics_ctx_t  *ctx;
-
-    if (r == r->main && in != NULL) {
-        ctx = ngx_http_get_module_ctx(r, ngx_http_logistics_module);
-
-        if (ctx != NULL
-            && ctx->idem_state == NGX_HTTP_LOGISTICS_IDEM_CAPTURE)
-        {
-            ngx_http_logistics_idem_body(r, ctx, in);
-        }
-    }
-
-    return ngx_http_next_body_filter(r, in);
+    return ngx_http_logistics_filter_init(cf);
 }

@@ -8,35 +8,31 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_http_logistics_module.h"
+#include "ngx_http_logistics_ctx.h"
 
 
+static ngx_int_t ngx_http_logistics_allow_header(ngx_http_request_t *r,
+    unsigned allow);
+static ngx_int_t ngx_http_logistics_send_problem(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx);
 static ngx_int_t ngx_http_logistics_finish(ngx_http_request_t *r,
     ngx_int_t rc);
 
 
-ngx_table_elt_t *
-ngx_http_logistics_add_out_header(ngx_http_request_t *r, const char *key,
-    ngx_str_t *value)
+ngx_int_t
+ngx_http_logistics_refuse(ngx_http_logistics_ctx_t *ctx,
+    lg_problem_e problem, const char *reason)
 {
-    ngx_table_elt_t  *h;
+    ngx_memzero(&ctx->answer, sizeof(ngx_http_logistics_answer_t));
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NULL;
-    }
+    ctx->answer.problem = problem;
+    ctx->answer.reason = reason;
 
-    h->hash = 1;
-    h->key.data = (u_char *) key;
-    h->key.len = ngx_strlen(key);
-    h->value = *value;
-    h->lowcase_key = NULL;
-
-    return h;
+    return NGX_HTTP_LOGISTICS_REFUSE;
 }
 
 
-ngx_int_t
+static ngx_int_t
 ngx_http_logistics_allow_header(ngx_http_request_t *r, unsigned allow)
 {
     u_char     *p;
@@ -94,20 +90,24 @@ ngx_http_logistics_allow_header(ngx_http_request_t *r, unsigned allow)
  */
 
 ngx_int_t
-ngx_http_logistics_deny(ngx_http_request_t *r, ngx_http_logistics_ctx_t *ctx,
-    lg_problem_e problem, const char *reason)
+ngx_http_logistics_deny(ngx_http_request_t *r, ngx_http_logistics_ctx_t *ctx)
 {
     unsigned                        auth;
     ngx_str_t                       value;
+    const char                     *reason;
     const lg_problem_type_t        *t;
+    ngx_http_logistics_answer_t    *a;
     ngx_http_logistics_loc_conf_t  *lcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_logistics_module);
 
+    a = &ctx->answer;
+    reason = a->reason;
+
     ctx->decision.data = (u_char *) reason;
     ctx->decision.len = ngx_strlen(reason);
 
-    t = lg_problem_type(problem);
+    t = lg_problem_type(a->problem);
 
     ngx_log_error(lcf->deny_log_level, r->connection->log, 0,
                   "logistics: %d %s, partner: \"%s\", key: \"%s\", "
@@ -118,13 +118,19 @@ ngx_http_logistics_deny(ngx_http_request_t *r, ngx_http_logistics_ctx_t *ctx,
                   ctx->route ? ctx->route->id.data : "",
                   &ctx->request_id);
 
-    if (ctx->challenge.len) {
+    if (a->allow
+        && ngx_http_logistics_allow_header(r, a->allow) != NGX_OK)
+    {
+        return ngx_http_logistics_finish(r, NGX_ERROR);
+    }
+
+    if (a->challenge.len) {
         r->headers_out.www_authenticate =
             ngx_http_logistics_add_out_header(r, "WWW-Authenticate",
-                                              &ctx->challenge);
+                                              &a->challenge);
 
         if (r->headers_out.www_authenticate == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            return ngx_http_logistics_finish(r, NGX_ERROR);
         }
 
     } else if (t->status == NGX_HTTP_UNAUTHORIZED) {
@@ -139,12 +145,12 @@ ngx_http_logistics_deny(ngx_http_request_t *r, ngx_http_logistics_ctx_t *ctx,
                 ngx_http_logistics_add_out_header(r, "WWW-Authenticate",
                                                   &value);
             if (r->headers_out.www_authenticate == NULL) {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+                return ngx_http_logistics_finish(r, NGX_ERROR);
             }
         }
 
         if (auth == LG_AUTH_MTLS) {
-            ngx_str_set(&ctx->detail, "A client certificate registered for a "
+            ngx_str_set(&a->detail, "A client certificate registered for a "
                         "partner is required.");
         }
 
@@ -155,39 +161,39 @@ ngx_http_logistics_deny(ngx_http_request_t *r, ngx_http_logistics_ctx_t *ctx,
                 ngx_http_logistics_add_out_header(r, "WWW-Authenticate",
                                                   &value);
             if (r->headers_out.www_authenticate == NULL) {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+                return ngx_http_logistics_finish(r, NGX_ERROR);
             }
         }
 
-        if (ctx->detail.len == 0 && (auth & LG_AUTH_BEARER)) {
+        if (a->detail.len == 0 && (auth & LG_AUTH_BEARER)) {
             if (auth & LG_AUTH_API_KEY) {
-                ngx_str_set(&ctx->detail,
+                ngx_str_set(&a->detail,
                             "A valid API key or bearer token is required.");
 
             } else {
-                ngx_str_set(&ctx->detail,
+                ngx_str_set(&a->detail,
                             "A valid bearer token is required.");
             }
         }
     }
 
-    if (ctx->retry_after > 0) {
+    if (a->retry_after > 0) {
         value.data = ngx_pnalloc(r->pool, NGX_INT64_LEN);
         if (value.data == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            return ngx_http_logistics_finish(r, NGX_ERROR);
         }
 
-        value.len = ngx_sprintf(value.data, "%L", ctx->retry_after)
+        value.len = ngx_sprintf(value.data, "%L", a->retry_after)
                     - value.data;
 
         if (ngx_http_logistics_add_out_header(r, "Retry-After", &value)
             == NULL)
         {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            return ngx_http_logistics_finish(r, NGX_ERROR);
         }
     }
 
-    return ngx_http_logistics_send_problem(r, ctx, problem);
+    return ngx_http_logistics_send_problem(r, ctx);
 }
 
 
@@ -197,11 +203,13 @@ ngx_http_logistics_deny(ngx_http_request_t *r, ngx_http_logistics_ctx_t *ctx,
  * nginx's own (HTML) error page never runs.
  */
 
-ngx_int_t
+static ngx_int_t
 ngx_http_logistics_send_problem(ngx_http_request_t *r,
-    ngx_http_logistics_ctx_t *ctx, lg_problem_e problem)
+    ngx_http_logistics_ctx_t *ctx)
 {
     char                           *detail;
+    lg_problem_e                    problem;
+    ngx_http_logistics_answer_t    *a;
     size_t                          len;
     ngx_int_t                       rc;
     ngx_buf_t                      *b;
@@ -211,6 +219,9 @@ ngx_http_logistics_send_problem(ngx_http_request_t *r,
     ngx_http_logistics_loc_conf_t  *lcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_logistics_module);
+
+    a = &ctx->answer;
+    problem = a->problem;
     t = lg_problem_type(problem);
 
     rc = ngx_http_discard_request_body(r);
@@ -219,13 +230,13 @@ ngx_http_logistics_send_problem(ngx_http_request_t *r,
         return ngx_http_logistics_finish(r, rc);
     }
 
-    detail = ctx->detail.len ? (char *) ctx->detail.data : NULL;
+    detail = a->detail.len ? (char *) a->detail.data : NULL;
 
     len = lg_problem_render(NULL, 0, (char *) lcf->problem_type_base.data,
                             lcf->problem_type_base.len, problem, detail,
-                            ctx->detail.len, (char *) ctx->request_id.data,
-                            ctx->request_id.len, (char *) ctx->extra.data,
-                            ctx->extra.len);
+                            a->detail.len, (char *) ctx->request_id.data,
+                            ctx->request_id.len, (char *) a->extra.data,
+                            a->extra.len);
 
     b = ngx_create_temp_buf(r->pool, len + 1);
     if (b == NULL) {
@@ -235,10 +246,10 @@ ngx_http_logistics_send_problem(ngx_http_request_t *r,
     b->last += lg_problem_render((char *) b->pos, len + 1,
                                  (char *) lcf->problem_type_base.data,
                                  lcf->problem_type_base.len, problem, detail,
-                                 ctx->detail.len,
+                                 a->detail.len,
                                  (char *) ctx->request_id.data,
                                  ctx->request_id.len,
-                                 (char *) ctx->extra.data, ctx->extra.len);
+                                 (char *) a->extra.data, a->extra.len);
     b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
 

@@ -8,26 +8,75 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_http_logistics_module.h"
+#include "ngx_http_logistics_ctx.h"
+#include "lg_redis_script.h"
 
 
 /*
- * Step 4 of the pipeline.  NGX_OK: within limits (or none apply);
- * NGX_DECLINED: refused by a limit, ctx->retry_after is set; NGX_ABORT:
- * the partner is suspended in Redis; NGX_BUSY: the state store is down
- * and the fail mode is closed; NGX_AGAIN: waiting for Redis; NGX_ERROR:
- * the shared memory zone failed.
+ * Step "limits".  Every limit that applies to the request (the partner's,
+ * the partner's on this route) is checked and, only if all of them allow
+ * it, counted: in the shared zone, or in Redis shared by every gateway
+ * node.  With Redis the same round trip asks whether the partner is
+ * suspended or the token revoked, and claims the Idempotency-Key when the
+ * idempotency step prepared a claim (that is why, with Redis, the limits
+ * run after the body: the claim needs the body's fingerprint).
+ *
+ * When Redis cannot answer, the fail mode decides: open, the same limits
+ * in this node's zone; closed, 503.
  */
 
+static ngx_int_t ngx_http_logistics_limits_redis(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx);
+static void ngx_http_logistics_limits_reply(void *data, redisReply *reply,
+    const char *error);
+static ngx_int_t ngx_http_logistics_limits_decode(ngx_http_request_t *r,
+    ngx_http_logistics_limits_ctx_t *lm, redisReply *reply);
+static void ngx_http_logistics_limits_cleanup(void *data);
+static ngx_int_t ngx_http_logistics_limits_finish(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx);
+static ngx_int_t ngx_http_logistics_limits_verdict(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, ngx_int_t rc);
+
+
 ngx_int_t
-ngx_http_logistics_rate_limit(ngx_http_request_t *r,
+ngx_http_logistics_limits_init(ngx_conf_t *cf,
+    ngx_http_logistics_main_conf_t *lmcf)
+{
+    if (lmcf->redis == NULL) {
+        return NGX_OK;
+    }
+
+    lmcf->limit_sha = ngx_http_logistics_redis_script(cf, lmcf->redis,
+                                                      lg_redis_limit_script);
+
+    return lmcf->limit_sha ? NGX_OK : NGX_ERROR;
+}
+
+
+ngx_int_t
+ngx_http_logistics_limits_step(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx)
 {
-    ngx_int_t                        rc;
-    const lg_str_t                  *key;
-    const lg_rate_t                 *route_rate;
-    const lg_partner_t              *partner;
-    ngx_http_logistics_main_conf_t  *lmcf;
+    const lg_str_t                   *key;
+    const lg_rate_t                  *route_rate;
+    const lg_partner_t               *partner;
+    ngx_http_logistics_limit_t       *l;
+    ngx_http_logistics_limits_ctx_t  *lm;
+    ngx_http_logistics_main_conf_t   *lmcf;
+
+    lm = &ctx->limits;
+
+    if (lm->waiting) {
+        return NGX_AGAIN;
+    }
+
+    if (lm->replied) {
+        /* back from Redis */
+        lm->replied = 0;
+
+        return ngx_http_logistics_limits_verdict(r, ctx,
+                                   ngx_http_logistics_limits_finish(r, ctx));
+    }
 
     partner = ctx->partner;
     route_rate = NULL;
@@ -36,68 +85,281 @@ ngx_http_logistics_rate_limit(ngx_http_request_t *r,
         route_rate = partner->route_rates[ctx->route->index];
     }
 
-    lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
-
     if (partner->rate) {
-        ctx->limits[ctx->nlimits].key.data =
-                                         (u_char *) partner->limit_key.data;
-        ctx->limits[ctx->nlimits].key.len = partner->limit_key.len;
-        ctx->limits[ctx->nlimits].name = "partner";
-        ctx->limits[ctx->nlimits].rate = partner->rate;
-        ctx->nlimits++;
+        l = &lm->limits[lm->nlimits++];
+        l->key.data = (u_char *) partner->limit_key.data;
+        l->key.len = partner->limit_key.len;
+        l->name = "partner";
+        l->rate = partner->rate;
     }
 
     if (route_rate) {
         key = &partner->route_limit_keys[ctx->route->index];
-        ctx->limits[ctx->nlimits].key.data = (u_char *) key->data;
-        ctx->limits[ctx->nlimits].key.len = key->len;
-        ctx->limits[ctx->nlimits].name = "route";
-        ctx->limits[ctx->nlimits].rate = route_rate;
-        ctx->nlimits++;
+
+        l = &lm->limits[lm->nlimits++];
+        l->key.data = (u_char *) key->data;
+        l->key.len = key->len;
+        l->name = "route";
+        l->rate = route_rate;
     }
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
 
     if (lmcf->redis != NULL) {
         /* every request: the limits and the suspension check together */
 
-        rc = ngx_http_logistics_redis_limit(r);
-
-        if (rc == NGX_AGAIN) {
+        if (ngx_http_logistics_limits_redis(r, ctx) == NGX_OK) {
+            lm->waiting = 1;
+            ngx_http_logistics_suspend(r);
             return NGX_AGAIN;
         }
 
-        ctx->redis_rc = NGX_ERROR;
-        ngx_str_set(&ctx->redis_error, "not connected");
+        lm->rc = NGX_ERROR;
+        lm->error = "not connected";
 
-        return ngx_http_logistics_rate_finish(r, ctx);
-    }
-
-    if (ctx->nlimits == 0) {
+    } else if (lm->nlimits == 0) {
         return NGX_OK;
+
+    } else {
+        lm->rc = NGX_DONE;      /* no Redis: the zone decides */
     }
 
-    ctx->redis_rc = NGX_DONE;      /* no Redis: the zone decides */
-
-    return ngx_http_logistics_rate_finish(r, ctx);
+    return ngx_http_logistics_limits_verdict(r, ctx,
+                                   ngx_http_logistics_limits_finish(r, ctx));
 }
 
 
-/* turns the state store's answer into the step's result */
+/*
+ * EVALSHA sha nkeys revocation-keys... limit-keys... [idem-key]
+ *         nrev nlimits (T tau)... [lock px]
+ * Revocation keys: the partner's suspension and, for a bearer token with
+ * an id, that token's revocation (lg_redis_script.h).
+ */
 
-ngx_int_t
-ngx_http_logistics_rate_finish(ngx_http_request_t *r,
+static ngx_int_t
+ngx_http_logistics_limits_redis(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx)
 {
-    int64_t                          wait;
-    ngx_int_t                        rc;
-    ngx_uint_t                       i, mode;
-    ngx_http_logistics_loc_conf_t   *lcf;
-    ngx_http_logistics_main_conf_t  *lmcf;
+    size_t                            n, i, j, nrev, claim;
+    const char                      **argv;
+    size_t                           *argvlen;
+    u_char                           *p;
+    ngx_str_t                        *jti;
+    ngx_pool_cleanup_t               *cln;
+    const lg_policy_t                *policy;
+    ngx_http_logistics_limits_ctx_t  *lm;
+    ngx_http_logistics_main_conf_t   *lmcf;
 
-    rc = ctx->redis_rc;
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
+    policy = lmcf->policy;
+    lm = &ctx->limits;
+    jti = &ctx->auth.token_jti;
+
+    nrev = jti->len ? 2 : 1;
+    claim = ctx->idem.lock.len ? 1 : 0;
+    n = 3 + nrev + lm->nlimits + 2 + 2 * lm->nlimits + 3 * claim;
+
+    argv = ngx_palloc(r->pool, n * sizeof(char *));
+    argvlen = ngx_palloc(r->pool, n * sizeof(size_t));
+    p = ngx_pnalloc(r->pool, sizeof("lg:{}:jti:") - 1
+                             + ctx->partner->id.len + jti->len
+                             + NGX_INT_T_LEN);
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+
+    if (argv == NULL || argvlen == NULL || p == NULL || cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    i = 0;
+    argv[i] = "EVALSHA";
+    argvlen[i++] = 7;
+    argv[i] = (char *) lmcf->limit_sha;
+    argvlen[i++] = 40;
+
+    argv[i] = (char *) p;
+    argvlen[i++] = ngx_sprintf(p, "%ui", nrev + lm->nlimits + claim) - p;
+    p += argvlen[i - 1];
+
+    argv[i] = ctx->partner->suspended_key.data;
+    argvlen[i++] = ctx->partner->suspended_key.len;
+
+    if (jti->len) {
+        argv[i] = (char *) p;
+        argvlen[i++] = ngx_sprintf(p, "lg:{%s}:jti:%V",
+                                   ctx->partner->id.data, jti)
+                       - p;
+    }
+
+    for (j = 0; j < lm->nlimits; j++) {
+        argv[i] = (char *) lm->limits[j].key.data;
+        argvlen[i++] = lm->limits[j].key.len;
+    }
+
+    if (claim) {
+        argv[i] = (char *) ctx->idem.key.data;
+        argvlen[i++] = ctx->idem.key.len;
+    }
+
+    argv[i] = nrev == 2 ? "2" : "1";
+    argvlen[i++] = 1;
+    argv[i] = lm->nlimits == 2 ? "2" : (lm->nlimits ? "1" : "0");
+    argvlen[i++] = 1;
+
+    for (j = 0; j < lm->nlimits; j++) {
+        argv[i] = lm->limits[j].rate->interval_text;
+        argvlen[i++] = lm->limits[j].rate->interval_len;
+        argv[i] = lm->limits[j].rate->tolerance_text;
+        argvlen[i++] = lm->limits[j].rate->tolerance_len;
+    }
+
+    if (claim) {
+        argv[i] = (char *) ctx->idem.lock.data;
+        argvlen[i++] = ctx->idem.lock.len;
+
+        argv[i] = policy->idem_lock_px.data;
+        argvlen[i++] = policy->idem_lock_px.len;
+    }
+
+    lm->op = ngx_http_logistics_redis_call((int) i, argv, argvlen,
+                                           ngx_http_logistics_limits_reply, r,
+                                           r->connection->log);
+    if (lm->op == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (claim) {
+        lm->claim = NGX_HTTP_LOGISTICS_CLAIM_SENT;
+    }
+
+    /* a request that ends while it waits leaves the reply nothing */
+    cln->handler = ngx_http_logistics_limits_cleanup;
+    cln->data = lm;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_logistics_limits_reply(void *data, redisReply *reply,
+    const char *error)
+{
+    ngx_http_request_t  *r = data;
+
+    ngx_http_logistics_ctx_t         *ctx;
+    ngx_http_logistics_limits_ctx_t  *lm;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_logistics_module);
+    lm = &ctx->limits;
+
+    lm->op = NULL;
+    lm->waiting = 0;
+    lm->replied = 1;
+
+    if (reply == NULL) {
+        lm->rc = NGX_ERROR;
+        lm->error = error;
+
+    } else {
+        lm->rc = ngx_http_logistics_limits_decode(r, lm, reply);
+    }
+
+    ngx_http_logistics_resume(r);
+}
+
+
+static ngx_int_t
+ngx_http_logistics_limits_decode(ngx_http_request_t *r,
+    ngx_http_logistics_limits_ctx_t *lm, redisReply *reply)
+{
+    ngx_int_t                rc;
+    ngx_uint_t               i;
+    lg_rate_result_t         results[2];
+    lg_redis_limit_reply_t   out;
+
+    rc = lg_redis_limit_reply(reply, lm->nlimits,
+                              lm->claim == NGX_HTTP_LOGISTICS_CLAIM_SENT,
+                              results, &out);
+
+    if (rc == LG_REDIS_REPLY_ERROR) {
+        lm->error = "error reply";
+        return NGX_ERROR;
+    }
+
+    if (rc != LG_REDIS_REPLY_OK) {
+        lm->error = "unexpected reply";
+        return NGX_ERROR;
+    }
+
+    if (out.status == LG_REDIS_REVOKED) {
+        /* which revocation key: 1 the partner's, 2 the token's */
+        lm->revoked_token = (out.revoked == 2);
+        return NGX_ABORT;
+    }
+
+    for (i = 0; i < lm->nlimits; i++) {
+        lm->limits[i].result = results[i];
+    }
+
+    if (out.status != LG_REDIS_ALLOWED) {
+        return NGX_DECLINED;
+    }
+
+    if (out.record != NULL) {
+        lm->record.data = ngx_pnalloc(r->pool, out.record_len);
+        if (lm->record.data == NULL) {
+            lm->error = "out of memory";
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(lm->record.data, out.record, out.record_len);
+        lm->record.len = out.record_len;
+        lm->claim = NGX_HTTP_LOGISTICS_CLAIM_FOUND;
+
+    } else if (lm->claim == NGX_HTTP_LOGISTICS_CLAIM_SENT) {
+        lm->claim = NGX_HTTP_LOGISTICS_CLAIM_TAKEN;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_logistics_limits_cleanup(void *data)
+{
+    ngx_http_logistics_limits_ctx_t  *lm = data;
+
+    if (lm->op != NULL) {
+        ngx_http_logistics_redis_cancel(lm->op);
+        lm->op = NULL;
+    }
+}
+
+
+/*
+ * Turns the state store's answer into the step's: NGX_OK within limits
+ * (or none apply); NGX_DECLINED refused by a limit; NGX_ABORT the partner
+ * is suspended or the token revoked; NGX_BUSY the store is down and the
+ * fail mode is closed; NGX_ERROR the shared memory zone failed.
+ */
+
+static ngx_int_t
+ngx_http_logistics_limits_finish(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx)
+{
+    int64_t                           wait;
+    ngx_int_t                         rc;
+    ngx_uint_t                        i, mode;
+    ngx_http_logistics_limits_ctx_t  *lm;
+    ngx_http_logistics_loc_conf_t    *lcf;
+    ngx_http_logistics_main_conf_t   *lmcf;
+
+    lm = &ctx->limits;
+    rc = lm->rc;
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
 
     if (rc == NGX_ERROR) {
         lcf = ngx_http_get_module_loc_conf(r, ngx_http_logistics_module);
-        lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
 
         mode = lcf->fail_mode;
 
@@ -105,13 +367,16 @@ ngx_http_logistics_rate_finish(ngx_http_request_t *r,
             mode = (ngx_uint_t) lmcf->policy->fail_mode;
         }
 
-        ngx_http_logistics_redis_fallback(r->connection->log,
-                                          (char *) ctx->redis_error.data,
+        ngx_http_logistics_redis_fallback(r->connection->log, lm->error,
                                           mode == LG_FAIL_CLOSED);
 
+        if (ctx->idem.lock.len) {
+            /* the claim went with the limits: no idempotency this time */
+            lm->claim = NGX_HTTP_LOGISTICS_CLAIM_FAILED;
+        }
+
         if (mode == LG_FAIL_CLOSED) {
-            ctx->nlimits = 0;
-            ctx->retry_after = 1;
+            lm->nlimits = 0;
             return NGX_BUSY;
         }
 
@@ -120,14 +385,12 @@ ngx_http_logistics_rate_finish(ngx_http_request_t *r,
     }
 
     if (rc == NGX_DONE) {
-        if (ctx->nlimits == 0) {
+        if (lm->nlimits == 0) {
             return NGX_OK;
         }
 
-        lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
-
-        rc = ngx_http_logistics_zone_limit(lmcf->zone, ctx->limits,
-                                           ctx->nlimits,
+        rc = ngx_http_logistics_zone_limit(lmcf->zone, lm->limits,
+                                           lm->nlimits,
                                            ngx_http_logistics_now(),
                                            r->connection->log);
     }
@@ -135,21 +398,85 @@ ngx_http_logistics_rate_finish(ngx_http_request_t *r,
     if (rc == NGX_DECLINED) {
         wait = 0;
 
-        for (i = 0; i < ctx->nlimits; i++) {
-            if (ctx->limits[i].result.retry_after > wait) {
-                wait = ctx->limits[i].result.retry_after;
+        for (i = 0; i < lm->nlimits; i++) {
+            if (lm->limits[i].result.retry_after > wait) {
+                wait = lm->limits[i].result.retry_after;
             }
         }
 
         /* Retry-After is in whole seconds: round up, never 0 */
-        ctx->retry_after = (wait + 999999) / 1000000;
-
-        if (ctx->retry_after == 0) {
-            ctx->retry_after = 1;
-        }
+        lm->retry_after = ngx_max((wait + 999999) / 1000000, 1);
     }
 
     return rc;
+}
+
+
+/* the step's answer for what the limits and revocation said */
+
+static ngx_int_t
+ngx_http_logistics_limits_verdict(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, ngx_int_t rc)
+{
+    ngx_http_logistics_answer_t      *a;
+    ngx_http_logistics_limits_ctx_t  *lm;
+
+    lm = &ctx->limits;
+    a = &ctx->answer;
+
+    switch (rc) {
+
+    case NGX_OK:
+        return NGX_OK;
+
+    case NGX_DECLINED:
+        (void) ngx_http_logistics_refuse(ctx, LG_PROBLEM_RATE_LIMITED,
+                                         "rate-limited");
+        a->retry_after = lm->retry_after;
+
+        return NGX_HTTP_LOGISTICS_REFUSE;
+
+    case NGX_ABORT:
+        lm->nlimits = 0;
+
+        if (!lm->revoked_token) {
+            return ngx_http_logistics_refuse(ctx, LG_PROBLEM_UNAUTHORIZED,
+                                             "suspended-partner");
+        }
+
+        (void) ngx_http_logistics_refuse(ctx, LG_PROBLEM_INVALID_TOKEN,
+                                         "revoked-token");
+
+        ngx_str_set(&a->challenge, "Bearer realm=\"logistics\", "
+                    "error=\"invalid_token\", "
+                    "error_description=\"token revoked\"");
+        ngx_str_set(&a->detail, "token revoked");
+
+        return NGX_HTTP_LOGISTICS_REFUSE;
+
+    case NGX_BUSY:
+        (void) ngx_http_logistics_refuse(ctx, LG_PROBLEM_UNAVAILABLE,
+                                         "state-unavailable");
+        a->retry_after = 1;
+
+        return NGX_HTTP_LOGISTICS_REFUSE;
+
+    default:
+        /* the shared memory zone is full: counted as a store failure */
+        lm->nlimits = 0;
+        lm->rc = NGX_ERROR;
+        lm->error = "zone full";
+
+        if (ngx_http_logistics_limits_finish(r, ctx) == NGX_BUSY) {
+            (void) ngx_http_logistics_refuse(ctx, LG_PROBLEM_UNAVAILABLE,
+                                             "state-unavailable");
+            a->retry_after = 1;
+
+            return NGX_HTTP_LOGISTICS_REFUSE;
+        }
+
+        return NGX_OK;
+    }
 }
 
 
@@ -162,18 +489,21 @@ ngx_http_logistics_rate_finish(ngx_http_request_t *r,
  */
 
 ngx_int_t
-ngx_http_logistics_rate_headers(ngx_http_request_t *r,
+ngx_http_logistics_limits_headers(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx)
 {
-    u_char                         *p, *q;
-    size_t                          len;
-    int64_t                         reset;
-    ngx_str_t                       value;
-    ngx_uint_t                      i, tight;
-    ngx_http_logistics_limit_t     *l;
-    ngx_http_logistics_loc_conf_t  *lcf;
+    u_char                           *p, *q;
+    size_t                            len;
+    int64_t                           reset;
+    ngx_str_t                         value;
+    ngx_uint_t                        i, tight;
+    ngx_http_logistics_limit_t       *l;
+    ngx_http_logistics_loc_conf_t    *lcf;
+    ngx_http_logistics_limits_ctx_t  *lm;
 
-    len = ctx->nlimits
+    lm = &ctx->limits;
+
+    len = lm->nlimits
           * (sizeof("\"partner\";q=;w=, ") - 1 + 2 * NGX_INT64_LEN);
 
     p = ngx_pnalloc(r->pool, 2 * len);
@@ -185,13 +515,13 @@ ngx_http_logistics_rate_headers(ngx_http_request_t *r,
     value.data = p;
     tight = 0;
 
-    for (i = 0; i < ctx->nlimits; i++) {
-        l = &ctx->limits[i];
+    for (i = 0; i < lm->nlimits; i++) {
+        l = &lm->limits[i];
 
         p = ngx_sprintf(p, "%s\"%s\";q=%L;w=%L", i ? ", " : "", l->name,
                         l->rate->count, lg_rate_window(l->rate));
 
-        if (l->result.remaining < ctx->limits[tight].result.remaining) {
+        if (l->result.remaining < lm->limits[tight].result.remaining) {
             tight = i;
         }
     }
@@ -206,8 +536,8 @@ ngx_http_logistics_rate_headers(ngx_http_request_t *r,
 
     value.data = q;
 
-    for (i = 0; i < ctx->nlimits; i++) {
-        l = &ctx->limits[i];
+    for (i = 0; i < lm->nlimits; i++) {
+        l = &lm->limits[i];
         reset = (l->result.reset + 999999) / 1000000;
 
         q = ngx_sprintf(q, "%s\"%s\";r=%L;t=%L", i ? ", " : "", l->name,
@@ -226,7 +556,7 @@ ngx_http_logistics_rate_headers(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    l = &ctx->limits[tight];
+    l = &lm->limits[tight];
 
     p = ngx_pnalloc(r->pool, 3 * NGX_INT64_LEN);
     if (p == NULL) {

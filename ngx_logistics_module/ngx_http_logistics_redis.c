@@ -12,22 +12,20 @@
 #include <hiredis/async.h>
 #include <openssl/evp.h>
 
-#include "ngx_http_logistics_module.h"
 #include "ngx_http_logistics_redis.h"
-#include "lg_redis_script.h"
 
 
 /*
  * One non-blocking Redis connection per worker, on the nginx event loop:
  * hiredis's async API with its event hooks pointed at an nginx connection
  * wrapping the socket (level-triggered, since hiredis reads one buffer
- * per call).  Commands of concurrent requests are pipelined on it.
+ * per call).  Commands of concurrent callers are pipelined on it.
  *
- * A request never holds the connection: it hands a small malloc'd "op" to
- * hiredis and arms its own timer.  Whichever comes first, the reply or the
- * timer, resumes the request; the other finds the op detached.  A reply
- * that arrives after its request ended (timeout, client gone) frees the
- * op and touches nothing else.
+ * A caller never holds the connection: each call is a small malloc'd
+ * "op" handed to hiredis, with its own timer.  Whichever comes first, the
+ * reply or the timer, goes to the caller's handler; the other finds the
+ * op detached.  A reply that arrives after its caller left (timeout,
+ * cancelled) frees the op and touches nothing else.
  */
 
 #define NGX_HTTP_LOGISTICS_REDIS_DOWN        0
@@ -39,7 +37,9 @@
 
 
 struct ngx_http_logistics_redis_op_s {
-    ngx_http_request_t               *request;    /* NULL: detached */
+    ngx_http_logistics_redis_handler_pt  handler;  /* NULL: detached */
+    void                             *data;
+    ngx_event_t                       timer;
 };
 
 
@@ -53,6 +53,7 @@ typedef struct {
     ngx_msec_t                        backoff;
     ngx_log_t                        *log;
 
+    ngx_uint_t                        setup;      /* replies to wait for */
     ngx_uint_t                        writing;    /* in the write handler */
     ngx_uint_t                        reading;    /* in the read handler */
     ngx_uint_t                        outage;     /* failing over now */
@@ -85,17 +86,7 @@ static void ngx_http_logistics_redis_cleanup(void *data);
 static void ngx_http_logistics_redis_reply(redisAsyncContext *ac,
     void *reply, void *privdata);
 static void ngx_http_logistics_redis_timeout(ngx_event_t *ev);
-static void ngx_http_logistics_redis_request_cleanup(void *data);
-static void ngx_http_logistics_redis_resume(ngx_http_request_t *r);
-static ngx_int_t ngx_http_logistics_redis_parse(ngx_http_request_t *r,
-    ngx_http_logistics_ctx_t *ctx, redisReply *reply);
 static void ngx_http_logistics_redis_recovered(void);
-static ngx_int_t ngx_http_logistics_redis_issue(ngx_http_request_t *r,
-    ngx_http_logistics_ctx_t *ctx, int argc,
-    const char **argv, const size_t *argvlen);
-static ngx_int_t ngx_http_logistics_redis_wait(ngx_http_request_t *r,
-    ngx_http_logistics_ctx_t *ctx, ngx_http_logistics_redis_op_t *op,
-    ngx_pool_cleanup_t *cln);
 static void ngx_http_logistics_redis_forget(redisAsyncContext *ac,
     void *reply, void *privdata);
 
@@ -110,15 +101,12 @@ char *
 ngx_http_logistics_redis_directive(ngx_conf_t *cf,
     ngx_http_logistics_redis_conf_t **rcfp)
 {
-    u_char                           *p, hex[41];
-    size_t                            len;
+    u_char                           *p;
     ssize_t                           n;
     ngx_fd_t                          fd;
     ngx_str_t                        *value, s, file;
     ngx_url_t                         u;
     ngx_uint_t                        i;
-    unsigned int                      mdlen;
-    unsigned char                     md[EVP_MAX_MD_SIZE];
     ngx_http_logistics_redis_conf_t  *rcf;
 
     if (*rcfp != NULL) {
@@ -282,20 +270,6 @@ ngx_http_logistics_redis_directive(ngx_conf_t *cf,
         return NGX_CONF_ERROR;
     }
 
-    /* EVALSHA needs the script's SHA1 */
-
-    len = ngx_strlen(lg_redis_limit_script);
-
-    if (EVP_Digest(lg_redis_limit_script, len, md, &mdlen, EVP_sha1(), NULL)
-        != 1)
-    {
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_hex_dump(hex, md, mdlen);
-    ngx_memcpy(rcf->script_sha, hex, 40);
-    rcf->script_sha[40] = '\0';
-
     *rcfp = rcf;
 
     return NGX_CONF_OK;
@@ -306,6 +280,47 @@ invalid:
                        "invalid parameter \"%V\"", &value[i]);
 
     return NGX_CONF_ERROR;
+}
+
+
+/* EVALSHA needs the script's SHA1; the connection loads the text */
+
+const u_char *
+ngx_http_logistics_redis_script(ngx_conf_t *cf,
+    ngx_http_logistics_redis_conf_t *rcf, const char *text)
+{
+    unsigned int                        mdlen;
+    unsigned char                       md[EVP_MAX_MD_SIZE];
+    ngx_uint_t                          i;
+    ngx_http_logistics_redis_script_t  *sc;
+
+    for (i = 0; i < rcf->nscripts; i++) {
+        if (rcf->scripts[i].text == text) {
+            return rcf->scripts[i].sha;
+        }
+    }
+
+    if (rcf->nscripts == NGX_HTTP_LOGISTICS_REDIS_MAX_SCRIPTS) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "too many Redis scripts");
+        return NULL;
+    }
+
+    sc = &rcf->scripts[rcf->nscripts];
+
+    if (EVP_Digest(text, ngx_strlen(text), md, &mdlen, EVP_sha1(), NULL)
+        != 1)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "EVP_Digest() failed");
+        return NULL;
+    }
+
+    ngx_hex_dump(sc->sha, md, mdlen);
+    sc->sha[40] = '\0';
+    sc->text = text;
+
+    rcf->nscripts++;
+
+    return sc->sha;
 }
 
 
@@ -373,6 +388,7 @@ ngx_http_logistics_redis_connect(ngx_event_t *ev)
     const char                       *argv[3];
     size_t                            argvlen[3];
     int                               argc;
+    ngx_uint_t                        i;
     u_char                            db[NGX_INT_T_LEN];
 
     rs = &ngx_http_logistics_redis;
@@ -433,10 +449,13 @@ ngx_http_logistics_redis_connect(ngx_event_t *ev)
 
     /*
      * AUTH, SELECT and SCRIPT LOAD go first in the pipeline, so every
-     * request command queued behind them runs authenticated, in the
-     * right database, with the script known; queueing them also makes
-     * hiredis ask for the write event that completes the connect.
+     * command queued behind them runs authenticated, in the right
+     * database, with the scripts known; queueing them also makes hiredis
+     * ask for the write event that completes the connect.  The
+     * connection is ready when every one of them has answered.
      */
+
+    rs->setup = 0;
 
     if (rcf->password.len) {
         argc = 0;
@@ -453,6 +472,7 @@ ngx_http_logistics_redis_connect(ngx_event_t *ev)
 
         redisAsyncCommandArgv(ac, ngx_http_logistics_redis_setup_reply,
                               (void *) "AUTH", argc, argv, argvlen);
+        rs->setup++;
     }
 
     if (rcf->db) {
@@ -463,17 +483,31 @@ ngx_http_logistics_redis_connect(ngx_event_t *ev)
 
         redisAsyncCommandArgv(ac, ngx_http_logistics_redis_setup_reply,
                               (void *) "SELECT", 2, argv, argvlen);
+        rs->setup++;
     }
 
-    argv[0] = "SCRIPT";
-    argvlen[0] = 6;
-    argv[1] = "LOAD";
-    argvlen[1] = 4;
-    argv[2] = lg_redis_limit_script;
-    argvlen[2] = ngx_strlen(lg_redis_limit_script);
+    for (i = 0; i < rcf->nscripts; i++) {
+        argv[0] = "SCRIPT";
+        argvlen[0] = 6;
+        argv[1] = "LOAD";
+        argvlen[1] = 4;
+        argv[2] = rcf->scripts[i].text;
+        argvlen[2] = ngx_strlen(rcf->scripts[i].text);
 
-    redisAsyncCommandArgv(ac, ngx_http_logistics_redis_setup_reply,
-                          (void *) "SCRIPT LOAD", 3, argv, argvlen);
+        redisAsyncCommandArgv(ac, ngx_http_logistics_redis_setup_reply,
+                              (void *) "SCRIPT LOAD", 3, argv, argvlen);
+        rs->setup++;
+    }
+
+    if (rs->setup == 0) {
+        /* nothing to set up: the connect itself is all there is */
+        argv[0] = "PING";
+        argvlen[0] = 4;
+
+        redisAsyncCommandArgv(ac, ngx_http_logistics_redis_setup_reply,
+                              (void *) "PING", 1, argv, argvlen);
+        rs->setup++;
+    }
 
     ngx_add_timer(&rs->connect_timer, rcf->connect_timeout);
 }
@@ -626,7 +660,7 @@ ngx_http_logistics_redis_setup_reply(redisAsyncContext *ac, void *reply,
         return;
     }
 
-    if (ngx_strcmp(privdata, "SCRIPT LOAD") == 0) {
+    if (--rs->setup == 0) {
         if (rs->connect_timer.timer_set) {
             ngx_del_timer(&rs->connect_timer);
         }
@@ -767,172 +801,63 @@ ngx_http_logistics_redis_cleanup(void *data)
 }
 
 
-ngx_int_t
-ngx_http_logistics_redis_limit(ngx_http_request_t *r)
-{
-    size_t                            n, i, j, nrev, claim;
-    const char                      **argv;
-    size_t                           *argvlen;
-    u_char                           *p;
-    const lg_policy_t                *policy;
-    ngx_http_logistics_ctx_t         *ctx;
-    ngx_http_logistics_redis_t       *rs;
-    ngx_http_logistics_redis_conf_t  *rcf;
-    ngx_http_logistics_main_conf_t   *lmcf;
-
-    rs = &ngx_http_logistics_redis;
-    rcf = rs->conf;
-
-    if (rcf == NULL || rs->state != NGX_HTTP_LOGISTICS_REDIS_READY
-        || rs->ac == NULL)
-    {
-        return NGX_ERROR;
-    }
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_logistics_module);
-
-    /*
-     * EVALSHA sha nkeys revocation-keys... limit-keys... [idem-key]
-     *         nrev nlimits (T tau)... [lock px]
-     * Revocation keys: the partner's suspension and, for a bearer token
-     * with an id, that token's revocation.  The idempotency claim rides
-     * along when the request has one prepared (lg_redis_script.h).
-     */
-
-    nrev = ctx->token_jti.len ? 2 : 1;
-    claim = ctx->idem_lock.len ? 1 : 0;
-    n = 3 + nrev + ctx->nlimits + 2 + 2 * ctx->nlimits + 3 * claim;
-
-    argv = ngx_palloc(r->pool, n * sizeof(char *));
-    argvlen = ngx_palloc(r->pool, n * sizeof(size_t));
-    p = ngx_pnalloc(r->pool, sizeof("lg:{}:jti:") - 1
-                             + ctx->partner->id.len + ctx->token_jti.len
-                             + NGX_INT_T_LEN);
-
-    if (argv == NULL || argvlen == NULL || p == NULL) {
-        return NGX_ERROR;
-    }
-
-    i = 0;
-    argv[i] = "EVALSHA";
-    argvlen[i++] = 7;
-    argv[i] = (char *) rcf->script_sha;
-    argvlen[i++] = 40;
-
-    argv[i] = (char *) p;
-    argvlen[i++] = ngx_sprintf(p, "%ui", nrev + ctx->nlimits + claim) - p;
-    p += argvlen[i - 1];
-
-    argv[i] = ctx->partner->suspended_key.data;
-    argvlen[i++] = ctx->partner->suspended_key.len;
-
-    if (ctx->token_jti.len) {
-        argv[i] = (char *) p;
-        argvlen[i++] = ngx_sprintf(p, "lg:{%s}:jti:%V",
-                                   ctx->partner->id.data, &ctx->token_jti)
-                       - p;
-        p += argvlen[i - 1];
-    }
-
-    for (j = 0; j < ctx->nlimits; j++) {
-        argv[i] = (char *) ctx->limits[j].key.data;
-        argvlen[i++] = ctx->limits[j].key.len;
-    }
-
-    if (claim) {
-        argv[i] = (char *) ctx->idem_key.data;
-        argvlen[i++] = ctx->idem_key.len;
-    }
-
-    argv[i] = nrev == 2 ? "2" : "1";
-    argvlen[i++] = 1;
-    argv[i] = ctx->nlimits == 2 ? "2" : (ctx->nlimits ? "1" : "0");
-    argvlen[i++] = 1;
-
-    for (j = 0; j < ctx->nlimits; j++) {
-        argv[i] = ctx->limits[j].rate->interval_text;
-        argvlen[i++] = ctx->limits[j].rate->interval_len;
-        argv[i] = ctx->limits[j].rate->tolerance_text;
-        argvlen[i++] = ctx->limits[j].rate->tolerance_len;
-    }
-
-    if (claim) {
-        lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
-        policy = lmcf->policy;
-
-        argv[i] = (char *) ctx->idem_lock.data;
-        argvlen[i++] = ctx->idem_lock.len;
-
-        argv[i] = policy->idem_lock_px.data;
-        argvlen[i++] = policy->idem_lock_px.len;
-    }
-
-    return ngx_http_logistics_redis_issue(r, ctx, (int) i, argv, argvlen);
-}
-
-
 /*
- * Queues a command the request waits for.  The op is malloc'd, not taken
- * from the request pool: its reply may arrive after the request is gone.
+ * Queues a call.  The op is malloc'd, not taken from a caller's pool: its
+ * reply may arrive after the caller is gone.
  */
 
-static ngx_int_t
-ngx_http_logistics_redis_issue(ngx_http_request_t *r,
-    ngx_http_logistics_ctx_t *ctx, int argc,
-    const char **argv, const size_t *argvlen)
+ngx_http_logistics_redis_op_t *
+ngx_http_logistics_redis_call(int argc, const char **argv,
+    const size_t *argvlen, ngx_http_logistics_redis_handler_pt handler,
+    void *data, ngx_log_t *log)
 {
-    ngx_pool_cleanup_t             *cln;
+    ngx_http_logistics_redis_t     *rs;
     ngx_http_logistics_redis_op_t  *op;
 
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        return NGX_ERROR;
+    rs = &ngx_http_logistics_redis;
+
+    if (rs->conf == NULL || rs->state != NGX_HTTP_LOGISTICS_REDIS_READY
+        || rs->ac == NULL)
+    {
+        return NULL;
     }
 
-    op = ngx_alloc(sizeof(ngx_http_logistics_redis_op_t), r->connection->log);
+    op = ngx_calloc(sizeof(ngx_http_logistics_redis_op_t), log);
     if (op == NULL) {
-        return NGX_ERROR;
+        return NULL;
     }
 
-    op->request = r;
+    op->handler = handler;
+    op->data = data;
 
-    if (redisAsyncCommandArgv(ngx_http_logistics_redis.ac,
-                              ngx_http_logistics_redis_reply, op,
+    if (redisAsyncCommandArgv(rs->ac, ngx_http_logistics_redis_reply, op,
                               argc, argv, argvlen)
         != REDIS_OK)
     {
         ngx_free(op);
-        return NGX_ERROR;
+        return NULL;
     }
 
-    return ngx_http_logistics_redis_wait(r, ctx, op, cln);
+    op->timer.handler = ngx_http_logistics_redis_timeout;
+    op->timer.data = op;
+    op->timer.log = log;
+
+    ngx_add_timer(&op->timer, rs->conf->timeout);
+
+    return op;
 }
 
 
-/* the request waits for op: its timer, its cleanup, its event handlers */
-
-static ngx_int_t
-ngx_http_logistics_redis_wait(ngx_http_request_t *r,
-    ngx_http_logistics_ctx_t *ctx, ngx_http_logistics_redis_op_t *op,
-    ngx_pool_cleanup_t *cln)
+void
+ngx_http_logistics_redis_cancel(ngx_http_logistics_redis_op_t *op)
 {
-    ctx->op = op;
-    ctx->waiting = 1;
+    /* hiredis still holds the op: its reply (or the close) frees it */
 
-    cln->handler = ngx_http_logistics_redis_request_cleanup;
-    cln->data = r;
+    op->handler = NULL;
 
-    ctx->redis_timer.handler = ngx_http_logistics_redis_timeout;
-    ctx->redis_timer.data = r;
-    ctx->redis_timer.log = r->connection->log;
-
-    ngx_add_timer(&ctx->redis_timer, ngx_http_logistics_redis.conf->timeout);
-
-    /* a client that goes away while we wait is noticed and finalised */
-    r->read_event_handler = ngx_http_test_reading;
-    r->write_event_handler = ngx_http_request_empty_handler;
-
-    return NGX_AGAIN;
+    if (op->timer.timer_set) {
+        ngx_del_timer(&op->timer);
+    }
 }
 
 
@@ -942,193 +867,74 @@ ngx_http_logistics_redis_reply(redisAsyncContext *ac, void *reply,
 {
     ngx_http_logistics_redis_op_t  *op = privdata;
 
-    ngx_http_request_t        *r;
-    ngx_http_logistics_ctx_t  *ctx;
+    void                                *data;
+    redisReply                          *rr;
+    ngx_uint_t                           noscript;
+    ngx_http_logistics_redis_handler_pt  handler;
 
-    r = op->request;
+    rr = reply;
+    handler = op->handler;
+    data = op->data;
+
+    if (op->timer.timer_set) {
+        ngx_del_timer(&op->timer);
+    }
+
     ngx_free(op);
 
-    if (r == NULL) {
-        /* the request timed out or ended: nothing of it is left to touch */
-        return;
+    noscript = 0;
+
+    if (rr != NULL) {
+        if (rr->type != REDIS_REPLY_ERROR) {
+            ngx_http_logistics_redis_recovered();
+
+        } else {
+            ngx_log_error(NGX_LOG_ERR, ngx_http_logistics_redis.log, 0,
+                          "logistics: Redis replied %*s", (size_t) rr->len,
+                          rr->str);
+
+            noscript = (rr->len >= 8
+                        && ngx_strncmp(rr->str, "NOSCRIPT", 8) == 0);
+        }
     }
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_logistics_module);
-
-    ctx->op = NULL;
-
-    if (ctx->redis_timer.timer_set) {
-        ngx_del_timer(&ctx->redis_timer);
+    if (handler != NULL) {
+        handler(data, rr, rr ? NULL : "connection closed");
     }
 
-    if (reply == NULL) {
-        ctx->redis_rc = NGX_ERROR;
-        ngx_str_set(&ctx->redis_error, "connection closed");
-
-    } else {
-        ctx->redis_rc = ngx_http_logistics_redis_parse(r, ctx, reply);
+    if (noscript) {
+        /* someone flushed the script cache: reconnect, which reloads it */
+        ngx_http_logistics_redis_drop("script cache flushed");
     }
-
-    if (ctx->redis_rc != NGX_ERROR) {
-        ngx_http_logistics_redis_recovered();
-    }
-
-    ngx_http_logistics_redis_resume(r);
 }
 
 
 static void
 ngx_http_logistics_redis_timeout(ngx_event_t *ev)
 {
-    ngx_http_request_t              *r;
-    ngx_http_logistics_ctx_t        *ctx;
+    void                                *data;
+    ngx_http_logistics_redis_op_t       *op;
+    ngx_http_logistics_redis_handler_pt  handler;
 
-    r = ev->data;
-    ctx = ngx_http_get_module_ctx(r, ngx_http_logistics_module);
+    op = ev->data;
+    handler = op->handler;
+    data = op->data;
 
-    if (ctx->op != NULL) {
-        ctx->op->request = NULL;
-        ctx->op = NULL;
+    /* the op stays with hiredis until the connection is dropped below */
+    op->handler = NULL;
+
+    if (handler != NULL) {
+        handler(data, NULL, "timed out");
     }
-
-    ctx->redis_rc = NGX_ERROR;
-    ngx_str_set(&ctx->redis_error, "timed out");
-
-    ngx_http_logistics_redis_resume(r);
 
     /*
      * A server that does not answer within the timeout is treated as
-     * gone: dropping the connection fails every request queued behind
-     * this one now instead of one timeout each, and the reconnect
-     * backoff keeps later requests from waiting on a frozen server.
+     * gone: dropping the connection fails every call queued behind this
+     * one now instead of one timeout each, and the reconnect backoff
+     * keeps later calls from waiting on a frozen server.
      */
 
     ngx_http_logistics_redis_drop("command timed out");
-}
-
-
-static void
-ngx_http_logistics_redis_request_cleanup(void *data)
-{
-    ngx_http_request_t  *r = data;
-
-    ngx_http_logistics_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_logistics_module);
-
-    if (ctx == NULL) {
-        return;
-    }
-
-    if (ctx->op != NULL) {
-        ctx->op->request = NULL;
-        ctx->op = NULL;
-    }
-
-    if (ctx->redis_timer.timer_set) {
-        ngx_del_timer(&ctx->redis_timer);
-    }
-}
-
-
-static void
-ngx_http_logistics_redis_resume(ngx_http_request_t *r)
-{
-    ngx_connection_t          *c;
-    ngx_http_logistics_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_logistics_module);
-
-    ctx->waiting = 0;
-    ctx->resumed = 1;
-
-    c = r->connection;
-
-    r->read_event_handler = ngx_http_block_reading;
-    r->write_event_handler = ngx_http_core_run_phases;
-
-    ngx_http_core_run_phases(r);
-    ngx_http_run_posted_requests(c);
-}
-
-
-static ngx_int_t
-ngx_http_logistics_redis_parse(ngx_http_request_t *r,
-    ngx_http_logistics_ctx_t *ctx, redisReply *reply)
-{
-    size_t        i, n;
-    redisReply  **e;
-
-    if (reply->type == REDIS_REPLY_ERROR) {
-        ctx->redis_error.data = (u_char *) "error reply";
-        ctx->redis_error.len = sizeof("error reply") - 1;
-
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "logistics: Redis replied %*s", (size_t) reply->len,
-                      reply->str);
-
-        if (reply->len >= 8 && ngx_strncmp(reply->str, "NOSCRIPT", 8) == 0)
-        {
-            /* someone flushed the script cache: reload it */
-            ngx_http_logistics_redis_drop("script cache flushed");
-        }
-
-        return NGX_ERROR;
-    }
-
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1) {
-        goto invalid;
-    }
-
-    e = reply->element;
-    n = 1 + 3 * ctx->nlimits;
-
-    for (i = 0; i < reply->elements && i < n; i++) {
-        if (e[i]->type != REDIS_REPLY_INTEGER) {
-            goto invalid;
-        }
-    }
-
-    if (e[0]->integer == LG_REDIS_REVOKED) {
-        /* which revocation key: 1 the partner's, 2 the token's */
-        ctx->revoked_token = (reply->elements > 1
-                              && e[1]->type == REDIS_REPLY_INTEGER
-                              && e[1]->integer == 2);
-        return NGX_ABORT;
-    }
-
-    if (reply->elements == n + 1 && ctx->idem_lock.len
-        && e[0]->integer == LG_REDIS_ALLOWED
-        && e[n]->type == REDIS_REPLY_STRING)
-    {
-        /* the Idempotency-Key was taken before: keep that record */
-
-        ctx->idem_existing.data = ngx_pnalloc(r->pool, e[n]->len);
-        if (ctx->idem_existing.data == NULL) {
-            goto invalid;
-        }
-
-        ngx_memcpy(ctx->idem_existing.data, e[n]->str, e[n]->len);
-        ctx->idem_existing.len = e[n]->len;
-
-    } else if (reply->elements != n) {
-        goto invalid;
-    }
-
-    for (i = 0; i < ctx->nlimits; i++) {
-        ctx->limits[i].result.remaining = e[1 + 3 * i]->integer;
-        ctx->limits[i].result.retry_after = e[2 + 3 * i]->integer;
-        ctx->limits[i].result.reset = e[3 + 3 * i]->integer;
-        ctx->limits[i].result.allowed = (e[2 + 3 * i]->integer == 0);
-    }
-
-    return e[0]->integer == LG_REDIS_ALLOWED ? NGX_OK : NGX_DECLINED;
-
-invalid:
-
-    ngx_str_set(&ctx->redis_error, "unexpected reply");
-
-    return NGX_ERROR;
 }
 
 

@@ -8,7 +8,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_http_logistics_module.h"
+#include "ngx_http_logistics_ctx.h"
+#include "ngx_http_logistics_variables.h"
 
 
 typedef enum {
@@ -149,15 +150,15 @@ ngx_http_logistics_variable(ngx_http_request_t *r,
         break;
 
     case NGX_HTTP_LOGISTICS_VAR_UPSTREAM_URI:
-        value = ctx->upstream_uri;
+        value = ctx->forward.upstream_uri;
         break;
 
     case NGX_HTTP_LOGISTICS_VAR_TOKEN_JTI:
-        value = ctx->token_jti;
+        value = ctx->auth.token_jti;
         break;
 
     case NGX_HTTP_LOGISTICS_VAR_TOKEN_SUB:
-        value = ctx->token_sub;
+        value = ctx->auth.token_sub;
         break;
 
     case NGX_HTTP_LOGISTICS_VAR_IDEMPOTENCY:
@@ -165,8 +166,8 @@ ngx_http_logistics_variable(ngx_http_request_t *r,
         break;
 
     case NGX_HTTP_LOGISTICS_VAR_TOKEN_CACHE:
-        if (ctx->bearer) {
-            if (ctx->token_cached) {
+        if (ctx->auth.bearer) {
+            if (ctx->auth.token_cached) {
                 ngx_str_set(&value, "hit");
 
             } else {

@@ -4,6 +4,8 @@
  */
 
 
+#include <string.h>
+
 #include "lg_redis_script.h"
 
 
@@ -54,3 +56,84 @@ const char  lg_redis_limit_script[] =
     "  if rec then out[#out + 1] = rec end\n"
     "end\n"
     "return out\n";
+
+
+int
+lg_redis_limit_reply(const redisReply *reply, size_t nlimits, int claim,
+    lg_rate_result_t *results, lg_redis_limit_reply_t *out)
+{
+    size_t        i, n;
+    redisReply  **e;
+
+    memset(out, 0, sizeof(lg_redis_limit_reply_t));
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+        out->error = reply->str;
+        out->error_len = reply->len;
+        return LG_REDIS_REPLY_ERROR;
+    }
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1) {
+        return LG_REDIS_REPLY_UNEXPECTED;
+    }
+
+    e = reply->element;
+
+    if (e[0]->type != REDIS_REPLY_INTEGER) {
+        return LG_REDIS_REPLY_UNEXPECTED;
+    }
+
+    out->status = (int) e[0]->integer;
+
+    if (out->status == LG_REDIS_REVOKED) {
+        /* { -1, i }: revocation key i exists */
+
+        if (reply->elements != 2 || e[1]->type != REDIS_REPLY_INTEGER
+            || e[1]->integer < 1)
+        {
+            return LG_REDIS_REPLY_UNEXPECTED;
+        }
+
+        out->revoked = (size_t) e[1]->integer;
+        return LG_REDIS_REPLY_OK;
+    }
+
+    if (out->status != LG_REDIS_ALLOWED && out->status != LG_REDIS_REFUSED) {
+        return LG_REDIS_REPLY_UNEXPECTED;
+    }
+
+    n = 1 + 3 * nlimits;
+
+    if (reply->elements == n + 1 && claim && out->status == LG_REDIS_ALLOWED
+        && e[n]->type == REDIS_REPLY_STRING)
+    {
+        /* the Idempotency-Key was taken before: that record */
+        out->record = e[n]->str;
+        out->record_len = e[n]->len;
+
+    } else if (reply->elements != n) {
+        return LG_REDIS_REPLY_UNEXPECTED;
+    }
+
+    for (i = 1; i < n; i++) {
+        if (e[i]->type != REDIS_REPLY_INTEGER) {
+            return LG_REDIS_REPLY_UNEXPECTED;
+        }
+    }
+
+    for (i = 0; i < nlimits; i++) {
+        results[i].remaining = e[1 + 3 * i]->integer;
+        results[i].retry_after = e[2 + 3 * i]->integer;
+        results[i].reset = e[3 + 3 * i]->integer;
+        results[i].allowed = (e[2 + 3 * i]->integer == 0);
+    }
+
+    return LG_REDIS_REPLY_OK;
+}
+
+
+int
+lg_redis_noscript(const char *error, size_t len)
+{
+    return len >= 8 && memcmp(error, "NOSCRIPT", 8) == 0;
+}

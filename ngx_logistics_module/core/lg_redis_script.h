@@ -8,6 +8,13 @@
 #define _LG_REDIS_SCRIPT_H_INCLUDED_
 
 
+#include <stddef.h>
+
+#include <hiredis/hiredis.h>
+
+#include "lg_ratelimit.h"
+
+
 /*
  * The Redis side of the hot path: one server-side script, loaded once per
  * connection and called by its SHA1, that in one round trip
@@ -43,7 +50,38 @@
 #define LG_REDIS_ALLOWED   1
 
 
+/* what lg_redis_limit_reply() found */
+
+typedef struct {
+    int             status;        /* LG_REDIS_ALLOWED, _REFUSED, _REVOKED */
+    size_t          revoked;       /* which revocation key (1-based) */
+    const char     *record;        /* the idempotency key's record, or
+                                      NULL: the key is ours now */
+    size_t          record_len;
+    const char     *error;         /* an error reply's text */
+    size_t          error_len;
+} lg_redis_limit_reply_t;
+
+
+#define LG_REDIS_REPLY_OK           0
+#define LG_REDIS_REPLY_ERROR        1    /* Redis answered an error */
+#define LG_REDIS_REPLY_UNEXPECTED   2    /* not what the script returns */
+
+
 extern const char  lg_redis_limit_script[];
+
+
+/*
+ * Decodes the script's reply for a call with "nlimits" limit keys and,
+ * when "claim" is set, an idempotency claim.  Each limit's outcome goes
+ * to results[i] (allowed, remaining, retry_after, reset); strings in
+ * "out" point into the reply.
+ */
+int lg_redis_limit_reply(const redisReply *reply, size_t nlimits, int claim,
+    lg_rate_result_t *results, lg_redis_limit_reply_t *out);
+
+/* the error reply says the server forgot our scripts (SCRIPT FLUSH) */
+int lg_redis_noscript(const char *error, size_t len);
 
 
 #endif /* _LG_REDIS_SCRIPT_H_INCLUDED_ */

@@ -1,0 +1,105 @@
+
+/*
+ * Copyright (C) ngx_logistics_module authors
+ */
+
+
+/*
+ * libFuzzer target: what comes back from Redis is input too.  The first
+ * byte picks the number of limits and whether a claim was sent; the rest
+ * is RESP, read by hiredis's reader and decoded as the limit script's
+ * reply.  The same bytes are also decoded as an idempotency record (what
+ * a GET of the key returns), and its header lines walked.  Every pointer
+ * handed back must point inside the input.
+ */
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+
+#include "lg_idem.h"
+#include "lg_redis_script.h"
+
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+
+static void
+lg_fuzz_record(const uint8_t *data, size_t size)
+{
+    size_t            nlen, vlen;
+    const char       *pos, *end, *name, *value;
+    lg_idem_record_t  rec;
+
+    if (lg_idem_record_decode(data, size, &rec) != 0) {
+        return;
+    }
+
+    if (rec.type == LG_IDEM_LOCK) {
+        return;
+    }
+
+    if (rec.headers < (const char *) data
+        || rec.body + rec.body_len > (const char *) data + size)
+    {
+        abort();
+    }
+
+    pos = rec.headers;
+    end = rec.headers + rec.headers_len;
+
+    while (lg_idem_header_next(&pos, end, &name, &nlen, &value, &vlen)) {
+        if (value + vlen > end || name + nlen > value || pos > end) {
+            abort();
+        }
+    }
+}
+
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    int                      claim;
+    void                    *reply;
+    size_t                   nlimits;
+    redisReader             *reader;
+    lg_rate_result_t         results[2];
+    lg_redis_limit_reply_t   out;
+
+    if (size < 1) {
+        return 0;
+    }
+
+    lg_fuzz_record(data + 1, size - 1);
+
+    nlimits = data[0] % 3;
+    claim = (data[0] >> 2) & 1;
+
+    reader = redisReaderCreate();
+    if (reader == NULL) {
+        return 0;
+    }
+
+    redisReaderFeed(reader, (const char *) data + 1, size - 1);
+
+    reply = NULL;
+
+    while (redisReaderGetReply(reader, &reply) == REDIS_OK && reply != NULL) {
+
+        if (lg_redis_limit_reply(reply, nlimits, claim, results, &out)
+            == LG_REDIS_REPLY_OK
+            && out.record != NULL && out.record_len > (size_t) 1 << 30)
+        {
+            abort();
+        }
+
+        freeReplyObject(reply);
+        reply = NULL;
+    }
+
+    redisReaderFree(reader);
+
+    return 0;
+}

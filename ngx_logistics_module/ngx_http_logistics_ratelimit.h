@@ -1,0 +1,62 @@
+
+/*
+ * Copyright (C) ngx_logistics_module authors
+ */
+
+
+#ifndef _NGX_HTTP_LOGISTICS_RATELIMIT_H_INCLUDED_
+#define _NGX_HTTP_LOGISTICS_RATELIMIT_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_logistics_module.h"
+#include "ngx_http_logistics_shm.h"
+
+
+/* the Idempotency-Key claim that rode along with the limit check */
+#define NGX_HTTP_LOGISTICS_CLAIM_NONE     0
+#define NGX_HTTP_LOGISTICS_CLAIM_SENT     1   /* waiting for the reply */
+#define NGX_HTTP_LOGISTICS_CLAIM_TAKEN    2   /* the key is ours now */
+#define NGX_HTTP_LOGISTICS_CLAIM_FOUND    3   /* someone's record: below */
+#define NGX_HTTP_LOGISTICS_CLAIM_FAILED   4   /* Redis failed, fail open */
+
+
+typedef struct {
+    ngx_http_logistics_limit_t      limits[2];
+    ngx_uint_t                      nlimits;
+
+    /* the state store's answer */
+    ngx_int_t                       rc;
+    const char                     *error;      /* why Redis failed */
+    int64_t                         retry_after;  /* seconds, refused */
+    ngx_http_logistics_redis_op_t  *op;         /* while waiting */
+    ngx_str_t                       record;     /* CLAIM_FOUND */
+    unsigned                        claim:3;
+    unsigned                        waiting:1;
+    unsigned                        replied:1;
+    unsigned                        revoked_token:1;
+} ngx_http_logistics_limits_ctx_t;
+
+
+/*
+ * Rate limits per partner and per partner + route, with the revocation
+ * and suspension checks that share their Redis round trip (and, when the
+ * idempotency step prepared one, the Idempotency-Key claim).  429, 401,
+ * 503.
+ */
+ngx_int_t ngx_http_logistics_limits_step(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx);
+
+/* RateLimit-Policy, RateLimit (and X-RateLimit-*) on the response */
+ngx_int_t ngx_http_logistics_limits_headers(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx);
+
+/* configuration time: the Redis script */
+ngx_int_t ngx_http_logistics_limits_init(ngx_conf_t *cf,
+    ngx_http_logistics_main_conf_t *lmcf);
+
+
+#endif /* _NGX_HTTP_LOGISTICS_RATELIMIT_H_INCLUDED_ */

@@ -1,0 +1,186 @@
+
+/*
+ * Copyright (C) ngx_logistics_module authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+
+#include "ngx_http_logistics_util.h"
+
+
+/*
+ * The cached time in microseconds (millisecond resolution): state with a
+ * lifetime in the zone (limits, idempotency locks) must not be rounded
+ * to whole seconds as ngx_time() would.
+ */
+
+int64_t
+ngx_http_logistics_now(void)
+{
+    ngx_time_t  *tp;
+
+    tp = ngx_timeofday();
+
+    return (int64_t) tp->sec * 1000000 + (int64_t) tp->msec * 1000;
+}
+
+
+/*
+ * Request and trace ids need unpredictable bytes on every request.  One
+ * RAND_bytes() call per request costs more than the rest of the pipeline
+ * (provider lookups, DRBG locking), so the worker draws them in blocks.
+ * The block is tied to the pid that drew it: a forked process never
+ * reuses its parent's bytes.
+ */
+
+ngx_int_t
+ngx_http_logistics_random(u_char *buf, size_t len)
+{
+    static u_char      pool[4096];
+    static size_t      left;
+    static ngx_pid_t   owner;
+
+    if (len > sizeof(pool)) {
+        return RAND_bytes(buf, len) == 1 ? NGX_OK : NGX_ERROR;
+    }
+
+    if (owner != ngx_pid || left < len) {
+        if (RAND_bytes(pool, sizeof(pool)) != 1) {
+            return NGX_ERROR;
+        }
+
+        owner = ngx_pid;
+        left = sizeof(pool);
+    }
+
+    ngx_memcpy(buf, pool + sizeof(pool) - left, len);
+
+    /* bytes handed out are not kept around */
+    ngx_memzero(pool + sizeof(pool) - left, len);
+    left -= len;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_logistics_copy(ngx_pool_t *pool, ngx_str_t *dst,
+    const lg_str_t *src)
+{
+    dst->len = 0;
+
+    if (src->len == 0) {
+        return NGX_OK;
+    }
+
+    dst->data = ngx_pnalloc(pool, src->len);
+    if (dst->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(dst->data, src->data, src->len);
+    dst->len = src->len;
+
+    return NGX_OK;
+}
+
+
+ngx_table_elt_t *
+ngx_http_logistics_add_out_header(ngx_http_request_t *r, const char *key,
+    ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NULL;
+    }
+
+    h->hash = 1;
+    h->key.data = (u_char *) key;
+    h->key.len = ngx_strlen(key);
+    h->value = *value;
+    h->lowcase_key = NULL;
+
+    return h;
+}
+
+
+void
+ngx_http_logistics_suspend(ngx_http_request_t *r)
+{
+    /* a client that goes away while we wait is noticed and finalised */
+    r->read_event_handler = ngx_http_test_reading;
+    r->write_event_handler = ngx_http_request_empty_handler;
+}
+
+
+void
+ngx_http_logistics_resume(ngx_http_request_t *r)
+{
+    ngx_connection_t  *c;
+
+    c = r->connection;
+
+    r->read_event_handler = ngx_http_block_reading;
+    r->write_event_handler = ngx_http_core_run_phases;
+
+    ngx_http_core_run_phases(r);
+    ngx_http_run_posted_requests(c);
+}
+
+
+ngx_int_t
+ngx_http_logistics_cert_sha256(ngx_http_request_t *r, u_char *digest)
+{
+#if (NGX_HTTP_SSL)
+    int            len;
+    unsigned int   dlen;
+    X509          *cert;
+    u_char        *der, *p;
+
+    if (r->connection->ssl == NULL) {
+        return NGX_DECLINED;
+    }
+
+    cert = SSL_get_peer_certificate(r->connection->ssl->connection);
+    if (cert == NULL) {
+        return NGX_DECLINED;
+    }
+
+    len = i2d_X509(cert, NULL);
+
+    if (len <= 0) {
+        X509_free(cert);
+        return NGX_ERROR;
+    }
+
+    der = ngx_pnalloc(r->pool, len);
+    if (der == NULL) {
+        X509_free(cert);
+        return NGX_ERROR;
+    }
+
+    p = der;
+    i2d_X509(cert, &p);
+    X509_free(cert);
+
+    if (EVP_Digest(der, len, digest, &dlen, EVP_sha256(), NULL) != 1) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+
+#else
+
+    return NGX_DECLINED;
+
+#endif
+}

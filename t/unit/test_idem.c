@@ -1,0 +1,248 @@
+
+/*
+ * Copyright (C) ngx_logistics_module authors
+ */
+
+
+#include "unit.h"
+
+#include <hiredis/hiredis.h>
+
+#include "lg_idem.h"
+#include "lg_redis_script.h"
+
+
+/* a reply as hiredis builds it from the bytes Redis sends */
+
+static redisReply *
+resp(const char *text)
+{
+    void          *reply;
+    redisReader   *reader;
+
+    reader = redisReaderCreate();
+    redisReaderFeed(reader, text, strlen(text));
+
+    reply = NULL;
+
+    if (redisReaderGetReply(reader, &reply) != REDIS_OK) {
+        reply = NULL;
+    }
+
+    redisReaderFree(reader);
+
+    return reply;
+}
+
+
+static void
+test_key_parse(void)
+{
+    size_t       len;
+    const char  *key;
+    char         big[300];
+
+    ok(lg_idem_key_parse("abc-123", 7, &key, &len) == 0
+       && len == 7 && memcmp(key, "abc-123", 7) == 0, "a token key");
+
+    ok(lg_idem_key_parse("\"8e03978e-40d5\"", 15, &key, &len) == 0
+       && len == 13 && memcmp(key, "8e03978e-40d5", 13) == 0,
+       "a structured-field string: the quotes are not part of the key");
+
+    ok(lg_idem_key_parse("\"a b\"", 5, &key, &len) == 0 && len == 3,
+       "a string may hold a space");
+    ok(lg_idem_key_parse("a b", 3, &key, &len) != 0,
+       "a token may not");
+    ok(lg_idem_key_parse("\"\"", 2, &key, &len) != 0, "an empty string");
+    ok(lg_idem_key_parse("", 0, &key, &len) != 0, "an empty value");
+    ok(lg_idem_key_parse("\"a\"b\"", 5, &key, &len) != 0,
+       "a quote inside a string");
+    ok(lg_idem_key_parse("\"a\\b\"", 5, &key, &len) != 0,
+       "a backslash inside a string");
+    ok(lg_idem_key_parse("a\x01", 2, &key, &len) != 0, "a control byte");
+    ok(lg_idem_key_parse("a\0b", 3, &key, &len) != 0, "a NUL byte");
+    ok(lg_idem_key_parse("\"caf\xc3\xa9\"", 7, &key, &len) != 0,
+       "non-ASCII bytes");
+
+    memset(big, 'k', sizeof(big));
+    ok(lg_idem_key_parse(big, LG_IDEM_KEY_MAX, &key, &len) == 0,
+       "%d bytes is the longest key", LG_IDEM_KEY_MAX);
+    ok(lg_idem_key_parse(big, LG_IDEM_KEY_MAX + 1, &key, &len) != 0,
+       "one more is refused");
+}
+
+
+static void
+test_records(void)
+{
+    size_t            n, len;
+    uint8_t           fp[LG_IDEM_FP_LEN], other[LG_IDEM_FP_LEN];
+    uint8_t           id[LG_IDEM_LOCK_ID_LEN], lock[LG_IDEM_LOCK_LEN];
+    uint8_t           buf[512];
+    const char       *pos, *end, *name, *value;
+    size_t            nlen, vlen;
+    lg_idem_record_t  rec;
+
+    static const char  headers[] =
+        "Content-Type: application/json\r\nLocation: /v2/shipments/7\r\n";
+
+    memset(fp, 0xab, sizeof(fp));
+    memset(other, 0xab, sizeof(other));
+    other[31] ^= 1;
+    memset(id, 0x11, sizeof(id));
+
+    lg_idem_lock_encode(lock, fp, id);
+
+    ok(lg_idem_record_decode(lock, sizeof(lock), &rec) == 0
+       && rec.type == LG_IDEM_LOCK, "a lock record decodes");
+    ok(lg_idem_record_matches(&rec, fp), "it matches its fingerprint");
+    ok(!lg_idem_record_matches(&rec, other), "and no other");
+    ok(lg_idem_record_decode(lock, sizeof(lock) - 1, &rec) != 0,
+       "a truncated lock is not a record");
+
+    len = lg_idem_done_size(0, sizeof(headers) - 1, 5);
+    n = lg_idem_done_encode(buf, 0, fp, 201, headers, sizeof(headers) - 1,
+                            "hello", 5);
+    is_int(n, len, "done_size() is what done_encode() writes");
+
+    ok(lg_idem_record_decode(buf, n, &rec) == 0 && rec.type == LG_IDEM_DONE,
+       "a done record decodes");
+    is_int(rec.status, 201, "with its status");
+    ok(rec.body_len == 5 && memcmp(rec.body, "hello", 5) == 0,
+       "and its body");
+
+    /* the bytes are the same on every architecture: little-endian */
+    is_int(buf[33], 201, "status low byte first");
+    is_int(buf[35], sizeof(headers) - 1, "headers length low byte first");
+
+    pos = rec.headers;
+    end = rec.headers + rec.headers_len;
+
+    ok(lg_idem_header_next(&pos, end, &name, &nlen, &value, &vlen)
+       && nlen == 12 && memcmp(name, "Content-Type", 12) == 0
+       && vlen == 16 && memcmp(value, "application/json", 16) == 0,
+       "the first header line");
+    ok(lg_idem_header_next(&pos, end, &name, &nlen, &value, &vlen)
+       && nlen == 8 && vlen == 15, "the second");
+    ok(!lg_idem_header_next(&pos, end, &name, &nlen, &value, &vlen),
+       "and no third");
+
+    pos = "X-Empty: \r\n";
+    ok(lg_idem_header_next(&pos, pos + 11, &name, &nlen, &value, &vlen)
+       && vlen == 0, "an empty value");
+
+    pos = "Broken\r\n";
+    ok(!lg_idem_header_next(&pos, pos + 8, &name, &nlen, &value, &vlen),
+       "a line without a colon ends the headers");
+
+    pos = ": v\r\n";
+    ok(!lg_idem_header_next(&pos, pos + 5, &name, &nlen, &value, &vlen),
+       "so does one without a name");
+
+    n = lg_idem_done_encode(buf, 1, fp, 200, headers, sizeof(headers) - 1,
+                            "ignored", 7);
+    ok(lg_idem_record_decode(buf, n, &rec) == 0 && rec.type == LG_IDEM_GONE
+       && rec.body_len == 0, "a gone record keeps no body");
+
+    buf[n] = 'x';
+    ok(lg_idem_record_decode(buf, n + 1, &rec) != 0,
+       "a gone record with a body is not a record");
+
+    n = lg_idem_done_encode(buf, 0, fp, 200, headers, sizeof(headers) - 1,
+                            NULL, 0);
+    buf[35] = 0xff;
+    ok(lg_idem_record_decode(buf, n, &rec) != 0,
+       "a headers length past the end is not a record");
+
+    n = lg_idem_done_encode(buf, 0, fp, 42, NULL, 0, NULL, 0);
+    ok(lg_idem_record_decode(buf, n, &rec) != 0,
+       "nor is a status that is no HTTP status");
+
+    buf[0] = 'Z';
+    ok(lg_idem_record_decode(buf, n, &rec) != 0, "nor an unknown type");
+    ok(lg_idem_record_decode(buf, 0, &rec) != 0, "nor nothing");
+}
+
+
+static void
+test_limit_reply(void)
+{
+    redisReply              *r;
+    lg_rate_result_t         res[2];
+    lg_redis_limit_reply_t   out;
+
+    r = resp("*4\r\n:1\r\n:41\r\n:0\r\n:100000\r\n");
+    is_int(lg_redis_limit_reply(r, 1, 0, res, &out), LG_REDIS_REPLY_OK,
+           "allowed, one limit");
+    ok(out.status == LG_REDIS_ALLOWED && res[0].allowed
+       && res[0].remaining == 41 && res[0].reset == 100000,
+       "its outcome");
+    ok(out.record == NULL, "no record without a claim");
+    freeReplyObject(r);
+
+    r = resp("*7\r\n:0\r\n:5\r\n:0\r\n:10\r\n:0\r\n:250000\r\n:900000\r\n");
+    is_int(lg_redis_limit_reply(r, 2, 0, res, &out), LG_REDIS_REPLY_OK,
+           "refused, two limits");
+    ok(out.status == LG_REDIS_REFUSED && res[0].allowed && !res[1].allowed
+       && res[1].retry_after == 250000, "the second limit refused");
+    freeReplyObject(r);
+
+    r = resp("*2\r\n:-1\r\n:2\r\n");
+    ok(lg_redis_limit_reply(r, 2, 1, res, &out) == LG_REDIS_REPLY_OK
+       && out.status == LG_REDIS_REVOKED && out.revoked == 2,
+       "revoked by the second revocation key");
+    freeReplyObject(r);
+
+    r = resp("*5\r\n:1\r\n:3\r\n:0\r\n:7\r\n$4\r\nLrec\r\n");
+    ok(lg_redis_limit_reply(r, 1, 1, res, &out) == LG_REDIS_REPLY_OK
+       && out.record_len == 4 && memcmp(out.record, "Lrec", 4) == 0,
+       "a claim that found someone's record");
+    freeReplyObject(r);
+
+    r = resp("*5\r\n:1\r\n:3\r\n:0\r\n:7\r\n$4\r\nLrec\r\n");
+    is_int(lg_redis_limit_reply(r, 1, 0, res, &out),
+           LG_REDIS_REPLY_UNEXPECTED, "a record nobody asked for");
+    freeReplyObject(r);
+
+    r = resp("*1\r\n:1\r\n");
+    is_int(lg_redis_limit_reply(r, 1, 0, res, &out),
+           LG_REDIS_REPLY_UNEXPECTED, "too few elements");
+    freeReplyObject(r);
+
+    r = resp("*4\r\n:1\r\n$2\r\n41\r\n:0\r\n:1\r\n");
+    is_int(lg_redis_limit_reply(r, 1, 0, res, &out),
+           LG_REDIS_REPLY_UNEXPECTED, "a string where a number goes");
+    freeReplyObject(r);
+
+    r = resp("*2\r\n:-1\r\n:0\r\n");
+    is_int(lg_redis_limit_reply(r, 1, 0, res, &out),
+           LG_REDIS_REPLY_UNEXPECTED, "revocation key 0 does not exist");
+    freeReplyObject(r);
+
+    r = resp("*1\r\n:7\r\n");
+    is_int(lg_redis_limit_reply(r, 0, 0, res, &out),
+           LG_REDIS_REPLY_UNEXPECTED, "an unknown status");
+    freeReplyObject(r);
+
+    r = resp("-NOSCRIPT No matching script.\r\n");
+    is_int(lg_redis_limit_reply(r, 1, 0, res, &out), LG_REDIS_REPLY_ERROR,
+           "an error reply");
+    ok(lg_redis_noscript(out.error, out.error_len), "that is NOSCRIPT");
+    freeReplyObject(r);
+
+    r = resp("$2\r\nok\r\n");
+    is_int(lg_redis_limit_reply(r, 0, 0, res, &out),
+           LG_REDIS_REPLY_UNEXPECTED, "a string reply");
+    freeReplyObject(r);
+}
+
+
+int
+main(void)
+{
+    test_key_parse();
+    test_records();
+    test_limit_reply();
+
+    return lg_unit_done();
+}
