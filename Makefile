@@ -29,12 +29,12 @@ EXTRA_CFLAGS ?=
 EXTRA_LDFLAGS ?=
 
 DEBIAN_PACKAGES = nginx nginx-dev libjansson-dev libhiredis-dev \
-	libssl-dev libpcre2-dev zlib1g-dev redis-server wrk valgrind \
-	clang libclang-rt-14-dev curl perl prometheus chromium
+	libssl-dev libpcre2-dev zlib1g-dev redis-server redis-sentinel wrk \
+	valgrind clang libclang-rt-14-dev curl perl openssl prometheus chromium
 
 # services some packages start on install; the tests run their own
 # instances on free loopback ports
-DEBIAN_SERVICES = prometheus prometheus-node-exporter
+DEBIAN_SERVICES = prometheus prometheus-node-exporter redis-sentinel
 
 UNIT_TESTS = $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(wildcard t/unit/test_*.c))
 FUZZ_TARGETS = $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard fuzz/fuzz_*.c))
@@ -60,11 +60,9 @@ deps:
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing \
 	        >/dev/null || exit 1; \
 	    for s in $(DEBIAN_SERVICES); do \
-	        case " $$missing " in *" prometheus "*) ;; *) continue ;; esac; \
-	        if command -v systemctl >/dev/null 2>&1; then \
+	        if [ -d /run/systemd/system ]; then \
 	            systemctl disable --now $$s >/dev/null 2>&1 || true; \
-	        fi; \
-	        if [ -x /etc/init.d/$$s ]; then \
+	        elif [ -x /etc/init.d/$$s ]; then \
 	            /etc/init.d/$$s stop >/dev/null 2>&1 || true; \
 	            update-rc.d $$s disable >/dev/null 2>&1 || true; \
 	        fi; \
@@ -107,7 +105,7 @@ CLI_HDRS = $(wildcard ngx_logistics_module/cli/*.h)
 $(BUILD)/logistics-policy: $(CLI_SRCS) $(CLI_HDRS) $(CORE_SRCS) $(CORE_HDRS)
 	@mkdir -p $(BUILD)
 	$(CC) $(CORE_CFLAGS) $(EXTRA_CFLAGS) -Ingx_logistics_module/cli -o $@ \
-	    $(CLI_SRCS) $(CORE_SRCS) $(EXTRA_LDFLAGS) $(CORE_LIBS)
+	    $(CLI_SRCS) $(CORE_SRCS) $(EXTRA_LDFLAGS) $(CORE_LIBS) -lssl
 
 $(BUILD)/unit/%: t/unit/%.c t/unit/unit.h $(CORE_SRCS) $(CORE_HDRS)
 	@mkdir -p $(BUILD)/unit

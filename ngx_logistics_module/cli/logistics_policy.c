@@ -45,12 +45,10 @@ lg_cli_usage(FILE *out)
         "       logistics-policy keygen PARTNER [--id KEY_ID] "
         "[--expires RFC3339]\n"
         "       logistics-policy hash < KEY\n"
-        "       logistics-policy suspend PARTNER --redis HOST:PORT "
+        "       logistics-policy suspend PARTNER REDIS-OPTIONS "
         "[--ttl SECONDS]\n"
-        "                        [--password-file FILE] [--db N]\n"
-        "       logistics-policy reinstate PARTNER --redis HOST:PORT "
-        "[--password-file FILE] [--db N]\n"
-        "       logistics-policy revoke-token PARTNER JTI --redis HOST:PORT "
+        "       logistics-policy reinstate PARTNER REDIS-OPTIONS\n"
+        "       logistics-policy revoke-token PARTNER JTI REDIS-OPTIONS "
         "[--ttl SECONDS]\n"
         "       logistics-policy validate --schema SCHEMA "
         "[--format-assertion]\n"
@@ -120,7 +118,10 @@ lg_cli_usage(FILE *out)
         "        all 0); --time RUNS renders RUNS more times and prints the\n"
         "        mean CPU time of one rendering to stderr\n"
         "metrics-families  print the metric families and the decision\n"
-        "        words as Markdown tables\n");
+        "        words as Markdown tables\n\n"
+        "\n");
+
+    lg_cli_redis_usage(out);
 }
 
 
