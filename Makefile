@@ -5,7 +5,8 @@
 #   make test        install what is missing, build, run the whole suite
 #   make test-asan   the suite with ASan + UBSan builds of the module
 #   make test-valgrind  the suite under valgrind memcheck
-#   make bench       bench/run (wrk against plain proxy_pass and gateway)
+#   make bench       every bench/run scenario and a summary table
+#                    (BENCH_BASE=main: main's module measured alongside)
 #
 # The module is built against the distro nginx with the headers and
 # configure script of Debian's nginx-dev, copied into build/ so nothing is
@@ -41,7 +42,7 @@ FUZZ_TARGETS = $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 60
 
 .PHONY: all module cli unit fuzz-build fuzz deps oauth-deps test test-asan \
-	test-valgrind demo bench clean conformance
+	test-valgrind demo bench bench-base clean conformance
 
 all: module cli
 
@@ -193,8 +194,18 @@ test-valgrind: deps all unit fuzz-build oauth-deps
 demo: deps all
 	demo/run
 
-bench: deps all
-	bench/run
+# Every scenario (wrk against plain proxy_pass and the gateway), ending on
+# one summary table. BENCH_BASE=REF (e.g. main) also measures the module of
+# that commit in the same rounds, BENCH_CALLGRIND=1 adds instruction counts
+# per request; the other BENCH_* variables are described in bench/run.
+# One scenario: bench/run NAME (bench/run --list).
+bench: deps all oauth-deps
+	bench/run --selftest && bench/run --all
+
+# the module of BENCH_BASE (default main) under build/bench-base/<commit>/,
+# built with that commit's own Makefile (bench/run --base REF does this too)
+bench-base:
+	bench/build-base $(or $(BENCH_BASE),main)
 
 clean:
 	rm -rf $(BUILD)
