@@ -5,7 +5,8 @@
 #   make test        install what is missing, build, run the whole suite
 #   make test-asan   the suite with ASan + UBSan builds of the module
 #   make test-valgrind  the suite under valgrind memcheck
-#   make bench       bench/run (wrk against plain proxy_pass and gateway)
+#   make bench       every bench/run scenario and a summary table
+#                    (BENCH_BASE=main: main's module measured alongside)
 #
 # The module is built against the distro nginx with the headers and
 # configure script of Debian's nginx-dev, copied into build/ so nothing is
@@ -29,15 +30,19 @@ EXTRA_CFLAGS ?=
 EXTRA_LDFLAGS ?=
 
 DEBIAN_PACKAGES = nginx nginx-dev libjansson-dev libhiredis-dev \
-	libssl-dev libpcre2-dev zlib1g-dev redis-server wrk valgrind \
-	clang libclang-rt-14-dev curl perl
+	libssl-dev libpcre2-dev zlib1g-dev redis-server redis-sentinel wrk \
+	valgrind clang libclang-rt-14-dev curl perl openssl prometheus chromium
+
+# services some packages start on install; the tests run their own
+# instances on free loopback ports
+DEBIAN_SERVICES = prometheus prometheus-node-exporter redis-sentinel
 
 UNIT_TESTS = $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(wildcard t/unit/test_*.c))
 FUZZ_TARGETS = $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 60
 
 .PHONY: all module cli unit fuzz-build fuzz deps oauth-deps test test-asan \
-	test-valgrind demo bench clean conformance
+	test-valgrind demo bench bench-base clean conformance
 
 all: module cli
 
@@ -54,7 +59,15 @@ deps:
 	    echo "installing:$$missing"; \
 	    apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing \
-	        >/dev/null; \
+	        >/dev/null || exit 1; \
+	    for s in $(DEBIAN_SERVICES); do \
+	        if [ -d /run/systemd/system ]; then \
+	            systemctl disable --now $$s >/dev/null 2>&1 || true; \
+	        elif [ -x /etc/init.d/$$s ]; then \
+	            /etc/init.d/$$s stop >/dev/null 2>&1 || true; \
+	            update-rc.d $$s disable >/dev/null 2>&1 || true; \
+	        fi; \
+	    done; \
 	fi
 
 # configure once per build directory; "config" changes force a re-run.
@@ -71,8 +84,19 @@ $(BUILD)/%/objs/Makefile: config
 
 SHELL = /bin/bash
 
+# The status page is compiled in as a C string: "config" generates it at
+# configure time (objs/addon/logistics_status/), and this refreshes it
+# when the page changes, without configuring again.
+PAGE = ngx_logistics_module/status/status.html
+EMBED = ngx_logistics_module/status/embed.sh
+PAGE_C = addon/logistics_status/lg_metrics_page.c
+
 $(BUILD)/$(MODULE): $(BUILD)/nginx/objs/Makefile $(CORE_SRCS) $(CORE_HDRS) \
-		$(GLUE_SRCS)
+		$(GLUE_SRCS) $(PAGE) $(EMBED)
+	sh $(EMBED) $(PAGE) > $(BUILD)/nginx/objs/$(PAGE_C).tmp
+	cmp -s $(BUILD)/nginx/objs/$(PAGE_C).tmp $(BUILD)/nginx/objs/$(PAGE_C) \
+	    && rm $(BUILD)/nginx/objs/$(PAGE_C).tmp \
+	    || mv $(BUILD)/nginx/objs/$(PAGE_C).tmp $(BUILD)/nginx/objs/$(PAGE_C)
 	$(MAKE) -s -C $(BUILD)/nginx -f objs/Makefile modules
 	cp $(BUILD)/nginx/objs/$(MODULE) $@.tmp && mv -f $@.tmp $@
 
@@ -82,14 +106,25 @@ CLI_HDRS = $(wildcard ngx_logistics_module/cli/*.h)
 $(BUILD)/logistics-policy: $(CLI_SRCS) $(CLI_HDRS) $(CORE_SRCS) $(CORE_HDRS)
 	@mkdir -p $(BUILD)
 	$(CC) $(CORE_CFLAGS) $(EXTRA_CFLAGS) -Ingx_logistics_module/cli -o $@ \
-	    $(CLI_SRCS) $(CORE_SRCS) $(EXTRA_LDFLAGS) $(CORE_LIBS)
+	    $(CLI_SRCS) $(CORE_SRCS) $(EXTRA_LDFLAGS) $(CORE_LIBS) -lssl
 
 $(BUILD)/unit/%: t/unit/%.c t/unit/unit.h $(CORE_SRCS) $(CORE_HDRS)
 	@mkdir -p $(BUILD)/unit
-	$(CC) $(CORE_CFLAGS) $(EXTRA_CFLAGS) -It/unit -o $@ $< $(CORE_SRCS) \
-	    $(EXTRA_LDFLAGS) $(CORE_LIBS)
+	$(CC) $(CORE_CFLAGS) $(EXTRA_CFLAGS) -It/unit -pthread -o $@ $< \
+	    $(CORE_SRCS) $(EXTRA_LDFLAGS) $(CORE_LIBS)
 
-unit: $(UNIT_TESTS)
+# the page as the module holds it, for t/71-metrics-harness.t
+$(BUILD)/gen/lg_metrics_page.c: $(PAGE) $(EMBED)
+	@mkdir -p $(BUILD)/gen
+	sh $(EMBED) $(PAGE) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/unit/page_dump: t/unit/page_dump.c $(BUILD)/gen/lg_metrics_page.c \
+		$(CORE_HDRS)
+	@mkdir -p $(BUILD)/unit
+	$(CC) $(CORE_CFLAGS) $(EXTRA_CFLAGS) -o $@ t/unit/page_dump.c \
+	    $(BUILD)/gen/lg_metrics_page.c $(EXTRA_LDFLAGS)
+
+unit: $(UNIT_TESTS) $(BUILD)/unit/page_dump
 
 # The JSON Schema Test Suite is not vendored (nor reachable from the build
 # machine), so conformance is a separate run against a checkout of
@@ -159,8 +194,18 @@ test-valgrind: deps all unit fuzz-build oauth-deps
 demo: deps all
 	demo/run
 
-bench: deps all
-	bench/run
+# Every scenario (wrk against plain proxy_pass and the gateway), ending on
+# one summary table. BENCH_BASE=REF (e.g. main) also measures the module of
+# that commit in the same rounds, BENCH_CALLGRIND=1 adds instruction counts
+# per request; the other BENCH_* variables are described in bench/run.
+# One scenario: bench/run NAME (bench/run --list).
+bench: deps all oauth-deps
+	bench/run --selftest && bench/run --all
+
+# the module of BENCH_BASE (default main) under build/bench-base/<commit>/,
+# built with that commit's own Makefile (bench/run --base REF does this too)
+bench-base:
+	bench/build-base $(or $(BENCH_BASE),main)
 
 clean:
 	rm -rf $(BUILD)

@@ -9,6 +9,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_logistics_ctx.h"
+#include "lg_keys.h"
 #include "lg_redis_script.h"
 
 
@@ -146,6 +147,7 @@ ngx_http_logistics_revocation_keys(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx)
 {
     u_char                           *p;
+    size_t                            len;
     ngx_str_t                        *jti;
     ngx_http_logistics_limits_ctx_t  *lm;
 
@@ -160,16 +162,21 @@ ngx_http_logistics_revocation_keys(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    p = ngx_pnalloc(r->pool, sizeof("lg:{}:jti:") - 1
-                             + ctx->partner->id.len + jti->len);
+    len = lg_key_len(LG_KEY_JTI, ctx->partner->id.len, jti->len);
+
+    p = ngx_pnalloc(r->pool, len);
     if (p == NULL) {
         return NGX_ERROR;
     }
 
     lm->rev[1].data = p;
-    lm->rev[1].len = ngx_sprintf(p, "lg:{%s}:jti:%V", ctx->partner->id.data,
-                                 jti)
-                     - p;
+    lm->rev[1].len = lg_key_build((char *) p, len, LG_KEY_JTI,
+                                  ctx->partner->id.data, ctx->partner->id.len,
+                                  (const char *) jti->data, jti->len);
+    if (lm->rev[1].len == 0) {
+        return NGX_ERROR;
+    }
+
     lm->nrev = 2;
 
     return NGX_OK;

@@ -8,6 +8,9 @@
 #define _LOGISTICS_CLI_H_INCLUDED_
 
 
+#include <stdio.h>
+
+
 /* suspend (1) or reinstate (0) a partner in Redis; 2 means usage */
 int lg_cli_suspend(int argc, char **argv, int suspend);
 
@@ -21,6 +24,14 @@ int lg_cli_revoke_token(int argc, char **argv);
 int lg_cli_webhook_sign(int argc, char **argv);
 int lg_cli_webhook_verify(int argc, char **argv);
 int lg_cli_webhook_keygen(int argc, char **argv);
+/* the exposition of a policy with made-up values; 2 means usage */
+int lg_cli_metrics_sample(int argc, char **argv);
+
+/* the metric families and decision words as Markdown; 2 means usage */
+int lg_cli_metrics_families(int argc, char **argv);
+
+/* the Redis options of those commands: one node, Sentinel, Cluster, TLS */
+void lg_cli_redis_usage(FILE *out);
 
 
 #endif /* _LOGISTICS_CLI_H_INCLUDED_ */

@@ -45,12 +45,10 @@ lg_cli_usage(FILE *out)
         "       logistics-policy keygen PARTNER [--id KEY_ID] "
         "[--expires RFC3339]\n"
         "       logistics-policy hash < KEY\n"
-        "       logistics-policy suspend PARTNER --redis HOST:PORT "
+        "       logistics-policy suspend PARTNER REDIS-OPTIONS "
         "[--ttl SECONDS]\n"
-        "                        [--password-file FILE] [--db N]\n"
-        "       logistics-policy reinstate PARTNER --redis HOST:PORT "
-        "[--password-file FILE] [--db N]\n"
-        "       logistics-policy revoke-token PARTNER JTI --redis HOST:PORT "
+        "       logistics-policy reinstate PARTNER REDIS-OPTIONS\n"
+        "       logistics-policy revoke-token PARTNER JTI REDIS-OPTIONS "
         "[--ttl SECONDS]\n"
         "       logistics-policy validate --schema SCHEMA "
         "[--format-assertion]\n"
@@ -65,6 +63,11 @@ lg_cli_usage(FILE *out)
         "[SCHEME OPTIONS] BODY_FILE\n"
         "       logistics-policy webhook-keygen --secret-file F "
         "[--ed25519 --public-file P]\n"
+        "       logistics-policy metrics-sample POLICY "
+        "[--format prometheus|openmetrics|json]\n"
+        "                        [--no-partner] [--skip-zero] [--zero] "
+        "[--time RUNS]\n"
+        "       logistics-policy metrics-families\n"
         "\n"
         "check   compile policy files as nginx does; print FILE: ok or\n"
         "        FILE: json.path: reason; exit 1 on the first bad file\n"
@@ -109,7 +112,16 @@ lg_cli_usage(FILE *out)
         "webhook-keygen  write a new whsec_ secret (32 random bytes, for any\n"
         "        scheme) to F, mode 0600, never over an existing file; with\n"
         "        --ed25519 a whsk_ signing key to F and its whpk_ public key\n"
-        "        to P\n");
+        "        to P\n"
+        "metrics-sample  print the metrics a gateway with this policy\n"
+        "        serves, every series filled with made-up values (--zero:\n"
+        "        all 0); --time RUNS renders RUNS more times and prints the\n"
+        "        mean CPU time of one rendering to stderr\n"
+        "metrics-families  print the metric families and the decision\n"
+        "        words as Markdown tables\n\n"
+        "\n");
+
+    lg_cli_redis_usage(out);
 }
 
 
@@ -577,6 +589,26 @@ main(int argc, char **argv)
         }
 
         return lg_cli_webhook_keygen(argc - 2, argv + 2);
+    }
+
+    if (strcmp(argv[1], "metrics-sample") == 0) {
+        rc = lg_cli_metrics_sample(argc - 2, argv + 2);
+
+        if (rc == 2) {
+            lg_cli_usage(stderr);
+        }
+
+        return rc;
+    }
+
+    if (strcmp(argv[1], "metrics-families") == 0) {
+        rc = lg_cli_metrics_families(argc - 2, argv + 2);
+
+        if (rc == 2) {
+            lg_cli_usage(stderr);
+        }
+
+        return rc;
     }
 
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
