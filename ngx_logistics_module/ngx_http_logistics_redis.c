@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 
 #include "ngx_http_logistics_redis.h"
+#include "ngx_http_logistics_metrics.h"
 
 
 /*
@@ -40,6 +41,7 @@ struct ngx_http_logistics_redis_op_s {
     ngx_http_logistics_redis_handler_pt  handler;  /* NULL: detached */
     void                             *data;
     ngx_event_t                       timer;
+    uint64_t                          sent;     /* usec, for the metrics */
 };
 
 
@@ -337,6 +339,7 @@ ngx_http_logistics_redis_init_process(ngx_cycle_t *cycle,
     rs->conf = rcf;
     rs->log = cycle->log;
     rs->state = NGX_HTTP_LOGISTICS_REDIS_DOWN;
+    ngx_http_logistics_metrics_redis_state(LG_CONN_DOWN);
     rs->backoff = NGX_HTTP_LOGISTICS_REDIS_BACKOFF_MIN;
 
     rs->reconnect.handler = ngx_http_logistics_redis_connect;
@@ -409,6 +412,7 @@ ngx_http_logistics_redis_connect(ngx_event_t *ev)
         ngx_log_error(NGX_LOG_ERR, rs->log, 0,
                       "logistics: Redis \"%V\": %s", &rcf->address,
                       ac ? ac->errstr : "out of memory");
+        ngx_http_logistics_count1(LG_MF_REDIS_ERRORS, LG_REDIS_ERR_CONNECT);
 
         if (ac != NULL) {
             redisAsyncFree(ac);
@@ -434,6 +438,7 @@ ngx_http_logistics_redis_connect(ngx_event_t *ev)
     rs->ac = ac;
     rs->conn = c;
     rs->state = NGX_HTTP_LOGISTICS_REDIS_CONNECTING;
+    ngx_http_logistics_metrics_redis_state(LG_CONN_CONNECTING);
 
     ac->data = rs;
     ac->ev.data = c;
@@ -509,6 +514,9 @@ ngx_http_logistics_redis_connect(ngx_event_t *ev)
         rs->setup++;
     }
 
+    ngx_http_logistics_count_add(LG_MF_REDIS_COMMANDS, rs->setup,
+                                 LG_REDIS_CMD_SETUP, 0, 0, 0);
+
     ngx_add_timer(&rs->connect_timer, rcf->connect_timeout);
 }
 
@@ -542,6 +550,7 @@ ngx_http_logistics_redis_drop(const char *why)
     /* first: requests resumed by redisAsyncFree must see "down" */
     rs->ac = NULL;
     rs->state = NGX_HTTP_LOGISTICS_REDIS_DOWN;
+    ngx_http_logistics_metrics_redis_state(LG_CONN_DOWN);
     ac->onDisconnect = NULL;
 
     redisAsyncFree(ac);
@@ -562,6 +571,7 @@ ngx_http_logistics_redis_schedule(void)
     }
 
     ngx_add_timer(&rs->reconnect, rs->backoff);
+    ngx_http_logistics_count0(LG_MF_REDIS_RECONNECTS);
 
     rs->backoff *= 2;
 
@@ -574,6 +584,7 @@ ngx_http_logistics_redis_schedule(void)
 static void
 ngx_http_logistics_redis_connect_timeout(ngx_event_t *ev)
 {
+    ngx_http_logistics_count1(LG_MF_REDIS_ERRORS, LG_REDIS_ERR_CONNECT);
     ngx_http_logistics_redis_drop("connect or setup timed out");
 }
 
@@ -594,6 +605,7 @@ ngx_http_logistics_redis_on_connect(const redisAsyncContext *ac, int status)
     ngx_log_error(NGX_LOG_ERR, rs->log, 0,
                   "logistics: Redis \"%V\": connect failed: %s",
                   &rs->conf->address, ac->errstr);
+    ngx_http_logistics_count1(LG_MF_REDIS_ERRORS, LG_REDIS_ERR_CONNECT);
 
     ngx_http_logistics_redis_gone(rs);
 }
@@ -611,6 +623,7 @@ ngx_http_logistics_redis_on_disconnect(const redisAsyncContext *ac,
                   "logistics: Redis \"%V\": connection lost: %s",
                   &rs->conf->address,
                   ac->errstr[0] ? ac->errstr : "closed by the server");
+    ngx_http_logistics_count1(LG_MF_REDIS_ERRORS, LG_REDIS_ERR_IO);
 
     ngx_http_logistics_redis_gone(rs);
 }
@@ -627,6 +640,7 @@ ngx_http_logistics_redis_gone(ngx_http_logistics_redis_t *rs)
 
     rs->ac = NULL;
     rs->state = NGX_HTTP_LOGISTICS_REDIS_DOWN;
+    ngx_http_logistics_metrics_redis_state(LG_CONN_DOWN);
 
     ngx_http_logistics_redis_schedule();
 }
@@ -650,6 +664,7 @@ ngx_http_logistics_redis_setup_reply(redisAsyncContext *ac, void *reply,
                       "logistics: Redis \"%V\": %s failed: %*s",
                       &rs->conf->address, (char *) privdata,
                       (size_t) rr->len, rr->str);
+        ngx_http_logistics_count1(LG_MF_REDIS_ERRORS, LG_REDIS_ERR_REPLY);
 
         /* not from inside a hiredis callback: let the timer do it */
         if (rs->connect_timer.timer_set) {
@@ -666,6 +681,7 @@ ngx_http_logistics_redis_setup_reply(redisAsyncContext *ac, void *reply,
         }
 
         rs->state = NGX_HTTP_LOGISTICS_REDIS_READY;
+        ngx_http_logistics_metrics_redis_state(LG_CONN_CONNECTED);
         rs->backoff = NGX_HTTP_LOGISTICS_REDIS_BACKOFF_MIN;
 
         ngx_log_error(NGX_LOG_INFO, rs->log, 0,
@@ -841,6 +857,8 @@ ngx_http_logistics_redis_call(int argc, const char **argv,
     op->timer.handler = ngx_http_logistics_redis_timeout;
     op->timer.data = op;
     op->timer.log = log;
+    op->sent = ngx_http_logistics_metrics_clock();
+    ngx_http_logistics_count1(LG_MF_REDIS_COMMANDS, LG_REDIS_CMD_LIMIT);
 
     ngx_add_timer(&op->timer, rs->conf->timeout);
 
@@ -880,6 +898,8 @@ ngx_http_logistics_redis_reply(redisAsyncContext *ac, void *reply,
         ngx_del_timer(&op->timer);
     }
 
+    ngx_http_logistics_metrics_round_trip(rr != NULL ? op->sent : 0);
+
     ngx_free(op);
 
     noscript = 0;
@@ -892,6 +912,8 @@ ngx_http_logistics_redis_reply(redisAsyncContext *ac, void *reply,
             ngx_log_error(NGX_LOG_ERR, ngx_http_logistics_redis.log, 0,
                           "logistics: Redis replied %*s", (size_t) rr->len,
                           rr->str);
+            ngx_http_logistics_count1(LG_MF_REDIS_ERRORS,
+                                      LG_REDIS_ERR_REPLY);
 
             noscript = (rr->len >= 8
                         && ngx_strncmp(rr->str, "NOSCRIPT", 8) == 0);
@@ -922,6 +944,7 @@ ngx_http_logistics_redis_timeout(ngx_event_t *ev)
 
     /* the op stays with hiredis until the connection is dropped below */
     op->handler = NULL;
+    ngx_http_logistics_count0(LG_MF_REDIS_TIMEOUTS);
 
     if (handler != NULL) {
         handler(data, NULL, "timed out");
@@ -948,6 +971,8 @@ ngx_http_logistics_redis_fallback(ngx_log_t *log, const char *why,
 
     rs->fallbacks++;
     rs->total_fallbacks++;
+    ngx_http_logistics_count1(LG_MF_REDIS_FALLBACKS,
+                              closed ? LG_FAIL_MODE_CLOSED : LG_FAIL_MODE_OPEN);
 
     if (rs->outage || rs->conf == NULL) {
         return;
@@ -1008,6 +1033,8 @@ ngx_http_logistics_redis_send(int argc, const char **argv,
         return NGX_ERROR;
     }
 
+    ngx_http_logistics_count1(LG_MF_REDIS_COMMANDS, LG_REDIS_CMD_STORE);
+
     return NGX_OK;
 }
 
@@ -1053,5 +1080,6 @@ ngx_http_logistics_redis_forget(redisAsyncContext *ac, void *reply,
         ngx_log_error(NGX_LOG_ERR, ngx_http_logistics_redis.log, 0,
                       "logistics: Redis replied %*s", (size_t) rr->len,
                       rr->str);
+        ngx_http_logistics_count1(LG_MF_REDIS_ERRORS, LG_REDIS_ERR_REPLY);
     }
 }
