@@ -18,7 +18,6 @@ static ngx_int_t ngx_http_logistics_rewrite_headers(ngx_http_request_t *r,
 static ngx_int_t ngx_http_logistics_push(ngx_list_t *headers, const char *key,
     const char *lowcase, u_char *value, size_t len);
 static ngx_uint_t ngx_http_logistics_strip(ngx_table_elt_t *h);
-static ngx_int_t ngx_http_logistics_traceparent_valid(ngx_str_t *value);
 
 
 /*
@@ -181,14 +180,14 @@ static ngx_int_t
 ngx_http_logistics_rewrite_headers(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx)
 {
-    u_char            *p;
-    u_char             random[24];
     ngx_str_t          method;
-    ngx_uint_t         i, n, keep_tracestate;
+    ngx_uint_t         i, n;
     ngx_list_t         old, *headers;
     ngx_list_part_t   *part;
-    ngx_table_elt_t   *h, *copy, *tracestate;
+    ngx_table_elt_t   *h, *copy;
     const lg_partner_t  *partner;
+
+    ngx_http_logistics_loc_conf_t  *lcf;
 
     partner = ctx->partner;
 
@@ -209,11 +208,6 @@ ngx_http_logistics_rewrite_headers(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    keep_tracestate = ctx->in.traceparent != NULL
-                      && ngx_http_logistics_traceparent_valid(
-                             &ctx->in.traceparent->value);
-    tracestate = NULL;
-
     part = &old.part;
     h = part->elts;
 
@@ -230,15 +224,6 @@ ngx_http_logistics_rewrite_headers(ngx_http_request_t *r,
         }
 
         if (ngx_http_logistics_strip(&h[i])) {
-
-            if (keep_tracestate && tracestate == NULL
-                && h[i].key.len == sizeof("tracestate") - 1
-                && ngx_strncasecmp(h[i].key.data, (u_char *) "tracestate",
-                                   sizeof("tracestate") - 1) == 0)
-            {
-                tracestate = &h[i];
-            }
-
             continue;
         }
 
@@ -310,52 +295,19 @@ ngx_http_logistics_rewrite_headers(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    /* W3C Trace Context: continue the partner's trace or start one */
+    /* W3C Trace Context: the gateway's span continues the trace */
 
-    if (keep_tracestate) {
-        if (ngx_http_logistics_push(headers, "traceparent",
-                                "traceparent",
-                                    ctx->in.traceparent->value.data,
-                                    ctx->in.traceparent->value.len)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_logistics_module);
 
-        if (tracestate != NULL
-            && ngx_http_logistics_push(headers, "tracestate",
-                                "tracestate",
-                                       tracestate->value.data,
-                                       tracestate->value.len)
-               != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-    } else {
-        p = ngx_pnalloc(r->pool, 55);
-        if (p == NULL
-            || ngx_http_logistics_random(random, sizeof(random)) != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        /* an all-zero id is invalid; 2^-128 odds, but be exact */
-        random[0] |= 0x01;
-        random[16] |= 0x01;
-
-        ngx_memcpy(p, "00-", 3);
-        ngx_hex_dump(p + 3, random, 16);
-        p[35] = '-';
-        ngx_hex_dump(p + 36, random + 16, 8);
-        ngx_memcpy(p + 52, "-01", 3);
-
-        if (ngx_http_logistics_push(headers, "traceparent",
-                                "traceparent", p, 55)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
+    if (ngx_http_logistics_trace_init(r, &ctx->trace, ctx->in.traceparent,
+                                      &old)
+        != NGX_OK
+        || ngx_http_logistics_trace_headers(r, &ctx->trace,
+                                            lcf->trace_context, &old,
+                                            headers)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     if (partner->odoo_authorization.len) {
@@ -393,48 +345,4 @@ ngx_http_logistics_push(ngx_list_t *headers, const char *key,
     h->hash = ngx_hash_key(h->lowcase_key, h->key.len);
 
     return NGX_OK;
-}
-
-
-/* "00-" 32 hex "-" 16 hex "-" 2 hex, ids not all zero (W3C) */
-
-static ngx_int_t
-ngx_http_logistics_traceparent_valid(ngx_str_t *value)
-{
-    u_char      c, *p;
-    ngx_uint_t  i, trace_zero, parent_zero;
-
-    p = value->data;
-
-    if (value->len != 55 || p[0] != '0' || p[1] != '0' || p[2] != '-'
-        || p[35] != '-' || p[52] != '-')
-    {
-        return 0;
-    }
-
-    trace_zero = 1;
-    parent_zero = 1;
-
-    for (i = 3; i < 55; i++) {
-        if (i == 35 || i == 52) {
-            continue;
-        }
-
-        c = p[i];
-
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-            return 0;
-        }
-
-        if (c != '0') {
-            if (i < 35) {
-                trace_zero = 0;
-
-            } else if (i < 52) {
-                parent_zero = 0;
-            }
-        }
-    }
-
-    return !trace_zero && !parent_zero;
 }
