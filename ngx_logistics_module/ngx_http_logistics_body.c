@@ -288,6 +288,9 @@ ngx_http_logistics_body_check(ngx_http_request_t *r,
                                                                 ctx->version),
                                ngx_http_logistics_metrics_clock() - start);
 
+    ctx->body.validated = (rc != LG_SCHEMA_BODY_MALFORMED);
+    ctx->body.schema_errors = res.nerrors;
+
     if (rc == LG_SCHEMA_BODY_MALFORMED) {
         (void) ngx_http_logistics_refuse(ctx, LG_PROBLEM_MALFORMED_BODY,
                                          "malformed-body");

@@ -18,6 +18,8 @@
 typedef struct {
     ngx_str_t                   bytes;         /* the body, once read */
     lg_arena_t                  arena;         /* validation errors */
+    ngx_uint_t                  schema_errors; /* when validated */
+    unsigned                    validated:1;   /* against a schema */
     unsigned                    reading:1;
     unsigned                    done:1;        /* read completely */
 } ngx_http_logistics_body_ctx_t;
