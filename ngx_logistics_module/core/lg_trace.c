@@ -92,25 +92,22 @@ lg_traceparent_write(char *buf, const char *trace_id, const char *span_id,
 void
 lg_trace_id_hex(char *hex, const unsigned char *random, size_t len)
 {
-    size_t  i;
-    int     zero;
+    size_t          i;
+    unsigned char   any;
 
     static const char  digits[] = "0123456789abcdef";
 
-    zero = 1;
+    any = 0;
 
     for (i = 0; i < len; i++) {
         hex[2 * i] = digits[random[i] >> 4];
         hex[2 * i + 1] = digits[random[i] & 0x0f];
-
-        if (random[i] != 0) {
-            zero = 0;
-        }
+        any |= random[i];
     }
 
     /* an all-zero id is invalid: 2^-64 odds at least, but be exact */
 
-    if (zero && len > 0) {
+    if (any == 0 && len > 0) {
         hex[2 * len - 1] = '1';
     }
 }
