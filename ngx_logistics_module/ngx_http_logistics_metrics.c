@@ -98,6 +98,22 @@ typedef struct {
 } ngx_http_logistics_metrics_loc_conf_t;
 
 
+/*
+ * A worker's scrape buffers (the summed counters, the text), kept from
+ * one scrape to the next: a fresh multi-megabyte allocation per scrape
+ * costs more in page faults than the rendering itself.
+ */
+
+typedef struct {
+    u_char                          *data;
+    size_t                           size;
+    ngx_uint_t                       busy;     /* a scrape is sending it */
+} ngx_http_logistics_mbuf_t;
+
+#define NGX_HTTP_LOGISTICS_MBUF_SUM   0
+#define NGX_HTTP_LOGISTICS_MBUF_TEXT  1
+
+
 static void *ngx_http_logistics_metrics_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_logistics_metrics_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_logistics_metrics_merge_loc_conf(ngx_conf_t *cf,
@@ -135,6 +151,9 @@ static void ngx_http_logistics_metrics_gauges(ngx_http_request_t *r,
     ngx_http_logistics_mzone_t *mz, uint64_t *values);
 static ngx_int_t ngx_http_logistics_metrics_send(ngx_http_request_t *r,
     const char *type, u_char *data, size_t len, ngx_uint_t page);
+static void *ngx_http_logistics_metrics_buffer(ngx_http_request_t *r,
+    ngx_uint_t which, size_t size);
+static void ngx_http_logistics_metrics_release(void *data);
 
 
 static ngx_command_t  ngx_http_logistics_metrics_commands[] = {
@@ -197,6 +216,7 @@ static ngx_http_logistics_mzone_t  *ngx_http_logistics_metrics_mz;
 static ngx_http_logistics_mset_t   *ngx_http_logistics_metrics_set;
 static ngx_event_t                  ngx_http_logistics_metrics_folder;
 static ngx_connection_t             ngx_http_logistics_metrics_dummy;
+static ngx_http_logistics_mbuf_t    ngx_http_logistics_metrics_bufs[2];
 
 
 static void *
@@ -799,6 +819,7 @@ ngx_http_logistics_metrics_init_process(ngx_cycle_t *cycle)
 static void
 ngx_http_logistics_metrics_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_uint_t                     i;
     uint64_t                      *values;
     ngx_http_logistics_mgen_t     *gen;
     ngx_http_logistics_mzone_t    *mz;
@@ -807,6 +828,12 @@ ngx_http_logistics_metrics_exit_process(ngx_cycle_t *cycle)
 
     mz = ngx_http_logistics_metrics_mz;
     mx = &ngx_http_logistics_metrics;
+
+    for (i = 0; i < 2; i++) {
+        ngx_free(ngx_http_logistics_metrics_bufs[i].data);
+        ngx_memzero(&ngx_http_logistics_metrics_bufs[i],
+                    sizeof(ngx_http_logistics_mbuf_t));
+    }
 
     if (mz == NULL) {
         return;
@@ -1385,8 +1412,9 @@ ngx_http_logistics_metrics_handler(ngx_http_request_t *r)
                ? LG_METRICS_OPENMETRICS_TYPE : LG_METRICS_PROMETHEUS_TYPE;
     }
 
-    /* a large allocation: pages never written are never touched */
-    buf = ngx_palloc(r->pool, size);
+    /* pages of the bound never written are never touched */
+    buf = ngx_http_logistics_metrics_buffer(r, NGX_HTTP_LOGISTICS_MBUF_TEXT,
+                                            size);
     if (buf == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -1425,10 +1453,13 @@ ngx_http_logistics_metrics_sum(ngx_http_request_t *r,
 
     own = mz->gen;
 
-    sum = ngx_pcalloc(r->pool, own->nslots * sizeof(uint64_t));
+    sum = ngx_http_logistics_metrics_buffer(r, NGX_HTTP_LOGISTICS_MBUF_SUM,
+                                            own->nslots * sizeof(uint64_t));
     if (sum == NULL) {
         return NULL;
     }
+
+    ngx_memzero(sum, own->nslots * sizeof(uint64_t));
 
     ngx_shmtx_lock(&mz->shpool->mutex);
 
@@ -1626,4 +1657,54 @@ ngx_http_logistics_metrics_send(ngx_http_request_t *r, const char *type,
     out.next = NULL;
 
     return ngx_http_output_filter(r, &out);
+}
+
+
+/* the worker's buffer, or one of the request's while a scrape sends it */
+
+static void *
+ngx_http_logistics_metrics_buffer(ngx_http_request_t *r, ngx_uint_t which,
+    size_t size)
+{
+    ngx_pool_cleanup_t         *cln;
+    ngx_http_logistics_mbuf_t  *b;
+
+    b = &ngx_http_logistics_metrics_bufs[which];
+
+    if (b->busy) {
+        return ngx_palloc(r->pool, size);
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    if (b->size < size) {
+        ngx_free(b->data);
+
+        b->size = 0;
+        b->data = ngx_alloc(size, r->connection->log);
+        if (b->data == NULL) {
+            return NULL;
+        }
+
+        b->size = size;
+    }
+
+    b->busy = 1;
+
+    cln->handler = ngx_http_logistics_metrics_release;
+    cln->data = b;
+
+    return b->data;
+}
+
+
+static void
+ngx_http_logistics_metrics_release(void *data)
+{
+    ngx_http_logistics_mbuf_t  *b = data;
+
+    b->busy = 0;
 }
