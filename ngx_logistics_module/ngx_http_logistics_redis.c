@@ -514,9 +514,6 @@ ngx_http_logistics_redis_connect(ngx_event_t *ev)
         rs->setup++;
     }
 
-    ngx_http_logistics_count_add(LG_MF_REDIS_COMMANDS, rs->setup,
-                                 LG_REDIS_CMD_SETUP, 0, 0, 0);
-
     ngx_add_timer(&rs->connect_timer, rcf->connect_timeout);
 }
 
@@ -658,6 +655,9 @@ ngx_http_logistics_redis_setup_reply(redisAsyncContext *ac, void *reply,
     if (rr == NULL || ac != rs->ac) {
         return;
     }
+
+    /* counted when answered: the first ones go out before the counters */
+    ngx_http_logistics_count1(LG_MF_REDIS_COMMANDS, LG_REDIS_CMD_SETUP);
 
     if (rr->type == REDIS_REPLY_ERROR) {
         ngx_log_error(NGX_LOG_ERR, rs->log, 0,

@@ -475,4 +475,25 @@ SKIP: {
        "a screenshot of the status page ($png)");
 }
 
+###############################################################################
+# per_partner=off: every partner under "-", no partner ids in the labels
+
+my $cur = $t->read_file('nginx.conf');
+$cur =~ s/logistics_metrics_zone\s+metrics:4m;/logistics_metrics_zone  metrics:4m  per_partner=off;/
+    or die "no metrics zone in nginx.conf\n";
+$t->write_file('nginx.conf', $cur);
+
+my $dash = 'logistics_partner_requests_total{partner="-",decision="allow"}';
+my $dash0 = value($dash);
+ok($t->reload(), 'reload with per_partner=off');
+
+is(http_get('/v2/shipments/9', port => $gw, 'X-API-Key' => $ACME)->{status},
+   200, 'acme is served');
+my $text2 = metrics()->{body};
+is(samples($text2)->{$dash}, $dash0 + 1, 'and counted under partner="-"');
+my @ids = $text2 =~ /partner="([^"-][^"]*)"/g;
+is(scalar @ids, 0, 'no partner id in any label');
+like($text2, qr/^logistics_requests_total\{route="shipments.get",version="v2",decision="allow"\} \d+$/m,
+     'routes keep their labels');
+
 $t->done_testing();
