@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 
 #include "ngx_http_logistics_ctx.h"
+#include "ngx_http_logistics_metrics.h"
 #include "lg_apikey.h"
 
 
@@ -118,6 +119,7 @@ ngx_http_logistics_bearer(ngx_http_request_t *r,
 
         if (rc == NGX_OK) {
             ctx->auth.token_cached = 1;
+            ngx_http_logistics_metrics_token(ctx, cl.issuer, LG_CACHE_HIT);
             return ngx_http_logistics_accept(r, ctx, policy, &cl);
         }
 
@@ -128,6 +130,8 @@ ngx_http_logistics_bearer(ngx_http_request_t *r,
 
     issuer = lg_policy_token_issuer(policy, (const char *) token->data,
                                     token->len);
+    ngx_http_logistics_metrics_token(ctx, issuer,
+                              key.len ? LG_CACHE_MISS : LG_CACHE_RESULT_LAST);
 
     if (issuer == NULL) {
         return ngx_http_logistics_token_rejected(r, ctx, "unknown-issuer",
@@ -155,6 +159,8 @@ ngx_http_logistics_bearer(ngx_http_request_t *r,
 
     status = lg_jwt_verify(&issuer->rules, keys, (const char *) token->data,
                            token->len, (int64_t) ngx_time(), &jwt);
+
+    ngx_http_logistics_metrics_kid(ctx, issuer, status == LG_TOKEN_KEY_UNKNOWN);
 
     if (status == LG_TOKEN_KEY_UNKNOWN && issuer->jwks_uri.len
         && !ctx->auth.refetched)

@@ -9,6 +9,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_logistics_ctx.h"
+#include "ngx_http_logistics_metrics.h"
 
 
 /*
@@ -447,6 +448,7 @@ ngx_http_logistics_body_check(ngx_http_request_t *r,
     int                              rc;
     u_char                          *data;
     size_t                           len;
+    uint64_t                         start;
     lg_error_t                       err;
     ngx_pool_cleanup_t              *cln;
     lg_schema_result_t               res;
@@ -499,8 +501,18 @@ ngx_http_logistics_body_check(ngx_http_request_t *r,
 
     /* tokens over the bytes as they are: no tree, no copy of the body */
 
+    start = ngx_http_logistics_metrics_clock();
+
     rc = lg_schema_validate_body(ngx_http_logistics_body_schema(ctx),
                                  (const char *) data, len, &res, &err);
+
+    ngx_http_logistics_observe(LG_MF_SCHEMA_DURATION,
+                               ngx_http_logistics_metrics_route(ctx->route,
+                                                                ctx->version),
+                               ngx_http_logistics_metrics_clock() - start);
+
+    ctx->body.validated = (rc != LG_SCHEMA_BODY_MALFORMED);
+    ctx->body.schema_errors = res.nerrors;
 
     if (rc == LG_SCHEMA_BODY_MALFORMED) {
         (void) ngx_http_logistics_refuse(ctx, LG_PROBLEM_MALFORMED_BODY,
@@ -547,6 +559,9 @@ ngx_http_logistics_invalid(ngx_http_request_t *r,
     (void) ngx_http_logistics_refuse(ctx, LG_PROBLEM_INVALID_BODY,
                                      "invalid-body");
     a = &ctx->answer;
+
+    ngx_http_logistics_count1(LG_MF_SCHEMA_FAILURES,
+                   ngx_http_logistics_metrics_route(ctx->route, ctx->version));
 
     len = lg_problem_errors(NULL, 0, res->errors, res->nerrors);
 

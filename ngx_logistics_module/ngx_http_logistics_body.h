@@ -19,6 +19,8 @@ typedef struct {
     ngx_str_t                   bytes;         /* the body, once read */
     lg_arena_t                  arena;         /* validation errors */
     off_t                       received;      /* counted while read */
+    ngx_uint_t                  schema_errors; /* when validated */
+    unsigned                    validated:1;   /* against a schema */
     unsigned                    reading:1;
     unsigned                    done:1;        /* read completely */
     unsigned                    in_call:1;     /* inside the reader's

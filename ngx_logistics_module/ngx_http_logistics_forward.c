@@ -17,14 +17,10 @@ static ngx_uint_t ngx_http_logistics_allowed(ngx_table_elt_t *h,
     const lg_api_t *api);
 static ngx_int_t ngx_http_logistics_gateway_headers(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, ngx_list_t *headers);
-static ngx_int_t ngx_http_logistics_trace_headers(ngx_http_request_t *r,
-    ngx_http_logistics_ctx_t *ctx, ngx_list_t *headers,
-    ngx_table_elt_t *tracestate);
 static ngx_int_t ngx_http_logistics_host(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, ngx_list_t *headers);
 static ngx_table_elt_t *ngx_http_logistics_push(ngx_list_t *headers,
     ngx_uint_t name, u_char *value, size_t len);
-static ngx_int_t ngx_http_logistics_traceparent_valid(ngx_str_t *value);
 
 
 /*
@@ -62,11 +58,9 @@ static ngx_str_t  ngx_http_logistics_allow_list[] = {
 #define NGX_HTTP_LOGISTICS_H_TOKEN_ID      6
 #define NGX_HTTP_LOGISTICS_H_FORWARDED     7
 #define NGX_HTTP_LOGISTICS_H_PROTO         8
-#define NGX_HTTP_LOGISTICS_H_TRACEPARENT   9
-#define NGX_HTTP_LOGISTICS_H_TRACESTATE    10
-#define NGX_HTTP_LOGISTICS_H_HOST          11
-#define NGX_HTTP_LOGISTICS_H_FORWARDED_HOST  12
-#define NGX_HTTP_LOGISTICS_H_AUTHORIZATION   13
+#define NGX_HTTP_LOGISTICS_H_HOST          9
+#define NGX_HTTP_LOGISTICS_H_FORWARDED_HOST  10
+#define NGX_HTTP_LOGISTICS_H_AUTHORIZATION   11
 
 typedef struct {
     ngx_str_t                   key;
@@ -89,8 +83,6 @@ static ngx_http_logistics_name_t  ngx_http_logistics_names[] = {
       0 },
     { ngx_string("X-Forwarded-For"), ngx_string("x-forwarded-for"), 0 },
     { ngx_string("X-Forwarded-Proto"), ngx_string("x-forwarded-proto"), 0 },
-    { ngx_string("traceparent"), ngx_string("traceparent"), 0 },
-    { ngx_string("tracestate"), ngx_string("tracestate"), 0 },
     { ngx_string("Host"), ngx_string("host"), 0 },
     { ngx_string("X-Forwarded-Host"), ngx_string("x-forwarded-host"), 0 },
     { ngx_string("Authorization"), ngx_string("authorization"), 0 },
@@ -179,12 +171,13 @@ static ngx_int_t
 ngx_http_logistics_rewrite_headers(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx)
 {
-    ngx_uint_t           i, n, keep_tracestate;
-    ngx_list_t           old, *headers;
-    ngx_list_part_t     *part;
-    ngx_table_elt_t     *h, *copy, *tracestate;
-    const lg_api_t      *api;
-    const lg_partner_t  *partner;
+    ngx_uint_t                      i, n;
+    ngx_list_t                      old, *headers;
+    ngx_list_part_t                *part;
+    ngx_table_elt_t                *h, *copy;
+    const lg_api_t                 *api;
+    const lg_partner_t             *partner;
+    ngx_http_logistics_loc_conf_t  *lcf;
 
     api = ctx->route->api;
     partner = ctx->partner;
@@ -205,11 +198,6 @@ ngx_http_logistics_rewrite_headers(ngx_http_request_t *r,
     {
         return NGX_ERROR;
     }
-
-    keep_tracestate = ctx->in.traceparent != NULL
-                      && ngx_http_logistics_traceparent_valid(
-                             &ctx->in.traceparent->value);
-    tracestate = NULL;
 
     part = &old.part;
     h = part->elts;
@@ -233,15 +221,6 @@ ngx_http_logistics_rewrite_headers(ngx_http_request_t *r,
             }
 
             *copy = h[i];
-            continue;
-        }
-
-        if (keep_tracestate && tracestate == NULL
-            && h[i].key.len == sizeof("tracestate") - 1
-            && ngx_strncmp(h[i].lowcase_key, "tracestate",
-                           sizeof("tracestate") - 1) == 0)
-        {
-            tracestate = &h[i];
         }
     }
 
@@ -266,10 +245,17 @@ ngx_http_logistics_rewrite_headers(ngx_http_request_t *r,
     r->headers_in.date = NULL;
 #endif
 
+    /* W3C Trace Context: the gateway's span continues the trace */
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_logistics_module);
+
     if (ngx_http_logistics_gateway_headers(r, ctx, headers) != NGX_OK
-        || ngx_http_logistics_trace_headers(r, ctx, headers,
-                                            keep_tracestate ? tracestate
-                                                            : NULL)
+        || ngx_http_logistics_trace_init(r, &ctx->trace, ctx->in.traceparent,
+                                         &old)
+           != NGX_OK
+        || ngx_http_logistics_trace_headers(r, &ctx->trace,
+                                            lcf->trace_context, &old,
+                                            headers)
            != NGX_OK
         || ngx_http_logistics_host(r, ctx, headers) != NGX_OK)
     {
@@ -388,68 +374,6 @@ ngx_http_logistics_gateway_headers(ngx_http_request_t *r,
 }
 
 
-/* W3C Trace Context: continue the partner's trace or start one */
-
-static ngx_int_t
-ngx_http_logistics_trace_headers(ngx_http_request_t *r,
-    ngx_http_logistics_ctx_t *ctx, ngx_list_t *headers,
-    ngx_table_elt_t *tracestate)
-{
-    u_char  *p;
-    u_char   random[24];
-
-    if (ctx->in.traceparent != NULL
-        && ngx_http_logistics_traceparent_valid(&ctx->in.traceparent->value))
-    {
-        if (ngx_http_logistics_push(headers, NGX_HTTP_LOGISTICS_H_TRACEPARENT,
-                                    ctx->in.traceparent->value.data,
-                                    ctx->in.traceparent->value.len)
-            == NULL)
-        {
-            return NGX_ERROR;
-        }
-
-        if (tracestate != NULL
-            && ngx_http_logistics_push(headers,
-                                       NGX_HTTP_LOGISTICS_H_TRACESTATE,
-                                       tracestate->value.data,
-                                       tracestate->value.len)
-               == NULL)
-        {
-            return NGX_ERROR;
-        }
-
-        return NGX_OK;
-    }
-
-    p = ngx_pnalloc(r->pool, 55);
-    if (p == NULL
-        || ngx_http_logistics_random(random, sizeof(random)) != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    /* an all-zero id is invalid; 2^-128 odds, but be exact */
-    random[0] |= 0x01;
-    random[16] |= 0x01;
-
-    ngx_memcpy(p, "00-", 3);
-    ngx_hex_dump(p + 3, random, 16);
-    p[35] = '-';
-    ngx_hex_dump(p + 36, random + 16, 8);
-    ngx_memcpy(p + 52, "-01", 3);
-
-    if (ngx_http_logistics_push(headers, NGX_HTTP_LOGISTICS_H_TRACEPARENT,
-                                p, 55)
-        == NULL)
-    {
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
-}
-
-
 /*
  * Odoo picks its database from the Host name (dbfilter) and, behind a
  * proxy, from X-Forwarded-Host: both come from the version's
@@ -551,48 +475,4 @@ ngx_http_logistics_push(ngx_list_t *headers, ngx_uint_t name, u_char *value,
     h->hash = n->hash;
 
     return h;
-}
-
-
-/* "00-" 32 hex "-" 16 hex "-" 2 hex, ids not all zero (W3C) */
-
-static ngx_int_t
-ngx_http_logistics_traceparent_valid(ngx_str_t *value)
-{
-    u_char      c, *p;
-    ngx_uint_t  i, trace_zero, parent_zero;
-
-    p = value->data;
-
-    if (value->len != 55 || p[0] != '0' || p[1] != '0' || p[2] != '-'
-        || p[35] != '-' || p[52] != '-')
-    {
-        return 0;
-    }
-
-    trace_zero = 1;
-    parent_zero = 1;
-
-    for (i = 3; i < 55; i++) {
-        if (i == 35 || i == 52) {
-            continue;
-        }
-
-        c = p[i];
-
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-            return 0;
-        }
-
-        if (c != '0') {
-            if (i < 35) {
-                trace_zero = 0;
-
-            } else if (i < 52) {
-                parent_zero = 0;
-            }
-        }
-    }
-
-    return !trace_zero && !parent_zero;
 }

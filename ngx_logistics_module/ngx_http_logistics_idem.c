@@ -9,6 +9,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_logistics_ctx.h"
+#include "ngx_http_logistics_metrics.h"
 #include "lg_apikey.h"
 #include "lg_keys.h"
 
@@ -607,6 +608,7 @@ ngx_http_logistics_idem_store(ngx_http_request_t *r,
                                body);
 
     idem->state = NGX_HTTP_LOGISTICS_IDEM_STORED;
+    ngx_http_logistics_count0_n(LG_MF_IDEMPOTENCY_STORED_BYTES, len);
 
     if (lmcf->redis != NULL) {
         ngx_http_logistics_idem_redis_swap(ctx, rec, len,

@@ -10,6 +10,7 @@
 
 #include "ngx_http_logistics_module.h"
 #include "ngx_http_logistics_jwks.h"
+#include "ngx_http_logistics_metrics.h"
 #include "ngx_http_logistics_shm.h"
 #include "ngx_http_logistics_util.h"
 
@@ -366,6 +367,9 @@ ngx_http_logistics_jwks_finish(ngx_http_request_t *r,
                       "set", issuer->name.data, issuer->jwks_uri.data,
                       fetch->status);
     }
+
+    ngx_http_logistics_metrics_jwks(issuer, set != NULL, fetch->body.len,
+                                    fetch->status);
 
     if (set == NULL) {
         (void) ngx_http_logistics_doc_store(lmcf->zone, &key, NULL, now, 0,

@@ -114,6 +114,13 @@ static ngx_command_t  ngx_http_logistics_commands[] = {
       offsetof(ngx_http_logistics_loc_conf_t, token_cache),
       NULL },
 
+    { ngx_string("logistics_trace_context"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_logistics_loc_conf_t, trace_context),
+      NULL },
+
     { ngx_string("logistics_gateway"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
@@ -213,6 +220,7 @@ ngx_http_logistics_create_loc_conf(ngx_conf_t *cf)
     lcf->fail_mode = NGX_CONF_UNSET_UINT;
     lcf->legacy_headers = NGX_CONF_UNSET;
     lcf->token_cache = NGX_CONF_UNSET;
+    lcf->trace_context = NGX_CONF_UNSET;
 
     return lcf;
 }
@@ -234,6 +242,7 @@ ngx_http_logistics_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               NGX_CONF_UNSET_UINT);
     ngx_conf_merge_value(conf->legacy_headers, prev->legacy_headers, 0);
     ngx_conf_merge_value(conf->token_cache, prev->token_cache, 1);
+    ngx_conf_merge_value(conf->trace_context, prev->trace_context, 1);
 
     return NGX_CONF_OK;
 }

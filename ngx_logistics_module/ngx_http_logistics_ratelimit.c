@@ -9,6 +9,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_logistics_ctx.h"
+#include "ngx_http_logistics_metrics.h"
 #include "lg_keys.h"
 #include "lg_redis_script.h"
 
@@ -525,6 +526,10 @@ ngx_http_logistics_limits_verdict(ngx_http_request_t *r,
 
     lm = &ctx->limits;
     a = &ctx->answer;
+
+    ngx_http_logistics_metrics_limits(ctx->partner, lm->limits,
+                    (rc == NGX_OK || rc == NGX_DECLINED) ? lm->nlimits : 0,
+                    lm->rc == NGX_DONE || lm->rc == NGX_ERROR);
 
     switch (rc) {
 

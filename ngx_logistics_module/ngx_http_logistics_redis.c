@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 
 #include "ngx_http_logistics_redis.h"
+#include "ngx_http_logistics_metrics.h"
 
 
 /*
@@ -49,6 +50,7 @@ struct ngx_http_logistics_redis_op_s {
     ngx_event_t                       timer;
     ngx_msec_t                        sent;
     unsigned                          live:1;   /* waiting, in time */
+    uint64_t                          sent_us;  /* for the metrics */
 };
 
 
@@ -363,6 +365,7 @@ ngx_http_logistics_redis_init_process(ngx_cycle_t *cycle,
     rs->conf = rcf;
     rs->log = cycle->log;
     rs->state = NGX_HTTP_LOGISTICS_REDIS_DOWN;
+    ngx_http_logistics_metrics_redis_state(LG_CONN_DOWN);
     rs->backoff = NGX_HTTP_LOGISTICS_REDIS_BACKOFF_MIN;
 
     rs->reconnect.handler = ngx_http_logistics_redis_connect;
@@ -435,6 +438,7 @@ ngx_http_logistics_redis_connect(ngx_event_t *ev)
         ngx_log_error(NGX_LOG_ERR, rs->log, 0,
                       "logistics: Redis \"%V\": %s", &rcf->address,
                       ac ? ac->errstr : "out of memory");
+        ngx_http_logistics_count1(LG_MF_REDIS_ERRORS, LG_REDIS_ERR_CONNECT);
 
         if (ac != NULL) {
             redisAsyncFree(ac);
@@ -460,6 +464,7 @@ ngx_http_logistics_redis_connect(ngx_event_t *ev)
     rs->ac = ac;
     rs->conn = c;
     rs->state = NGX_HTTP_LOGISTICS_REDIS_CONNECTING;
+    ngx_http_logistics_metrics_redis_state(LG_CONN_CONNECTING);
 
     ac->data = rs;
     ac->ev.data = c;
@@ -568,6 +573,7 @@ ngx_http_logistics_redis_drop(const char *why)
     /* first: requests resumed by redisAsyncFree must see "down" */
     rs->ac = NULL;
     rs->state = NGX_HTTP_LOGISTICS_REDIS_DOWN;
+    ngx_http_logistics_metrics_redis_state(LG_CONN_DOWN);
     ac->onDisconnect = NULL;
 
     redisAsyncFree(ac);
@@ -590,6 +596,7 @@ ngx_http_logistics_redis_schedule(void)
     }
 
     ngx_add_timer(&rs->reconnect, rs->backoff);
+    ngx_http_logistics_count0(LG_MF_REDIS_RECONNECTS);
 
     rs->backoff *= 2;
 
@@ -602,6 +609,7 @@ ngx_http_logistics_redis_schedule(void)
 static void
 ngx_http_logistics_redis_connect_timeout(ngx_event_t *ev)
 {
+    ngx_http_logistics_count1(LG_MF_REDIS_ERRORS, LG_REDIS_ERR_CONNECT);
     ngx_http_logistics_redis_drop("connect or setup timed out");
 }
 
@@ -622,6 +630,7 @@ ngx_http_logistics_redis_on_connect(const redisAsyncContext *ac, int status)
     ngx_log_error(NGX_LOG_ERR, rs->log, 0,
                   "logistics: Redis \"%V\": connect failed: %s",
                   &rs->conf->address, ac->errstr);
+    ngx_http_logistics_count1(LG_MF_REDIS_ERRORS, LG_REDIS_ERR_CONNECT);
 
     ngx_http_logistics_redis_gone(rs);
 }
@@ -639,6 +648,7 @@ ngx_http_logistics_redis_on_disconnect(const redisAsyncContext *ac,
                   "logistics: Redis \"%V\": connection lost: %s",
                   &rs->conf->address,
                   ac->errstr[0] ? ac->errstr : "closed by the server");
+    ngx_http_logistics_count1(LG_MF_REDIS_ERRORS, LG_REDIS_ERR_IO);
 
     ngx_http_logistics_redis_gone(rs);
 }
@@ -656,6 +666,7 @@ ngx_http_logistics_redis_gone(ngx_http_logistics_redis_t *rs)
     rs->ac = NULL;
     rs->state = NGX_HTTP_LOGISTICS_REDIS_DOWN;
     rs->live = 0;
+    ngx_http_logistics_metrics_redis_state(LG_CONN_DOWN);
 
     ngx_http_logistics_redis_schedule();
 }
@@ -674,11 +685,15 @@ ngx_http_logistics_redis_setup_reply(redisAsyncContext *ac, void *reply,
         return;
     }
 
+    /* counted when answered: the first ones go out before the counters */
+    ngx_http_logistics_count1(LG_MF_REDIS_COMMANDS, LG_REDIS_CMD_SETUP);
+
     if (rr->type == REDIS_REPLY_ERROR) {
         ngx_log_error(NGX_LOG_ERR, rs->log, 0,
                       "logistics: Redis \"%V\": %s failed: %*s",
                       &rs->conf->address, (char *) privdata,
                       (size_t) rr->len, rr->str);
+        ngx_http_logistics_count1(LG_MF_REDIS_ERRORS, LG_REDIS_ERR_REPLY);
 
         /* not from inside a hiredis callback: let the timer do it */
         if (rs->connect_timer.timer_set) {
@@ -695,6 +710,7 @@ ngx_http_logistics_redis_setup_reply(redisAsyncContext *ac, void *reply,
         }
 
         rs->state = NGX_HTTP_LOGISTICS_REDIS_READY;
+        ngx_http_logistics_metrics_redis_state(LG_CONN_CONNECTED);
         rs->backoff = NGX_HTTP_LOGISTICS_REDIS_BACKOFF_MIN;
 
         ngx_log_error(NGX_LOG_INFO, rs->log, 0,
@@ -870,6 +886,8 @@ ngx_http_logistics_redis_call(int argc, const char **argv,
     op->timer.handler = ngx_http_logistics_redis_timeout;
     op->timer.data = op;
     op->timer.log = log;
+    op->sent_us = ngx_http_logistics_metrics_clock();
+    ngx_http_logistics_count1(LG_MF_REDIS_COMMANDS, LG_REDIS_CMD_LIMIT);
 
     ngx_add_timer(&op->timer, rs->conf->timeout);
 
@@ -929,6 +947,8 @@ ngx_http_logistics_redis_reply(redisAsyncContext *ac, void *reply,
         ngx_http_logistics_redis.progress = ngx_current_msec;
     }
 
+    ngx_http_logistics_metrics_round_trip(rr != NULL ? op->sent_us : 0);
+
     ngx_free(op);
 
     noscript = 0;
@@ -941,6 +961,8 @@ ngx_http_logistics_redis_reply(redisAsyncContext *ac, void *reply,
             ngx_log_error(NGX_LOG_ERR, ngx_http_logistics_redis.log, 0,
                           "logistics: Redis replied %*s", (size_t) rr->len,
                           rr->str);
+            ngx_http_logistics_count1(LG_MF_REDIS_ERRORS,
+                                      LG_REDIS_ERR_REPLY);
 
             noscript = (rr->len >= 8
                         && ngx_strncmp(rr->str, "NOSCRIPT", 8) == 0);
@@ -975,6 +997,7 @@ ngx_http_logistics_redis_timeout(ngx_event_t *ev)
 
     /* the op stays with hiredis until its reply or the connection's end */
     op->handler = NULL;
+    ngx_http_logistics_count0(LG_MF_REDIS_TIMEOUTS);
 
     if (op->live) {
         op->live = 0;
@@ -1024,6 +1047,8 @@ ngx_http_logistics_redis_fallback(ngx_log_t *log, const char *why,
 
     rs->fallbacks++;
     rs->total_fallbacks++;
+    ngx_http_logistics_count1(LG_MF_REDIS_FALLBACKS,
+                              closed ? LG_FAIL_MODE_CLOSED : LG_FAIL_MODE_OPEN);
 
     if (rs->outage || rs->conf == NULL) {
         return;
@@ -1084,6 +1109,8 @@ ngx_http_logistics_redis_send(int argc, const char **argv,
         return NGX_ERROR;
     }
 
+    ngx_http_logistics_count1(LG_MF_REDIS_COMMANDS, LG_REDIS_CMD_STORE);
+
     return NGX_OK;
 }
 
@@ -1129,5 +1156,6 @@ ngx_http_logistics_redis_forget(redisAsyncContext *ac, void *reply,
         ngx_log_error(NGX_LOG_ERR, ngx_http_logistics_redis.log, 0,
                       "logistics: Redis replied %*s", (size_t) rr->len,
                       rr->str);
+        ngx_http_logistics_count1(LG_MF_REDIS_ERRORS, LG_REDIS_ERR_REPLY);
     }
 }

@@ -11,6 +11,7 @@
 #include "ngx_http_logistics_module.h"
 #include "ngx_http_logistics_shm.h"
 #include "ngx_http_logistics_util.h"
+#include "ngx_http_logistics_metrics.h"
 
 
 /*
@@ -347,6 +348,10 @@ ngx_http_logistics_zone_expire(ngx_http_logistics_zone_t *zone, int64_t now,
 
         if (!expired && (!force || zone->keep_live)) {
             return;
+        }
+
+        if (force && (ln->expires == 0 || ln->expires > now)) {
+            ngx_http_logistics_metrics_evicted(ln->data, ln->len, ln->doc);
         }
 
         force = 0;
@@ -686,6 +691,33 @@ ngx_http_logistics_doc_version(ngx_shm_zone_t *shm_zone, ngx_str_t *key,
 
 
 ngx_int_t
+ngx_http_logistics_doc_stored(ngx_shm_zone_t *shm_zone, ngx_str_t *key,
+    int64_t *stored)
+{
+    ngx_int_t                   rc;
+    ngx_http_logistics_doc_t   *doc;
+    ngx_http_logistics_zone_t  *zone;
+
+    zone = shm_zone->data;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    doc = ngx_http_logistics_doc_get(zone, key, 0, shm_zone->shm.log);
+
+    rc = NGX_DECLINED;
+
+    if (doc != NULL && doc->version != 0) {
+        *stored = doc->stored;
+        rc = NGX_OK;
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    return rc;
+}
+
+
+ngx_int_t
 ngx_http_logistics_doc_copy(ngx_shm_zone_t *shm_zone, ngx_str_t *key,
     ngx_pool_t *pool, ngx_str_t *data, int64_t *version)
 {
@@ -781,6 +813,7 @@ ngx_http_logistics_doc_store(ngx_shm_zone_t *shm_zone, ngx_str_t *key,
      */
     fresh->version = ngx_max(doc->version + 1, now);
     fresh->expires = expires;
+    fresh->stored = now;
     fresh->len = data->len;
     ngx_memcpy(fresh->data, data->data, data->len);
 

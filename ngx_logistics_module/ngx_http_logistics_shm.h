@@ -67,6 +67,7 @@ typedef struct {
     int64_t                       expires;    /* refresh after this */
     int64_t                       fetching;   /* a fetch started; 0: none */
     int64_t                       attempted;  /* last fetch started */
+    int64_t                       stored;     /* this version came */
     size_t                        len;
     u_char                        data[1];
 } ngx_http_logistics_doc_t;
@@ -89,6 +90,10 @@ ngx_int_t ngx_http_logistics_doc_check(ngx_shm_zone_t *shm_zone,
 /* the document's version, 0 when there is none */
 ngx_int_t ngx_http_logistics_doc_version(ngx_shm_zone_t *shm_zone,
     ngx_str_t *key, int64_t *version);
+
+/* when the document's current version was stored; NGX_DECLINED: none */
+ngx_int_t ngx_http_logistics_doc_stored(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *key, int64_t *stored);
 
 /* a copy of the document into the pool */
 ngx_int_t ngx_http_logistics_doc_copy(ngx_shm_zone_t *shm_zone,

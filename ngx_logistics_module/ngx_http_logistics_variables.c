@@ -25,7 +25,12 @@ typedef enum {
     NGX_HTTP_LOGISTICS_VAR_SCOPES,
     NGX_HTTP_LOGISTICS_VAR_TOKEN_CACHE,
     NGX_HTTP_LOGISTICS_VAR_IDEMPOTENCY,
-    NGX_HTTP_LOGISTICS_VAR_UPSTREAM_HOST
+    NGX_HTTP_LOGISTICS_VAR_UPSTREAM_HOST,
+    NGX_HTTP_LOGISTICS_VAR_TRACE_ID,
+    NGX_HTTP_LOGISTICS_VAR_SPAN_ID,
+    NGX_HTTP_LOGISTICS_VAR_TRACEPARENT,
+    NGX_HTTP_LOGISTICS_VAR_RATELIMIT_REMAINING,
+    NGX_HTTP_LOGISTICS_VAR_SCHEMA_ERRORS
 } ngx_http_logistics_var_e;
 
 
@@ -35,6 +40,9 @@ static ngx_int_t ngx_http_logistics_scopes_value(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, ngx_str_t *value);
 static ngx_int_t ngx_http_logistics_upstream_host(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_logistics_audit_value(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, ngx_http_logistics_var_e var,
+    ngx_str_t *value);
 
 
 static ngx_http_variable_t  ngx_http_logistics_vars[] = {
@@ -78,6 +86,24 @@ static ngx_http_variable_t  ngx_http_logistics_vars[] = {
     { ngx_string("logistics_upstream_host"), NULL,
       ngx_http_logistics_upstream_host,
       NGX_HTTP_LOGISTICS_VAR_UPSTREAM_HOST, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("logistics_trace_id"), NULL, ngx_http_logistics_variable,
+      NGX_HTTP_LOGISTICS_VAR_TRACE_ID, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("logistics_span_id"), NULL, ngx_http_logistics_variable,
+      NGX_HTTP_LOGISTICS_VAR_SPAN_ID, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("logistics_traceparent"), NULL, ngx_http_logistics_variable,
+      NGX_HTTP_LOGISTICS_VAR_TRACEPARENT, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("logistics_ratelimit_remaining"), NULL,
+      ngx_http_logistics_variable,
+      NGX_HTTP_LOGISTICS_VAR_RATELIMIT_REMAINING, NGX_HTTP_VAR_NOCACHEABLE,
+      0 },
+
+    { ngx_string("logistics_schema_errors"), NULL,
+      ngx_http_logistics_variable,
+      NGX_HTTP_LOGISTICS_VAR_SCHEMA_ERRORS, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -194,6 +220,14 @@ ngx_http_logistics_variable(ngx_http_request_t *r,
     case NGX_HTTP_LOGISTICS_VAR_UPSTREAM_HOST:
         /* ngx_http_logistics_upstream_host() */
         break;
+    default:
+        if (ngx_http_logistics_audit_value(r, ctx,
+                                           (ngx_http_logistics_var_e) data,
+                                           &value)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
     }
 
     if (value.len == 0) {
@@ -305,4 +339,101 @@ ngx_http_logistics_scopes_value(ngx_http_request_t *r,
     value->len = p - value->data;
 
     return NGX_OK;
+}
+
+
+/*
+ * What the audit log correlates on: the W3C trace id, the gateway's span
+ * id and the traceparent sent to Odoo (the same for a refused request:
+ * the trace its log line belongs to), the fewest requests left under the
+ * partner's limits, and the JSON Schema errors of the body.
+ */
+
+static ngx_int_t
+ngx_http_logistics_audit_value(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, ngx_http_logistics_var_e var,
+    ngx_str_t *value)
+{
+    u_char                           *p;
+    int64_t                           remaining;
+    ngx_uint_t                        i;
+    ngx_http_logistics_limits_ctx_t  *lm;
+
+    ngx_str_null(value);
+
+    switch (var) {
+
+    case NGX_HTTP_LOGISTICS_VAR_TRACE_ID:
+    case NGX_HTTP_LOGISTICS_VAR_SPAN_ID:
+    case NGX_HTTP_LOGISTICS_VAR_TRACEPARENT:
+
+        if (ctx->request_id.len == 0) {
+            /* the pipeline did not start: no trace either */
+            return NGX_OK;
+        }
+
+        if (ngx_http_logistics_trace_init(r, &ctx->trace, ctx->in.traceparent,
+                                          &r->headers_in.headers)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        if (var == NGX_HTTP_LOGISTICS_VAR_TRACE_ID) {
+            value->data = ctx->trace.trace_id;
+            value->len = LG_TRACE_ID_LEN;
+
+        } else if (var == NGX_HTTP_LOGISTICS_VAR_SPAN_ID) {
+            value->data = ctx->trace.span_id;
+            value->len = LG_SPAN_ID_LEN;
+
+        } else {
+            value->data = ctx->trace.traceparent;
+            value->len = LG_TRACEPARENT_LEN;
+        }
+
+        return NGX_OK;
+
+    case NGX_HTTP_LOGISTICS_VAR_RATELIMIT_REMAINING:
+        lm = &ctx->limits;
+
+        if (lm->nlimits == 0) {
+            return NGX_OK;
+        }
+
+        remaining = lm->limits[0].result.remaining;
+
+        for (i = 1; i < lm->nlimits; i++) {
+            remaining = ngx_min(remaining, lm->limits[i].result.remaining);
+        }
+
+        p = ngx_pnalloc(r->pool, NGX_INT64_LEN);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        value->data = p;
+        value->len = ngx_sprintf(p, "%L", remaining) - p;
+
+        return NGX_OK;
+
+    case NGX_HTTP_LOGISTICS_VAR_SCHEMA_ERRORS:
+
+        if (!ctx->body.validated) {
+            return NGX_OK;
+        }
+
+        p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        value->data = p;
+        value->len = ngx_sprintf(p, "%ui", ctx->body.schema_errors) - p;
+
+        return NGX_OK;
+
+    default:
+        return NGX_OK;
+    }
 }

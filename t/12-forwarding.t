@@ -126,12 +126,16 @@ is(hdr($r, 'x-request-id'), 'up-500',
 
 my $tp = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 $r = get('/v2/shipments/1', 'X-API-Key' => $KEY{acme1}, 'traceparent' => $tp);
-is(echo_of($r)->{headers}{traceparent}, $tp,
-   'valid traceparent passed through unchanged');
+# W3C Trace Context: the trace and its flags go on, the parent is the
+# gateway's own span (t/73-trace-context.t has the details)
+like(echo_of($r)->{headers}{traceparent} // '',
+     qr/^00-4bf92f3577b34da6a3ce929d0e0e4736-(?!00f067aa0ba902b7)[0-9a-f]{16}-01$/,
+     'valid traceparent continued: same trace and flags, the gateway\'s span');
 
 $r = get('/v2/shipments/1', 'X-API-Key' => $KEY{acme1});
 like(echo_of($r)->{headers}{traceparent} // '',
-     qr/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/, 'traceparent started when absent');
+     qr/^00-[0-9a-f]{32}-[0-9a-f]{16}-03$/,
+     'traceparent started when absent (sampled, random)');
 
 for my $bad ('garbage',
              '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7',
@@ -143,7 +147,7 @@ for my $bad ('garbage',
     $r = get('/v2/shipments/1', 'X-API-Key' => $KEY{acme1},
              'traceparent' => $bad);
     my $got = echo_of($r)->{headers}{traceparent} // '';
-    like($got, qr/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/,
+    like($got, qr/^00-[0-9a-f]{32}-[0-9a-f]{16}-03$/,
          "invalid traceparent '$bad' replaced by a new one");
     unlike($got, qr/^00-0{32}-/, "new traceparent for '$bad' is not zero");
 }
@@ -157,7 +161,7 @@ $r = get('/v2/shipments/1', 'X-API-Key' => $KEY{acme1},
 my $seen = echo_of($r)->{headers};
 my $got = ref $seen->{traceparent} ? join(',', @{ $seen->{traceparent} })
                                    : $seen->{traceparent} // '';
-like($got, qr/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/,
+like($got, qr/^00-[0-9a-f]{32}-[0-9a-f]{16}-03$/,
      'two traceparent headers: exactly one new traceparent upstream');
 ok($got ne $tp && $got ne $tp2,
    'two traceparent headers: neither is continued');

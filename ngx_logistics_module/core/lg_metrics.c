@@ -28,6 +28,8 @@ static const lg_decision_word_t  lg_decisions[LG_DECISION_LAST] = {
     { lg_s("replayed"), 0, LG_PROBLEM_LAST,
       "the stored response of an earlier request with the same "
       "Idempotency-Key" },
+    { lg_s("duplicate-header"), 400, LG_PROBLEM_AMBIGUOUS,
+      "a header that must appear once came twice" },
     { lg_s("version-required"), 400, LG_PROBLEM_VERSION_REQUIRED,
       "no /vN/ prefix and no valid API-Version header" },
     { lg_s("not-found"), 404, LG_PROBLEM_NOT_FOUND,
@@ -74,6 +76,8 @@ static const lg_decision_word_t  lg_decisions[LG_DECISION_LAST] = {
       "a partner or route limit is exhausted" },
     { lg_s("state-unavailable"), 503, LG_PROBLEM_UNAVAILABLE,
       "Redis cannot answer and the fail mode is closed" },
+    { lg_s("body-not-allowed"), 400, LG_PROBLEM_BODY_NOT_ALLOWED,
+      "a body on a route that takes none" },
     { lg_s("unsupported-media-type"), 415, LG_PROBLEM_UNSUPPORTED_MEDIA_TYPE,
       "a schema route called without a JSON body" },
     { lg_s("body-too-large"), 413, LG_PROBLEM_BODY_TOO_LARGE,
@@ -94,8 +98,13 @@ static const lg_decision_word_t  lg_decisions[LG_DECISION_LAST] = {
       "the key was used for a different request" },
     { lg_s("idempotency-response-gone"), 410, LG_PROBLEM_IDEM_GONE,
       "the original response was too large to keep" },
+    { lg_s("idempotency-store-full"), 503, LG_PROBLEM_UNAVAILABLE,
+      "the idempotency zone is full of live records" },
     { lg_s("internal-error"), 500, LG_PROBLEM_INTERNAL,
       "the gateway failed" },
+    { lg_s("gateway-bypassed"), 500, LG_PROBLEM_INTERNAL,
+      "a request that skipped the access phase reached a gateway "
+      "location's content" },
     { lg_s("-"), 0, LG_PROBLEM_LAST,
       "the request ended before a decision (client gone while waiting)" },
 };
@@ -1031,14 +1040,31 @@ size_t
 lg_metrics_slot4(const lg_metrics_layout_t *layout, lg_metric_e family,
     size_t i0, size_t i1, size_t i2, size_t i3)
 {
-    size_t  index[LG_METRICS_MAX_DIMS];
+    size_t            k, i, n, series;
+    const lg_mfam_t  *mf;
+    size_t            index[LG_METRICS_MAX_DIMS];
+
+    /* lg_metrics_slot() without the caller's array: counted per request */
+
+    if ((unsigned) family >= LG_MF_LAST) {
+        return 0;
+    }
 
     index[0] = i0;
     index[1] = i1;
     index[2] = i2;
     index[3] = i3;
 
-    return lg_metrics_slot(layout, family, index);
+    mf = &layout->families[family];
+    series = 0;
+
+    for (k = 0; k < mf->ndims; k++) {
+        n = layout->dims[mf->dims[k]].n;
+        i = index[k] < n ? index[k] : 0;
+        series = series * n + i;
+    }
+
+    return (size_t) mf->base + series * mf->width;
 }
 
 
@@ -1086,40 +1112,63 @@ lg_metrics_observe(const lg_metrics_layout_t *layout, uint64_t *values,
 }
 
 
+/*
+ * Once per request, so the slots are computed here directly rather than
+ * through lg_metrics_slot(), and the duration's bucket is looked up once
+ * for both duration histograms (they share their buckets).
+ */
+
+#define lg_metrics_index(l, dim, i)                                          \
+    ((i) < (l)->dims[dim].n ? (i) : 0)
+
 void
 lg_metrics_count_request(const lg_metrics_layout_t *layout, uint64_t *values,
     const lg_metrics_request_t *req)
 {
-    size_t  slot;
+    size_t            partner, route, decision, nbuckets, bucket, slot;
+    const lg_mfam_t  *f;
 
-    values[lg_metrics_slot2(layout, LG_MF_REQUESTS, req->route,
-                            req->decision)]++;
-    values[lg_metrics_slot2(layout, LG_MF_PARTNER_REQUESTS, req->partner,
-                            req->decision)]++;
+    f = layout->families;
 
-    slot = lg_metrics_slot1(layout, LG_MF_REQUEST_DURATION, req->route);
-    lg_metrics_observe(layout, values, LG_MF_REQUEST_DURATION, slot,
-                       req->duration);
+    partner = lg_metrics_index(layout, LG_DIM_PARTNER, req->partner);
+    route = lg_metrics_index(layout, LG_DIM_ROUTE, req->route);
+    decision = (unsigned) req->decision < LG_DECISION_LAST
+               ? (size_t) req->decision : LG_DECISION_NONE;
 
-    slot = lg_metrics_slot1(layout, LG_MF_PARTNER_REQUEST_DURATION,
-                            req->partner);
-    lg_metrics_observe(layout, values, LG_MF_PARTNER_REQUEST_DURATION, slot,
-                       req->duration);
+    values[f[LG_MF_REQUESTS].base
+           + route * LG_DECISION_LAST + decision]++;
+    values[f[LG_MF_PARTNER_REQUESTS].base
+           + partner * LG_DECISION_LAST + decision]++;
+
+    nbuckets = lg_erp_buckets.n;
+    bucket = lg_metric_bucket(&lg_erp_buckets, req->duration);
+
+    slot = f[LG_MF_REQUEST_DURATION].base
+           + route * f[LG_MF_REQUEST_DURATION].width;
+    values[slot + bucket]++;
+    values[slot + nbuckets + 1] += req->duration;
+
+    slot = f[LG_MF_PARTNER_REQUEST_DURATION].base
+           + partner * f[LG_MF_PARTNER_REQUEST_DURATION].width;
+    values[slot + bucket]++;
+    values[slot + nbuckets + 1] += req->duration;
 
     if (req->upstream_status != 0) {
-        values[lg_metrics_slot3(layout, LG_MF_UPSTREAM_RESPONSES,
-                                req->partner, req->route,
-                                lg_metrics_status_class(
-                                                req->upstream_status))]++;
+        values[f[LG_MF_UPSTREAM_RESPONSES].base
+               + (partner * layout->dims[LG_DIM_ROUTE].n + route)
+                 * LG_STATUS_LAST
+               + lg_metrics_status_class(req->upstream_status)]++;
 
-        slot = lg_metrics_slot1(layout, LG_MF_UPSTREAM_DURATION, req->route);
-        lg_metrics_observe(layout, values, LG_MF_UPSTREAM_DURATION, slot,
-                           req->upstream_time);
+        slot = f[LG_MF_UPSTREAM_DURATION].base
+               + route * f[LG_MF_UPSTREAM_DURATION].width;
+        values[slot + lg_metric_bucket(&lg_erp_buckets, req->upstream_time)]
+            ++;
+        values[slot + nbuckets + 1] += req->upstream_time;
     }
 
     if ((unsigned) req->idempotency < LG_IDEM_OUTCOME_LAST) {
-        values[lg_metrics_slot2(layout, LG_MF_IDEMPOTENCY_REQUESTS,
-                                req->partner, req->idempotency)]++;
+        values[f[LG_MF_IDEMPOTENCY_REQUESTS].base
+               + partner * LG_IDEM_OUTCOME_LAST + req->idempotency]++;
     }
 }
 

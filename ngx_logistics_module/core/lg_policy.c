@@ -19,6 +19,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <openssl/evp.h>
+
 #include "lg_policy_int.h"
 
 
@@ -26,6 +28,7 @@ static int lg_compile(lg_compile_t *c, const char *file);
 static int lg_add_doc(lg_compile_t *c, const char *file, int root);
 static int lg_load_includes(lg_compile_t *c);
 static void lg_compile_release(lg_compile_t *c);
+static int lg_policy_digest(lg_compile_t *c);
 
 
 /*
@@ -156,6 +159,65 @@ lg_compile(lg_compile_t *c, const char *file)
     }
 
     c->policy->nfiles = c->ndocs;
+
+    return lg_policy_digest(c);
+}
+
+
+/*
+ * What identifies a policy across nodes and reloads (the metrics'
+ * logistics_policy_info): the SHA-256 of its documents in the order they
+ * were read, each as canonical JSON (sorted keys, no spaces), so that
+ * reformatting a file changes nothing and any change of content does.
+ * Schemas and secret files are not in it.
+ */
+
+static int
+lg_policy_digest(lg_compile_t *c)
+{
+    int           ok;
+    char         *text;
+    size_t        i;
+    unsigned int  len;
+    EVP_MD_CTX   *md;
+    uint8_t       digest[32];
+
+    static const char  hex[] = "0123456789abcdef";
+
+    md = EVP_MD_CTX_new();
+    if (md == NULL) {
+        return lg_fail(c, "out of memory");
+    }
+
+    ok = EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+
+    for (i = 0; ok && i < c->ndocs; i++) {
+        text = json_dumps(c->docs[i].json, JSON_COMPACT | JSON_SORT_KEYS
+                                           | JSON_ENCODE_ANY);
+        if (text == NULL) {
+            ok = 0;
+            break;
+        }
+
+        /* the NUL separates one document from the next */
+        ok = EVP_DigestUpdate(md, text, strlen(text) + 1);
+        free(text);
+    }
+
+    ok = ok && EVP_DigestFinal_ex(md, digest, &len);
+
+    EVP_MD_CTX_free(md);
+
+    if (!ok) {
+        return lg_fail(c, "out of memory");
+    }
+
+    for (i = 0; i < 32; i++) {
+        c->policy->digest[2 * i] = hex[digest[i] >> 4];
+        c->policy->digest[2 * i + 1] = hex[digest[i] & 0x0f];
+    }
+
+    c->policy->digest[64] = '\0';
 
     return 0;
 }

@@ -233,6 +233,8 @@ struct lg_policy_s {
     size_t               *scope_order;  /* scope indexes sorted by name */
 
     size_t                nfiles;      /* files read, for messages */
+    char                  digest[65];  /* SHA-256 (hex) of the policy
+                                          documents, canonical JSON */
     int                   fail_mode;   /* LG_FAIL_*: state store down,
                                           for rate limits */
     int                   revocation_fail_mode;  /* LG_REVOCATION_* */

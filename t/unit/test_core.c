@@ -235,6 +235,84 @@ test_apikey(void)
 }
 
 
+/* the policy digest: the content of every document, not its layout */
+
+#define DIGEST_API                                                            \
+    "\"apis\": {\"x\": {\"versions\": {\"v1\": {\"upstream_prefix\": "       \
+    "\"\"}}, \"routes\": [{\"id\": \"r\", \"method\": \"GET\", "             \
+    "\"path\": \"/r\", \"scopes\": []}]}}"
+
+static void
+test_digest(void)
+{
+    char          first[65];
+    size_t        i;
+    const char   *file;
+    lg_error_t    err;
+    lg_policy_t  *p;
+    char          dir[] = "/tmp/lg-unit-digest-XXXXXX";
+
+    static const char  *root[] = {
+        "{\"include\": [\"more.json\"], \"scopes\": {\"s\": \"x\"}}",
+        "{\n  \"scopes\": {\"s\": \"x\"},\n  \"include\": [\"more.json\"]\n}",
+        "{\"include\": [\"more.json\"], \"scopes\": {\"s\": \"y\"}}",
+        "{\"include\": [\"more.json\"], \"scopes\": {\"s\": \"x\"}}",
+    };
+
+    static const char  *more[] = {
+        "{\"partners\": {\"a\": {\"scopes\": [\"s\"], \"api_keys\": []}}, "
+        DIGEST_API "}",
+        "{\"partners\": {\"a\": {\"api_keys\": [], \"scopes\": [\"s\"]}}, "
+        DIGEST_API "}",
+        "{\"partners\": {\"a\": {\"scopes\": [\"s\"], \"api_keys\": []}}, "
+        DIGEST_API "}",
+        "{\"partners\": {\"b\": {\"scopes\": [\"s\"], \"api_keys\": []}}, "
+        DIGEST_API "}",
+    };
+
+    static const char  *what[] = {
+        "", "reformatted, members reordered", "a description changed",
+        "an included file changed"
+    };
+
+    if (mkdtemp(dir) == NULL) {
+        perror("mkdtemp");
+        exit(2);
+    }
+
+    first[0] = '\0';
+
+    for (i = 0; i < 4; i++) {
+        (void) lg_fixture_write(dir, "more.json", more[i]);
+        file = lg_fixture_write(dir, "root.json", root[i]);
+
+        p = lg_policy_load(file, &err);
+
+        if (!ok(p != NULL, "digest policy %zu compiles", i)) {
+            printf("# %s\n", err.text);
+            break;
+        }
+
+        if (i == 0) {
+            ok(strlen(p->digest) == 64
+               && strspn(p->digest, "0123456789abcdef") == 64,
+               "the digest is 64 hex digits");
+            memcpy(first, p->digest, 65);
+
+        } else if (i == 1) {
+            is_str(p->digest, first, "same digest: %s", what[i]);
+
+        } else {
+            ok(strcmp(p->digest, first) != 0, "new digest: %s", what[i]);
+        }
+
+        lg_policy_free(p);
+    }
+
+    lg_fixture_cleanup(dir);
+}
+
+
 int
 main(void)
 {
@@ -242,6 +320,7 @@ main(void)
     test_json();
     test_problem();
     test_apikey();
+    test_digest();
 
     return lg_unit_done();
 }

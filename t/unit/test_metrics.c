@@ -58,7 +58,8 @@ static const char  *lg_policy_b =
 /* the reasons ngx_http_logistics_deny() was given in the glue */
 
 static const char  *lg_glue_words[] = {
-    "allow", "options", "replayed",
+    "allow", "options", "replayed", "duplicate-header", "body-not-allowed",
+    "idempotency-store-full", "gateway-bypassed",
     "api-key-not-accepted", "bearer-not-accepted", "body-too-large",
     "body-unreadable", "certificate-mismatch", "expired-key",
     "idempotency-conflict", "idempotency-key-malformed",
