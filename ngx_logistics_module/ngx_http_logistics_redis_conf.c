@@ -553,14 +553,6 @@ ngx_http_logistics_redis_check(ngx_conf_t *cf,
     ngx_uint_t                        i;
     ngx_http_logistics_redis_host_t  *h;
 
-    if (rcf->topology == NGX_CONF_UNSET_UINT) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "logistics_redis needs an address, "
-                           "\"sentinel=\" with \"sentinels=\", "
-                           "or \"cluster=\"");
-        return NGX_CONF_ERROR;
-    }
-
     if ((rcf->topology == NGX_HTTP_LOGISTICS_REDIS_SENTINEL)
         != (rcf->master_name.len != 0))
     {
@@ -568,6 +560,14 @@ ngx_http_logistics_redis_check(ngx_conf_t *cf,
                            "logistics_redis: \"sentinel=\" (the master's "
                            "name) and \"sentinels=\" (where to ask) go "
                            "together");
+        return NGX_CONF_ERROR;
+    }
+
+    if (rcf->topology == NGX_CONF_UNSET_UINT) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "logistics_redis needs an address, "
+                           "\"sentinel=\" with \"sentinels=\", "
+                           "or \"cluster=\"");
         return NGX_CONF_ERROR;
     }
 
