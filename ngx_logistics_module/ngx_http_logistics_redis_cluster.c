@@ -589,7 +589,7 @@ ngx_http_logistics_redis_cluster_redirect(ngx_http_logistics_redis_t *rs,
     ngx_http_logistics_redis_node_t  *target;
 
     if (lg_redis_redirect_parse(reply->str, reply->len, node->ident.host, &rd)
-        != 1)
+        != 0)
     {
         *why = "malformed redirection";
         return NGX_DECLINED;
@@ -705,13 +705,14 @@ ngx_http_logistics_redis_cluster_tryagain(ngx_http_logistics_redis_t *rs,
     delay = (ngx_msec_t) 2 << ngx_min(op->tries, 4);
     delay = ngx_min(delay, NGX_HTTP_LOGISTICS_REDIS_TRYAGAIN_MAX);
 
-    if (op->tries == 15
-        || (ngx_msec_int_t) (op->deadline - ngx_current_msec - delay) <= 0)
-    {
+    if ((ngx_msec_int_t) (op->deadline - ngx_current_msec - delay) <= 0) {
         return NGX_DECLINED;
     }
 
-    op->tries++;
+    if (op->tries < 15) {
+        op->tries++;
+    }
+
     op->hops = 0;
 
     op->retry.handler = ngx_http_logistics_redis_cluster_retry;

@@ -155,12 +155,15 @@ sub wait_log {
 # $clients processes that send sequential requests, round robin over
 # the list, for $seconds; each writes "time status elapsed partner
 # prefix" lines to a file.  Returns a handle for load_results().
+my $LOADS = 0;
+
 sub load {
     my ($t, $secs, $what, $clients) = @_;
     my @pids;
     my $dir = $t->testdir();
+    my $n = ++$LOADS;
     for my $c (1 .. $clients // 4) {
-        my $file = "$dir/load-$c.out";
+        my $file = "$dir/load-$n-$c.out";
         my $pid = fork();
         die "fork: $!\n" unless defined $pid;
         if ($pid == 0) {
