@@ -47,6 +47,9 @@
 /* unparsed input kept at most: no reply of ours comes near it */
 #define NGX_HTTP_LOGISTICS_REDIS_MAX_INPUT     (64 * 1024 * 1024)
 
+/* an output buffer larger than this is freed once written */
+#define NGX_HTTP_LOGISTICS_REDIS_KEEP_OUTPUT   (256 * 1024)
+
 
 static void *ngx_http_logistics_redis_create_array(const redisReadTask *task,
     int elements);
@@ -881,6 +884,15 @@ ngx_http_logistics_redis_node_write(ngx_http_logistics_redis_node_t *node)
         }
 
         node->out_pos += n;
+    }
+
+    if (node->out_end - node->out_start
+        > NGX_HTTP_LOGISTICS_REDIS_KEEP_OUTPUT)
+    {
+        /* a large stored response went out: do not keep its room */
+        ngx_free(node->out_start);
+        node->out_start = NULL;
+        node->out_end = NULL;
     }
 
     node->out_pos = node->out_start;

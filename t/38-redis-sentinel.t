@@ -20,7 +20,8 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Lg::Test;
 use Lg::Redis;
-use Lg::Topology qw(gateway get workers fds wait_log load load_results);
+use Lg::Topology qw(gateway get workers fds wait_log load load_results
+    example_check);
 use Time::HiRes qw(time sleep);
 
 Lg::Redis->need(qw(redis-server redis-sentinel redis-cli));
@@ -36,6 +37,12 @@ my $new = $grp->{replica};
 my $dead = Lg::Test::free_port();
 my $list = join ',', "127.0.0.1:$dead",
     map { "127.0.0.1:$_->{port}" } @{ $grp->{sentinels} };
+
+my ($rc, $out) = example_check($t, 'redis-sentinel.conf',
+    SENTINELS => join ',', map { "127.0.0.1:$_->{port}" }
+                               @{ $grp->{sentinels} });
+is($rc, 0, 'lua-free-config/redis-sentinel.conf passes nginx -t')
+    or diag($out);
 
 my $BURST = 29;
 my %partners = (lo => { rate => '1/h', burst => $BURST },

@@ -21,7 +21,8 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Lg::Test;
 use Lg::Redis;
-use Lg::Topology qw(gateway get workers fds wait_log load load_results);
+use Lg::Topology qw(gateway get workers fds wait_log load load_results
+    example_check);
 use Time::HiRes qw(time sleep);
 
 Lg::Redis->need(qw(redis-server redis-cli));
@@ -62,6 +63,11 @@ is(scalar(grep { defined } @spread), 3, "partners on each master: @spread");
 my $slot = slot_of('pm');
 my ($ps) = grep { slot_of($_) == $slot } map { "s$_" } 1 .. 200000;
 ok(defined $ps, "partner $ps shares pm's slot $slot");
+
+my ($rc, $out) = example_check($t, 'redis-cluster.conf',
+    CLUSTER => join ',', map { "127.0.0.1:$_->{port}" } @nodes[0, 1]);
+is($rc, 0, 'lua-free-config/redis-cluster.conf passes nginx -t')
+    or diag($out);
 
 my $BURST = 9;
 my $MBURST = 29;

@@ -27,7 +27,7 @@ use JSON::PP;
 use Lg::Test ();
 
 our @EXPORT_OK = qw(stub gateway get key_of workers fds wait_log load
-    load_results);
+    load_results example_check);
 
 sub key_of { "topo-$_[0]-key" }
 
@@ -88,6 +88,22 @@ EOF
     }
     $t->run();
     return $t;
+}
+
+# example_check($t, 'redis-cluster.conf', CLUSTER => 'h:p,...'): nginx -t
+# of a lua-free-config/ example with its placeholders filled in; returns
+# (exit code, output)
+sub example_check {
+    my ($t, $name, %subst) = @_;
+    my $dir = $t->testdir();
+    mkdir "$dir/example";
+    mkdir "$dir/example/$_" for qw(logs tmp);
+    my $text = $t->read_file(Lg::Test::repo() . "/lua-free-config/$name");
+    %subst = (REPO => Lg::Test::repo(), RUNDIR => "$dir/example",
+              MODULE => $t->module(), %subst);
+    $text =~ s/\@(\w+)\@/exists $subst{$1} ? $subst{$1} : "\@$1\@"/ge;
+    $t->write_file("example/$name", $text);
+    return $t->test_config(conf => "example/$name");
 }
 
 # get($t, $partner, $prefix): one request; {status, elapsed, ...}
