@@ -832,7 +832,9 @@ ngx_http_logistics_redis_node_send(ngx_http_logistics_redis_node_t *node,
 
     c = node->connection;
 
-    if (node->state >= NGX_HTTP_LOGISTICS_REDIS_SETUP && !c->write->posted) {
+    if (node->state >= NGX_HTTP_LOGISTICS_REDIS_SETUP && c != NULL
+        && !c->write->posted)
+    {
         ngx_post_event(c->write, &ngx_posted_events);
     }
 
