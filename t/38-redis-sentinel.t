@@ -188,4 +188,21 @@ cmp_ok($r->{elapsed}, '<', 0.5, sprintf('  at once (%.3fs)', $r->{elapsed}));
 is(get($g, 'lc', '/closed')->{status}, 503, '  fail closed: 503');
 $g->finish();
 
+# a Sentinel that names its master by host name: a worker never resolves
+# a name (it would block), so there is no master, and the fail mode
+
+my $host = 'redis.invalid';
+my $named = "*2\r\n\$" . length($host) . "\r\n$host\r\n\$4\r\n6379\r\n";
+@fake = map { $rs->fake(name => "named$_", reply => $named) } 1 .. 2;
+$g = gateway($stub, partners => \%partners,
+    redis => 'sentinel=lgm sentinels='
+        . join(',', map { "127.0.0.1:$_->{port}" } @fake)
+        . ' connect_timeout=200ms timeout=100ms');
+ok(wait_log($g, qr/master "lgm" named "redis\.invalid": not an IP address/,
+            5), 'a master named by host name: not resolved, no master');
+$r = get($g, 'probe');
+is($r->{status}, 200, '  fail open');
+cmp_ok($r->{elapsed}, '<', 0.5, sprintf('  at once (%.3fs)', $r->{elapsed}));
+$g->finish();
+
 $t->done_testing();
