@@ -24,7 +24,8 @@ typedef enum {
     NGX_HTTP_LOGISTICS_VAR_TOKEN_SUB,
     NGX_HTTP_LOGISTICS_VAR_SCOPES,
     NGX_HTTP_LOGISTICS_VAR_TOKEN_CACHE,
-    NGX_HTTP_LOGISTICS_VAR_IDEMPOTENCY
+    NGX_HTTP_LOGISTICS_VAR_IDEMPOTENCY,
+    NGX_HTTP_LOGISTICS_VAR_UPSTREAM_HOST
 } ngx_http_logistics_var_e;
 
 
@@ -32,6 +33,8 @@ static ngx_int_t ngx_http_logistics_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_logistics_scopes_value(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, ngx_str_t *value);
+static ngx_int_t ngx_http_logistics_upstream_host(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 
 
 static ngx_http_variable_t  ngx_http_logistics_vars[] = {
@@ -71,6 +74,10 @@ static ngx_http_variable_t  ngx_http_logistics_vars[] = {
 
     { ngx_string("logistics_idempotency"), NULL, ngx_http_logistics_variable,
       NGX_HTTP_LOGISTICS_VAR_IDEMPOTENCY, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("logistics_upstream_host"), NULL,
+      ngx_http_logistics_upstream_host,
+      NGX_HTTP_LOGISTICS_VAR_UPSTREAM_HOST, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -183,6 +190,10 @@ ngx_http_logistics_variable(ngx_http_request_t *r,
         }
 
         break;
+
+    case NGX_HTTP_LOGISTICS_VAR_UPSTREAM_HOST:
+        /* ngx_http_logistics_upstream_host() */
+        break;
     }
 
     if (value.len == 0) {
@@ -195,6 +206,48 @@ ngx_http_logistics_variable(ngx_http_request_t *r,
     v->no_cacheable = 1;
     v->not_found = 0;
     v->data = value.data;
+
+    return NGX_OK;
+}
+
+
+/*
+ * $logistics_upstream_host, for "proxy_set_header Host": the version's
+ * upstream_host, else the upstream's own name ($proxy_host, known once
+ * proxy_pass runs).  Never the partner's Host.
+ */
+
+static ngx_int_t
+ngx_http_logistics_upstream_host(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_variable_value_t       *proxy_host;
+    ngx_http_logistics_ctx_t        *ctx;
+    ngx_http_logistics_main_conf_t  *lmcf;
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_logistics_module);
+
+    if (ctx != NULL && ctx->version != NULL
+        && ctx->version->upstream_host.len)
+    {
+        v->len = ctx->version->upstream_host.len;
+        v->valid = 1;
+        v->no_cacheable = 1;
+        v->not_found = 0;
+        v->data = (u_char *) ctx->version->upstream_host.data;
+
+        return NGX_OK;
+    }
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
+
+    proxy_host = ngx_http_get_flushed_variable(r, lmcf->proxy_host_index);
+
+    if (proxy_host == NULL) {
+        return NGX_ERROR;
+    }
+
+    *v = *proxy_host;
 
     return NGX_OK;
 }
