@@ -692,7 +692,10 @@ ngx_http_logistics_idem_redis_swap(ngx_http_logistics_ctx_t *ctx,
     argv[6] = px->data;
     argvlen[6] = px->len;
 
-    if (ngx_http_logistics_redis_send(7, argv, argvlen) == NGX_OK) {
+    if (ngx_http_logistics_redis_send(ctx->idem.key.data, ctx->idem.key.len,
+                                      7, argv, argvlen)
+        == NGX_OK)
+    {
         /* before the partner can see the response and retry */
         ngx_http_logistics_redis_flush();
     }

@@ -11,6 +11,7 @@
 #include "ngx_http_logistics_ctx.h"
 #include "ngx_http_logistics_metrics.h"
 #include "lg_keys.h"
+#include "lg_redis_cluster.h"
 #include "lg_redis_script.h"
 
 
@@ -31,6 +32,8 @@
  * a suspended partner in.
  */
 
+static ngx_int_t ngx_http_logistics_limits_one_slot(ngx_conf_t *cf,
+    const lg_policy_t *policy);
 static ngx_int_t ngx_http_logistics_revocation_keys(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx);
 static ngx_int_t ngx_http_logistics_limits_redis(ngx_http_request_t *r,
@@ -57,7 +60,60 @@ ngx_http_logistics_limits_init(ngx_conf_t *cf,
     lmcf->limit_sha = ngx_http_logistics_redis_script(cf, lmcf->redis,
                                                       lg_redis_limit_script);
 
-    return lmcf->limit_sha ? NGX_OK : NGX_ERROR;
+    if (lmcf->limit_sha == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (lmcf->redis->topology == NGX_HTTP_LOGISTICS_REDIS_CLUSTER) {
+        return ngx_http_logistics_limits_one_slot(cf, lmcf->policy);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Redis Cluster runs a script only when all its keys share a slot.  A
+ * request's keys all carry its partner's {tag} (lg_keys builds them so,
+ * the idempotency and token keys included); this holds the stored ones
+ * to it when the policy loads, rather than with CROSSSLOT errors later.
+ */
+
+static ngx_int_t
+ngx_http_logistics_limits_one_slot(ngx_conf_t *cf, const lg_policy_t *policy)
+{
+    size_t               i, j;
+    unsigned             slot;
+    const lg_str_t      *key;
+    const lg_partner_t  *p;
+
+    for (i = 0; i < policy->npartners; i++) {
+        p = &policy->partners[i];
+        slot = lg_redis_key_slot(p->suspended_key.data, p->suspended_key.len);
+
+        for (j = 0; j <= policy->nroutes; j++) {
+            if (j == policy->nroutes) {
+                key = p->rate ? &p->limit_key : NULL;
+
+            } else {
+                key = (p->route_rates != NULL && p->route_rates[j] != NULL)
+                      ? &p->route_limit_keys[j] : NULL;
+            }
+
+            if (key != NULL
+                && lg_redis_key_slot(key->data, key->len) != slot)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "partner \"%s\": the Redis key \"%s\" "
+                                   "is not in the cluster slot of \"%s\"",
+                                   p->id.data, key->data,
+                                   p->suspended_key.data);
+                return NGX_ERROR;
+            }
+        }
+    }
+
+    return NGX_OK;
 }
 
 
@@ -265,9 +321,12 @@ ngx_http_logistics_limits_redis(ngx_http_request_t *r,
         argvlen[i++] = policy->idem_lock_px.len;
     }
 
-    lm->op = ngx_http_logistics_redis_call((int) i, argv, argvlen,
-                                           ngx_http_logistics_limits_reply, r,
-                                           r->connection->log);
+    /* every key carries the partner's {tag}: one cluster slot */
+    lm->op = ngx_http_logistics_redis_call(
+                              (u_char *) ctx->partner->suspended_key.data,
+                              ctx->partner->suspended_key.len, (int) i, argv,
+                              argvlen, ngx_http_logistics_limits_reply, r,
+                              r->connection->log);
     if (lm->op == NULL) {
         return NGX_ERROR;
     }

@@ -16,12 +16,25 @@
 
 
 /*
- * The Redis transport: one non-blocking connection per worker on the
- * event loop.  It sends arguments and hands each reply to the handler of
- * the call; it knows nothing of requests, limits or keys.
+ * The Redis transport: non-blocking connections on the nginx event loop,
+ * one per Redis node per worker, to one server, to the master a group of
+ * Sentinels names, or to every master of a Redis Cluster, over TCP or
+ * TLS.  It sends arguments and hands each reply to the handler of the
+ * call; it knows nothing of requests, limits or keys, except that a
+ * call's hash key (the request's "{partner}" key) picks the cluster node.
+ *
+ * Calls queued during one event-loop iteration leave in one write per
+ * node at the end of it (a posted event), so a caller that batches work
+ * (e.g. the limit checks ready in one iteration) only has to make its
+ * calls from an event posted in that iteration, one call per cluster
+ * slot: the keys of one command must share a slot (lg_redis_key_slot()).
  */
 
 #define NGX_HTTP_LOGISTICS_REDIS_MAX_SCRIPTS  4
+
+#define NGX_HTTP_LOGISTICS_REDIS_SINGLE    0
+#define NGX_HTTP_LOGISTICS_REDIS_SENTINEL  1
+#define NGX_HTTP_LOGISTICS_REDIS_CLUSTER   2
 
 
 typedef struct {
@@ -30,19 +43,45 @@ typedef struct {
 } ngx_http_logistics_redis_script_t;
 
 
+/* an address of the configuration, resolved when it is read */
+
 typedef struct {
+    ngx_str_t                 name;         /* "host:port" as written */
+    ngx_str_t                 host;         /* the TLS name by default */
+    ngx_addr_t                addr;
+} ngx_http_logistics_redis_host_t;
+
+
+typedef struct {
+    ngx_uint_t                topology;     /* NGX_HTTP_LOGISTICS_REDIS_* */
     ngx_str_t                 address;      /* as written, for messages */
-    ngx_str_t                 host;         /* IP or unix socket path */
-    ngx_int_t                 port;         /* 0: unix socket */
+
+    /* the server; the Sentinels; the cluster's seed nodes */
+    ngx_array_t               hosts;        /* redis_host_t */
+    ngx_str_t                 master_name;  /* sentinel=NAME */
+
     ngx_str_t                 user;
     ngx_str_t                 password;
-    ngx_str_t                 password_file;   /* for the mode check */
+    ngx_str_t                 password_file;      /* for the mode check */
     ngx_uint_t                password_file_mode;
     ngx_int_t                 db;
     ngx_msec_t                connect_timeout;
     ngx_msec_t                timeout;
 
-    /* loaded on every new connection, before any call goes out */
+    ngx_str_t                 sentinel_user;
+    ngx_str_t                 sentinel_password;
+
+    ngx_flag_t                tls;
+    ngx_flag_t                tls_verify;
+    ngx_str_t                 tls_ca;
+    ngx_str_t                 tls_cert;
+    ngx_str_t                 tls_key;
+    ngx_str_t                 tls_server_name;
+#if (NGX_SSL)
+    ngx_ssl_t                *ssl;
+#endif
+
+    /* loaded on every new data connection, before any call goes out */
     ngx_http_logistics_redis_script_t  scripts[
                                        NGX_HTTP_LOGISTICS_REDIS_MAX_SCRIPTS];
     ngx_uint_t                nscripts;
@@ -53,7 +92,8 @@ typedef struct ngx_http_logistics_redis_op_s  ngx_http_logistics_redis_op_t;
 
 /*
  * The reply to a call, or NULL and why there is none ("timed out",
- * "connection closed").  Called once per call, unless it was cancelled.
+ * "connection closed", "slot migrating", ...).  Called once per call,
+ * unless it was cancelled, and never from inside call() itself.
  */
 typedef void (*ngx_http_logistics_redis_handler_pt)(void *data,
     redisReply *reply, const char *error);
@@ -71,21 +111,25 @@ ngx_int_t ngx_http_logistics_redis_init_process(ngx_cycle_t *cycle,
 void ngx_http_logistics_redis_exit_process(void);
 
 /*
- * Queues a command and calls handler(data, reply) when its reply comes,
- * or handler(data, NULL, why) when none will come within the configured
- * timeout.  NULL: Redis is not usable right now (not connected, or out
- * of memory); nothing will be called.
+ * Queues a command on the node that serves hash_key (a key of the
+ * command: every key of one command must share its cluster slot) and
+ * calls handler(data, reply) when its reply comes, or handler(data,
+ * NULL, why) when none will come within the configured timeout, counted
+ * from now whatever redirections happen meanwhile.  NULL: Redis is not
+ * usable right now (no connection to that node, no master known, out of
+ * memory); nothing will be called, the caller applies its fail mode.
  */
-ngx_http_logistics_redis_op_t *ngx_http_logistics_redis_call(int argc,
-    const char **argv, const size_t *argvlen,
-    ngx_http_logistics_redis_handler_pt handler, void *data, ngx_log_t *log);
+ngx_http_logistics_redis_op_t *ngx_http_logistics_redis_call(
+    const u_char *hash_key, size_t hash_len, int argc, const char **argv,
+    const size_t *argvlen, ngx_http_logistics_redis_handler_pt handler,
+    void *data, ngx_log_t *log);
 
 /* the handler of a call is not called any more (its caller is gone) */
 void ngx_http_logistics_redis_cancel(ngx_http_logistics_redis_op_t *op);
 
 /* a command nobody waits for; its reply is dropped (errors logged) */
-ngx_int_t ngx_http_logistics_redis_send(int argc, const char **argv,
-    const size_t *argvlen);
+ngx_int_t ngx_http_logistics_redis_send(const u_char *hash_key,
+    size_t hash_len, int argc, const char **argv, const size_t *argvlen);
 
 /* writes the queued commands now, not at the end of the iteration */
 void ngx_http_logistics_redis_flush(void);

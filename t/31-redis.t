@@ -14,6 +14,7 @@ use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Lg::Test;
+use IO::Socket::INET;
 use JSON::PP;
 use Time::HiRes qw(time sleep);
 
@@ -284,4 +285,73 @@ is(get($p4, '/v2/shipments/1', $K{open})->{status}, 401,
    'authenticated connection reads Redis');
 
 $t3->finish();
-$t4->done_testing();
+$t4->finish();
+
+# one slow command does not drop the connection for every request in
+# flight (issue 12): A's call times out while Redis is stopped (SIGSTOP);
+# B, sent 0.25s later, is answered by Redis once it resumes, within its
+# own timeout; the connection is never dropped
+
+my $t5 = Lg::Test->new();
+$rport = $t5->run_redis();
+$t5->write_file('policy.json', $policy);
+$t5->write_config($t5->gateway_http_body(
+    policy => '%%TESTDIR%%/policy.json',
+    http_extra => "    logistics_zone lgslow:1m;\n"
+        . "    logistics_redis 127.0.0.1:$rport connect_timeout=100ms"
+        . " timeout=600ms;"));
+$t5->run_stub();
+$t5->run();
+my $p5 = $t5->port(0);
+ok(wait_ready($t5, 1), 'slow-command gateway connected');
+is(get($p5, '/v2/shipments/1', $K{open})->{status}, 200, 'warm');
+
+# only Redis knows that "open" is suspended: a 401 comes from Redis
+$t5->redis_cli('SET', 'lg:{open}:suspended', '1');
+
+sub start_req {
+    my ($key) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$p5") or die $!;
+    print $s "GET /v2/shipments/1 HTTP/1.1\r\nHost: localhost\r\n"
+           . "X-API-Key: $key\r\nConnection: close\r\n\r\n";
+    return $s;
+}
+
+sub finish_req {
+    my ($s) = @_;
+    local $/;
+    my $raw = <$s> // '';
+    close $s;
+    return $raw =~ m{^HTTP/1\.1 (\d+)} ? $1 : 0;
+}
+
+my @w5 = workers($t5);
+my $off = length $t5->read_file('error.log');
+kill 'STOP', $t5->redis_pid();
+my $t0 = time();
+# C leaves while its call waits: its reply, when it comes, must touch
+# nothing of the request (ASan and valgrind runs check it)
+my $rc = start_req($K{open});
+my $ra = start_req($K{limited});
+sleep 0.1;
+close $rc;
+sleep 0.15;
+my $rb = start_req($K{open});
+sleep(0.75 - (time() - $t0));
+kill 'CONT', $t5->redis_pid();
+my $sa = finish_req($ra);
+my $sb = finish_req($rb);
+my $spent = time() - $t0;
+
+is($sa, 200, 'A: its call timed out, it failed open');
+is($sb, 401, 'B: answered by Redis after the stall (suspended there)');
+unlike(substr($t5->read_file('error.log'), $off), qr/reconnecting/,
+       'the connection was not dropped');
+cmp_ok($spent, '<', 2, sprintf('both answered in %.2fs', $spent));
+is(get($p5, '/v2/shipments/1', $K{open})->{status}, 401,
+   'and the next request is answered by Redis at once');
+is_deeply([workers($t5)], \@w5,
+          'the reply for the request that left was dropped harmlessly');
+$t5->redis_cli('DEL', 'lg:{open}:suspended');
+
+$t5->done_testing();

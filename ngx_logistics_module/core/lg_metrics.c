@@ -318,7 +318,8 @@ static const lg_metric_family_t  lg_families[LG_MF_LAST] = {
       0, { 0 }, &lg_fast_buckets },
 
     { "logistics_redis_connections", G, WS, NULL,
-      "Redis connections of the worker processes, by state.",
+      "Redis connections of the worker processes, by state (each worker: "
+      "the worst of its data connections).",
       1, { LG_DIM_CONN_STATE }, NULL },
 
     { "logistics_jwks_fetches", C, W, NULL,

@@ -155,11 +155,11 @@ typedef enum {
 } lg_redis_command_e;
 
 typedef enum {
-    LG_REDIS_ERR_CONNECT = 0,      /* a connection attempt failed */
-    LG_REDIS_ERR_IO,               /* an established connection broke */
-    LG_REDIS_ERR_REPLY,            /* Redis answered with an error */
-    LG_REDIS_ERR_LAST
-} lg_redis_error_e;
+    LG_REDIS_FAULT_CONNECT = 0,      /* a connection attempt failed */
+    LG_REDIS_FAULT_IO,               /* an established connection broke */
+    LG_REDIS_FAULT_REPLY,            /* Redis answered with an error */
+    LG_REDIS_FAULT_LAST
+} lg_redis_fault_e;
 
 typedef enum {
     LG_FAIL_MODE_OPEN = 0,         /* local limits in the zone */
