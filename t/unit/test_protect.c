@@ -1323,6 +1323,25 @@ test_protect(void)
 }
 
 
+/* what a worker that died held is taken back, never below 0 */
+
+static void
+test_budget_reclaim(void)
+{
+    int64_t  counter;
+
+    counter = 5;
+    is_int(lg_budget_reclaim(&counter, 3), 3, "reclaim 3 of 5");
+    is_int(counter, 2, "2 left");
+    is_int(lg_budget_reclaim(&counter, 4), 2, "reclaim 4 of 2 takes 2");
+    is_int(counter, 0, "the counter stops at 0");
+    is_int(lg_budget_reclaim(&counter, 1), 0, "nothing left to take");
+    is_int(lg_budget_reclaim(&counter, 0), 0, "reclaim 0");
+    is_int(lg_budget_reclaim(&counter, -2), 0, "a negative count is none");
+    is_int(counter, 0, "still 0");
+}
+
+
 int
 main(void)
 {
@@ -1330,6 +1349,7 @@ main(void)
     test_budget_conf();
     test_budget();
     test_budget_threads();
+    test_budget_reclaim();
     test_breaker_conf();
     test_breaker_window();
     test_breaker_states();
