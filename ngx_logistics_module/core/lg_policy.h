@@ -51,6 +51,7 @@ typedef struct lg_version_s   lg_version_t;
 typedef struct lg_route_s     lg_route_t;
 typedef struct lg_node_s      lg_node_t;
 typedef struct lg_issuer_s    lg_issuer_t;
+typedef struct lg_protect_conf_s  lg_protect_conf_t;
 
 
 typedef struct {
@@ -224,6 +225,8 @@ struct lg_policy_s {
     lg_str_t              idem_ttl_px;   /* both in decimal, as Redis' */
     lg_str_t              idem_lock_px;  /* PX arguments take them */
     int64_t               idem_max_response;  /* bytes stored */
+    lg_protect_conf_t    *protect;     /* lg_policy_protect.h; NULL: no
+                                          API protects its Odoo */
     unsigned              has_limits:1;
 };
 

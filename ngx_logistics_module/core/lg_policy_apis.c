@@ -32,7 +32,11 @@ static int lg_compile_version(lg_compile_t *c, json_t *v, lg_version_t *out);
 static void lg_point_at_route(lg_compile_t *c, size_t index);
 
 
-static const char *const  lg_api_fields[] = { "versions", "routes", NULL };
+static const char *const  lg_api_fields[] = {
+    "versions", "routes", "odoo", NULL
+};
+
+static const char *const  lg_api_required[] = { "versions", "routes", NULL };
 
 static const char *const  lg_version_fields[] = {
     "upstream_prefix", "deprecated", "sunset", "successor", NULL
@@ -126,7 +130,7 @@ lg_compile_api(lg_compile_t *c, const char *name, json_t *api, lg_api_t *out)
                        "_ and -)");
     }
 
-    if (lg_fields(c, api, lg_api_fields, lg_api_fields) != 0) {
+    if (lg_fields(c, api, lg_api_fields, lg_api_required) != 0) {
         return -1;
     }
 
