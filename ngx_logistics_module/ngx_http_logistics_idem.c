@@ -364,8 +364,10 @@ ngx_http_logistics_idem_replay(ngx_http_request_t *r,
 
 /*
  * On the way out (header filter): a 5xx (Odoo failed, the upstream timed
- * out) releases the claim so the partner can retry; any other status
- * starts the capture.
+ * out) releases the claim so the partner can retry, and so does a
+ * refusal of the gateway's own after the claim (the Odoo budget's 429
+ * or 503: Odoo never saw the request); any other status starts the
+ * capture.
  */
 
 void
@@ -387,7 +389,9 @@ ngx_http_logistics_idem_header(ngx_http_request_t *r,
         ngx_null_string
     };
 
-    if (r->headers_out.status >= NGX_HTTP_INTERNAL_SERVER_ERROR) {
+    if (r->headers_out.status >= NGX_HTTP_INTERNAL_SERVER_ERROR
+        || ctx->answer.reason != NULL)
+    {
         ngx_http_logistics_idem_release(r, ctx);
         return;
     }
