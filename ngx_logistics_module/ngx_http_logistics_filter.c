@@ -56,6 +56,11 @@ ngx_http_logistics_header_filter(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_logistics_module);
 
+    if (r->header_only) {
+        /* no body will follow: an Odoo slot is free now */
+        ngx_http_logistics_protect_header(r, ctx);
+    }
+
     if (ctx == NULL) {
         return ngx_http_next_header_filter(r);
     }
@@ -161,7 +166,10 @@ ngx_http_logistics_header_filter(ngx_http_request_t *r)
 }
 
 
-/* a copy of the response of a claimed Idempotency-Key */
+/*
+ * A copy of the response of a claimed Idempotency-Key; the Odoo slot of
+ * the request once its answer is complete.
+ */
 
 static ngx_int_t
 ngx_http_logistics_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
@@ -176,6 +184,8 @@ ngx_http_logistics_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         {
             ngx_http_logistics_idem_body(r, ctx, in);
         }
+
+        ngx_http_logistics_protect_body(r, ctx, in);
     }
 
     return ngx_http_next_body_filter(r, in);

@@ -27,6 +27,8 @@
 
 typedef struct ngx_http_logistics_ctx_s  ngx_http_logistics_ctx_t;
 typedef struct ngx_http_logistics_step_s  ngx_http_logistics_step_t;
+typedef struct ngx_http_logistics_protect_conf_s
+    ngx_http_logistics_protect_conf_t;
 
 
 typedef struct {
@@ -37,6 +39,8 @@ typedef struct {
     ngx_http_logistics_redis_conf_t  *redis;   /* logistics_redis */
     const u_char               *limit_sha;     /* the limit script's */
     const ngx_http_logistics_step_t  *steps;   /* the pipeline's order */
+    ngx_http_logistics_protect_conf_t  *protect;  /* NULL: no API protects
+                                                    its Odoo */
 } ngx_http_logistics_main_conf_t;
 
 

@@ -24,7 +24,9 @@ typedef enum {
     NGX_HTTP_LOGISTICS_VAR_TOKEN_SUB,
     NGX_HTTP_LOGISTICS_VAR_SCOPES,
     NGX_HTTP_LOGISTICS_VAR_TOKEN_CACHE,
-    NGX_HTTP_LOGISTICS_VAR_IDEMPOTENCY
+    NGX_HTTP_LOGISTICS_VAR_IDEMPOTENCY,
+    NGX_HTTP_LOGISTICS_VAR_PRIORITY,
+    NGX_HTTP_LOGISTICS_VAR_ODOO_IN_FLIGHT
 } ngx_http_logistics_var_e;
 
 
@@ -71,6 +73,13 @@ static ngx_http_variable_t  ngx_http_logistics_vars[] = {
 
     { ngx_string("logistics_idempotency"), NULL, ngx_http_logistics_variable,
       NGX_HTTP_LOGISTICS_VAR_IDEMPOTENCY, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("logistics_priority"), NULL, ngx_http_logistics_variable,
+      NGX_HTTP_LOGISTICS_VAR_PRIORITY, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("logistics_odoo_in_flight"), NULL,
+      ngx_http_logistics_variable, NGX_HTTP_LOGISTICS_VAR_ODOO_IN_FLIGHT,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -179,6 +188,24 @@ ngx_http_logistics_variable(ngx_http_request_t *r,
 
     case NGX_HTTP_LOGISTICS_VAR_SCOPES:
         if (ngx_http_logistics_scopes_value(r, ctx, &value) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        break;
+
+    case NGX_HTTP_LOGISTICS_VAR_PRIORITY:
+        if (ngx_http_logistics_protect_priority_value(r, ctx, &value)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        break;
+
+    case NGX_HTTP_LOGISTICS_VAR_ODOO_IN_FLIGHT:
+        if (ngx_http_logistics_protect_in_flight_value(r, ctx, &value)
+            != NGX_OK)
+        {
             return NGX_ERROR;
         }
 
