@@ -16,8 +16,9 @@
 /*
  * Step "protect", the last before "forward": a request takes a slot of
  * its API's in-flight budget (and of its partner's cap) only once it is
- * ready to go to Odoo, after its body was read, so a slow upload never
- * holds an Odoo slot and a refused or replayed request takes none.
+ * ready to go to Odoo, after its body was read (by the body step, or
+ * here for routes without a schema), so a slow upload never holds an
+ * Odoo slot and a refused or replayed request takes none.
  *
  * The slot is given back when Odoo's answer is done, however the
  * request ends.  The ticket lives in the data of a request pool cleanup:
@@ -66,6 +67,9 @@ static ngx_int_t ngx_http_logistics_protect_refuse(
 static ngx_int_t ngx_http_logistics_protect_wait(ngx_http_request_t *r,
     ngx_http_logistics_protect_ctx_t *pr, const lg_odoo_t *odoo);
 static void ngx_http_logistics_protect_wake(ngx_event_t *ev);
+static ngx_int_t ngx_http_logistics_protect_read_body(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx);
+static void ngx_http_logistics_protect_body_read(ngx_http_request_t *r);
 static void ngx_http_logistics_protect_wait_cleanup(void *data);
 static void ngx_http_logistics_protect_lease(
     ngx_http_logistics_protect_hold_t *hold, int64_t delta);
@@ -345,6 +349,14 @@ ngx_http_logistics_protect_step(ngx_http_request_t *r,
         return NGX_AGAIN;
     }
 
+    if (pr->reading) {
+        if (!pr->body_done) {
+            return NGX_AGAIN;
+        }
+
+        pr->reading = 0;
+    }
+
     policy = pc->policy;
 
     if (!pr->classified) {
@@ -383,6 +395,13 @@ ngx_http_logistics_protect_step(ngx_http_request_t *r,
         }
 
         return NGX_OK;
+    }
+
+    if (r->request_body == NULL
+        && (r->headers_in.content_length_n > 0 || r->headers_in.chunked))
+    {
+        /* the upload first: a slow client must not hold an Odoo slot */
+        return ngx_http_logistics_protect_read_body(r, ctx);
     }
 
     hold = pr->hold;
@@ -537,6 +556,61 @@ ngx_http_logistics_protect_refuse(ngx_http_logistics_ctx_t *ctx,
     }
 
     return NGX_HTTP_LOGISTICS_REFUSE;
+}
+
+
+/*
+ * A body no step read (the route has no schema) is read before the
+ * request takes a slot; proxy_pass then sends what was read, as it does
+ * with proxy_request_buffering on (the default).
+ */
+
+static ngx_int_t
+ngx_http_logistics_protect_read_body(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    ctx->protect.reading = 1;
+
+    rc = ngx_http_read_client_request_body(r,
+                                      ngx_http_logistics_protect_body_read);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        /* nginx gave up reading: over client_max_body_size, bad chunks */
+        ctx->protect.reading = 0;
+
+        if (rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
+            return ngx_http_logistics_refuse(ctx, LG_PROBLEM_BODY_TOO_LARGE,
+                                             "body-too-large");
+        }
+
+        return ngx_http_logistics_refuse(ctx, LG_PROBLEM_BAD_REQUEST,
+                                         "body-unreadable");
+    }
+
+    /*
+     * Balances the reference the body reader took; a body that was all
+     * there was handed to ngx_http_logistics_protect_body_read() already
+     * and the pipeline went on from there.
+     */
+    ngx_http_finalize_request(r, NGX_DONE);
+
+    return NGX_AGAIN;
+}
+
+
+static void
+ngx_http_logistics_protect_body_read(ngx_http_request_t *r)
+{
+    ngx_http_logistics_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_logistics_module);
+
+    ctx->protect.body_done = 1;
+
+    r->write_event_handler = ngx_http_core_run_phases;
+    ngx_http_core_run_phases(r);
 }
 
 

@@ -80,6 +80,8 @@ typedef struct {
     unsigned                        classified:1;
     unsigned                        counted:1;   /* in_flight is set */
     unsigned                        waiting:1;
+    unsigned                        reading:1;   /* the body, first */
+    unsigned                        body_done:1;
 } ngx_http_logistics_protect_ctx_t;
 
 
