@@ -62,6 +62,11 @@ ngx_http_logistics_header_filter(ngx_http_request_t *r)
     }
 
     if (ctx == NULL) {
+        if (r->internal) {
+            /* an error page: the request's context went with a redirect */
+            ngx_http_logistics_idem_redirected(r);
+        }
+
         return ngx_http_next_header_filter(r);
     }
 
