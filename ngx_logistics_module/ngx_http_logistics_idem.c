@@ -10,6 +10,7 @@
 
 #include "ngx_http_logistics_ctx.h"
 #include "lg_apikey.h"
+#include "lg_keys.h"
 
 
 /*
@@ -116,7 +117,7 @@ ngx_http_logistics_idem_prepare_step(ngx_http_request_t *r,
 
     /* lg:{partner}:idem:<key>: a partner's keys are its own */
 
-    idem->key.len = sizeof("lg:{}:idem:") - 1 + ctx->partner->id.len + len;
+    idem->key.len = lg_key_len(LG_KEY_IDEM, ctx->partner->id.len, len);
     idem->key.data = ngx_pnalloc(r->pool, idem->key.len);
 
     idem->lock.data = ngx_pnalloc(r->pool, LG_IDEM_LOCK_LEN);
@@ -126,8 +127,12 @@ ngx_http_logistics_idem_prepare_step(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    ngx_sprintf(idem->key.data, "lg:{%s}:idem:%*s", ctx->partner->id.data,
-                len, key);
+    if (lg_key_build((char *) idem->key.data, idem->key.len, LG_KEY_IDEM,
+                     ctx->partner->id.data, ctx->partner->id.len, key, len)
+        == 0)
+    {
+        return NGX_ERROR;
+    }
 
     if (ngx_http_logistics_random(p, LG_IDEM_LOCK_ID_LEN) != NGX_OK) {
         return NGX_ERROR;

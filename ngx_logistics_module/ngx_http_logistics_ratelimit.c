@@ -9,6 +9,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_logistics_ctx.h"
+#include "lg_keys.h"
 #include "lg_redis_script.h"
 
 
@@ -161,8 +162,8 @@ ngx_http_logistics_limits_redis(ngx_http_request_t *r,
 
     argv = ngx_palloc(r->pool, n * sizeof(char *));
     argvlen = ngx_palloc(r->pool, n * sizeof(size_t));
-    p = ngx_pnalloc(r->pool, sizeof("lg:{}:jti:") - 1
-                             + ctx->partner->id.len + jti->len
+    p = ngx_pnalloc(r->pool, lg_key_len(LG_KEY_JTI, ctx->partner->id.len,
+                                        jti->len)
                              + NGX_INT_T_LEN);
     cln = ngx_pool_cleanup_add(r->pool, 0);
 
@@ -185,9 +186,15 @@ ngx_http_logistics_limits_redis(ngx_http_request_t *r,
 
     if (jti->len) {
         argv[i] = (char *) p;
-        argvlen[i++] = ngx_sprintf(p, "lg:{%s}:jti:%V",
-                                   ctx->partner->id.data, jti)
-                       - p;
+        argvlen[i] = lg_key_build((char *) p,
+                                  lg_key_len(LG_KEY_JTI, ctx->partner->id.len,
+                                             jti->len),
+                                  LG_KEY_JTI, ctx->partner->id.data,
+                                  ctx->partner->id.len,
+                                  (const char *) jti->data, jti->len);
+        if (argvlen[i++] == 0) {
+            return NGX_ERROR;
+        }
     }
 
     for (j = 0; j < lm->nlimits; j++) {

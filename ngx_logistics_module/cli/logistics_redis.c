@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lg_keys.h"
 #include "logistics_cli.h"
 #include "logistics_redis_conn.h"
 #include "lg_protect.h"
@@ -828,7 +829,14 @@ lg_cli_revoke_token(int argc, char **argv)
         return 2;
     }
 
-    snprintf(key, sizeof(key), "lg:{%s}:jti:%s", argv[0], argv[1]);
+    if (lg_key_build(key, sizeof(key), LG_KEY_JTI, argv[0], strlen(argv[0]),
+                     argv[1], strlen(argv[1]))
+        == 0)
+    {
+        lg_cli_redis_opts_free(&o);
+        return 2;
+    }
+
     snprintf(done, sizeof(done), "token \"%s\" of partner \"%s\" revoked on "
              "every gateway node for %lds", argv[1], argv[0], o.ttl);
 
@@ -854,7 +862,14 @@ lg_cli_suspend(int argc, char **argv, int suspend)
         return 2;
     }
 
-    snprintf(key, sizeof(key), "lg:{%s}:suspended", argv[0]);
+    if (lg_key_build(key, sizeof(key), LG_KEY_SUSPENDED, argv[0],
+                     strlen(argv[0]), NULL, 0)
+        == 0)
+    {
+        lg_cli_redis_opts_free(&o);
+        return 2;
+    }
+
     snprintf(done, sizeof(done), "partner \"%s\" %s on every gateway node",
              argv[0], suspend ? "suspended" : "reinstated");
 
