@@ -210,10 +210,13 @@ $p->stub_reset();
 $p->stub_rules({ path_prefix => '/api/v2/shipments/h',
                  hold => JSON::PP::true });
 
-my @fill = ((map { $p->open_request('GET', "/v2/shipments/h$_", 'other') }
-             1 .. 6),
-            (map { $p->open_request('GET', "/v2/shipments/h$_/label",
-                                    'carrier') } 7, 8));
+# the normal ones first: a non-critical request enters only while the
+# total (critical ones included) is below 8 - 2
+my @fill = map { $p->open_request('GET', "/v2/shipments/h$_", 'other') }
+           1 .. 6;
+ok($p->stub_wait(held => 6), 'six normal requests hold their share');
+push @fill, map { $p->open_request('GET', "/v2/shipments/h$_/label",
+                                   'carrier') } 7, 8;
 ok($p->stub_wait(held => 8), 'the whole budget is held (6 + 2 critical)');
 is($p->in_flight(), 8, 'status view: 8 in flight');
 
