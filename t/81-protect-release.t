@@ -7,7 +7,7 @@
 # at every stage (uploading, waiting inside Odoo, reading the answer,
 # with and without proxy_ignore_client_abort), upstream timeouts and
 # resets, error pages (a static page, a named location), HEAD, 204,
-# keep-alive, a mirror subrequest, and a worker
+# keep-alive, a mirror subrequest, a reload, and a worker
 # killed while it holds slots.
 
 use strict;
@@ -257,6 +257,35 @@ $t->write_file('error.log',
 is($p->call('GET', '/v2/shipments/after', 'other')->{status}, 200,
    'the new worker serves');
 zero('after the crash');
+
+###############################################################################
+# a reload: old and new workers count in the same counters
+
+SKIP: {
+    skip 'reload needs a master process', 6 unless $t->can_reload();
+
+    @held = map { $p->open_request('GET', "/v2/shipments/h$_", 'other') }
+            10, 11;
+    held(2, 'before the reload');
+
+    $p->write_policy(sub {
+        $_[0]{apis}{shipments}{odoo}{max_in_flight} = 3;
+        $_[0]{apis}{shipments}{odoo}{breaker} = JSON::PP::false;
+    });
+    ok($t->reload(), 'reload with a budget of 3');
+
+    my $st = $p->status();
+    is_deeply([ @{ $st->{apis}[0] }{qw(max_in_flight in_flight)} ], [3, 2],
+              'the new worker sees the 2 requests the old one holds');
+    is($p->call('GET', '/v2/shipments/n1', 'other')->{status}, 503,
+       'so a normal request finds no slot (3 - 1 reserved, 2 taken)');
+    is($p->call('POST', '/v2/shipments', 'carrier')->{status}, 201,
+       'a critical one takes the reserved slot');
+
+    $p->stub_release();
+    $p->finish_request($_) for @held;
+    zero('the old worker\'s requests answered');
+}
 
 $t->finish();
 done_testing();
