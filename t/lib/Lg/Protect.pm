@@ -28,7 +28,11 @@ use Time::HiRes qw(sleep time);
 
 use Lg::Test;
 
-our @EXPORT_OK = qw(%KEY);
+our @EXPORT_OK = qw(%KEY $SLOW);
+
+# wall-clock bounds of the tests are this many times longer when nginx
+# runs under valgrind (LG_VALGRIND): it answers 10 to 50 times slower
+our $SLOW = $ENV{LG_VALGRIND} ? 8 : 1;
 
 our %KEY = (
     carrier  => 'lg-test-protect-carrier',
