@@ -387,13 +387,18 @@ ngx_http_logistics_protect_step(ngx_http_request_t *r,
      * body read and no slot.
      */
 
-    ngx_http_logistics_brownout_get(pc, &brownout);
+    if (lg_atomic_load_word(pc->brownout) != 0) {
+        /* the word is 0 when off: most requests stop at the load */
 
-    if (lg_brownout_sheds(&brownout, pr->priority,
-                          ngx_http_logistics_wall_ms(), &retry_after))
-    {
-        return ngx_http_logistics_protect_refuse(ctx, LG_PROTECT_DEGRADED,
-                                                 retry_after, odoo);
+        ngx_http_logistics_brownout_get(pc, &brownout);
+
+        if (lg_brownout_sheds(&brownout, pr->priority,
+                              ngx_http_logistics_wall_ms(), &retry_after))
+        {
+            return ngx_http_logistics_protect_refuse(ctx,
+                                                     LG_PROTECT_DEGRADED,
+                                                     retry_after, odoo);
+        }
     }
 
     if (odoo == NULL) {
