@@ -114,12 +114,6 @@ ngx_http_logistics_auth_step(ngx_http_request_t *r,
                               &header);
 
     if (ctx->in.api_key != NULL) {
-
-        if (ctx->in.api_key_conflict) {
-            return ngx_http_logistics_refuse(ctx, LG_PROBLEM_UNAUTHORIZED,
-                                             "malformed-credentials");
-        }
-
         key = ctx->in.api_key->value;
 
         if (header.len
@@ -268,13 +262,16 @@ ngx_http_logistics_mtls(ngx_http_request_t *r, ngx_http_logistics_ctx_t *ctx,
 
 #if (NGX_HTTP_SSL)
 
-/* the first DNS, URI or e-mail subjectAltName that names a partner */
+/*
+ * The first DNS, URI or e-mail subjectAltName that names a partner, with
+ * its type as the policy wrote it ("dns:", "uri:", "email:").
+ */
 
 static const lg_partner_t *
 ngx_http_logistics_san_partner(ngx_http_request_t *r,
     const lg_policy_t *policy)
 {
-    int                   i, n;
+    int                   i, n, type;
     X509                 *cert;
     GENERAL_NAME         *gn;
     ASN1_STRING          *v;
@@ -299,15 +296,32 @@ ngx_http_logistics_san_partner(ngx_http_request_t *r,
     for (i = 0; i < n && partner == NULL; i++) {
         gn = sk_GENERAL_NAME_value(names, i);
 
+        /* the type counts: a URI never matches a listed DNS name */
+
         switch (gn->type) {
-        case GEN_DNS:   v = gn->d.dNSName; break;
-        case GEN_URI:   v = gn->d.uniformResourceIdentifier; break;
-        case GEN_EMAIL: v = gn->d.rfc822Name; break;
-        default:        v = NULL;
+
+        case GEN_DNS:
+            v = gn->d.dNSName;
+            type = LG_SAN_DNS;
+            break;
+
+        case GEN_URI:
+            v = gn->d.uniformResourceIdentifier;
+            type = LG_SAN_URI;
+            break;
+
+        case GEN_EMAIL:
+            v = gn->d.rfc822Name;
+            type = LG_SAN_EMAIL;
+            break;
+
+        default:
+            v = NULL;
+            type = 0;
         }
 
         if (v != NULL) {
-            partner = lg_policy_san_partner(policy,
+            partner = lg_policy_san_partner(policy, type,
                                       (const char *) ASN1_STRING_get0_data(v),
                                       (size_t) ASN1_STRING_length(v));
         }

@@ -67,7 +67,7 @@ static ngx_int_t
 ngx_http_logistics_insufficient_scope(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx)
 {
-    u_char                       *p;
+    u_char                       *p, *c, *last;
     size_t                        len, i;
     const char                   *scheme;
     const lg_route_t             *route;
@@ -83,8 +83,10 @@ ngx_http_logistics_insufficient_scope(ngx_http_request_t *r,
     len = sizeof("ApiKey realm=\"logistics\", error=\"insufficient_scope\", "
                  "scope=\"\"");
 
+    /* a quoted-string: '"' and '\\' would take two bytes each */
+
     for (i = 0; i < route->nscope_list; i++) {
-        len += route->scope_list[i].len + 1;
+        len += 2 * route->scope_list[i].len + 1;
     }
 
     p = ngx_pnalloc(r->pool, len);
@@ -101,7 +103,22 @@ ngx_http_logistics_insufficient_scope(ngx_http_request_t *r,
             *p++ = ' ';
         }
 
-        p = ngx_cpymem(p, route->scope_list[i].data, route->scope_list[i].len);
+        c = (u_char *) route->scope_list[i].data;
+        last = c + route->scope_list[i].len;
+
+        /* RFC 6750 scope-token characters only; quoted as the header needs */
+
+        for ( /* void */ ; c < last; c++) {
+            if (*c <= 0x20 || *c >= 0x7f) {
+                continue;
+            }
+
+            if (*c == '"' || *c == '\\') {
+                *p++ = '\\';
+            }
+
+            *p++ = *c;
+        }
     }
 
     *p++ = '"';

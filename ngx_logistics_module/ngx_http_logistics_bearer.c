@@ -37,16 +37,26 @@ typedef struct {
     ngx_str_t            sub;
     unsigned             cnf:1;
     u_char               x5t[32];
+    u_char               thumbprint[32];  /* of the key that verified it */
 } ngx_http_logistics_claims_t;
 
 
-/* the cache record: this header, then the strings back to back */
+/*
+ * The cache record: this header, then the strings back to back.  A hit
+ * counts only while the issuer's rules and the very key (its thumbprint,
+ * not just its kid) are the ones the token was verified under.
+ */
+
+#define NGX_HTTP_LOGISTICS_RECORD_FORMAT  0x4c470002
 
 typedef struct {
-    int64_t              exp;
+    uint32_t             format;
     int32_t              alg;
+    int64_t              exp;
     int32_t              cnf;
     u_char               x5t[32];
+    u_char               rules[32];    /* lg_jwt_rules_digest() */
+    u_char               thumbprint[32];
     uint16_t             len[6];       /* issuer kid partner scopes jti sub */
 } ngx_http_logistics_record_t;
 
@@ -196,6 +206,10 @@ ngx_http_logistics_claims(ngx_http_request_t *r, const lg_issuer_t *issuer,
     cl->alg = jwt->jws.alg;
     cl->cnf = jwt->cnf_x5t;
     ngx_memcpy(cl->x5t, jwt->x5t_s256, 32);
+
+    if (jwt->jws.key != NULL) {
+        ngx_memcpy(cl->thumbprint, jwt->jws.key->thumbprint, 32);
+    }
 
     kid.data = jwt->jws.key && jwt->jws.key->kid ? jwt->jws.key->kid : "";
     kid.len = jwt->jws.key && jwt->jws.key->kid ? jwt->jws.key->kid_len : 0;
@@ -365,10 +379,13 @@ ngx_http_logistics_cache_put(ngx_http_request_t *r, ngx_str_t *key,
     s[5] = &cl->sub;
 
     ngx_memzero(&rec, sizeof(ngx_http_logistics_record_t));
+    rec.format = NGX_HTTP_LOGISTICS_RECORD_FORMAT;
     rec.exp = cl->exp;
     rec.alg = cl->alg;
     rec.cnf = cl->cnf;
     ngx_memcpy(rec.x5t, cl->x5t, 32);
+    ngx_memcpy(rec.rules, lmcf->issuer_rules[cl->issuer->index].digest, 32);
+    ngx_memcpy(rec.thumbprint, cl->thumbprint, 32);
 
     len = sizeof(ngx_http_logistics_record_t);
 
@@ -402,9 +419,11 @@ ngx_http_logistics_cache_put(ngx_http_request_t *r, ngx_str_t *key,
 
 
 /*
- * A cached token is good while it has not expired and the key that
- * verified it is still one of its issuer's keys: a JWKS refresh (or a
- * reload) that drops a kid invalidates every token that kid signed.
+ * A cached token is good while it has not expired, its issuer's rules are
+ * the ones it was verified under, and the key that verified it (by
+ * thumbprint, not just kid) is still one of the issuer's keys: a JWKS
+ * refresh or a reload that drops or replaces a key, or changes the
+ * audiences, algorithms, typ, lifetime or iss, invalidates it.
  */
 
 static ngx_int_t
@@ -434,6 +453,10 @@ ngx_http_logistics_cache_get(ngx_http_request_t *r, const lg_policy_t *policy,
     }
 
     ngx_memcpy(&rec, blob.data, sizeof(ngx_http_logistics_record_t));
+
+    if (rec.format != NGX_HTTP_LOGISTICS_RECORD_FORMAT) {
+        return NGX_DECLINED;
+    }
 
     ngx_memzero(cl, sizeof(ngx_http_logistics_claims_t));
 
@@ -477,6 +500,15 @@ ngx_http_logistics_cache_get(ngx_http_request_t *r, const lg_policy_t *policy,
         return NGX_DECLINED;
     }
 
+    /* verified under other rules (a reload changed them): verify again */
+
+    if (ngx_memcmp(rec.rules, lmcf->issuer_rules[cl->issuer->index].digest,
+                   32)
+        != 0)
+    {
+        return NGX_DECLINED;
+    }
+
     keys = cl->issuer->jwks_uri.len
            ? ngx_http_logistics_jwks_current(r, cl->issuer)
            : cl->issuer->keys;
@@ -484,8 +516,10 @@ ngx_http_logistics_cache_get(ngx_http_request_t *r, const lg_policy_t *policy,
     if (keys == NULL
         || lg_jwk_set_find(keys, cl->kid.len ? (char *) cl->kid.data : NULL,
                            cl->kid.len, (lg_jws_alg_e) rec.alg, &jwk)
-           != LG_JWK_FOUND)
+           != LG_JWK_FOUND
+        || CRYPTO_memcmp(jwk->thumbprint, rec.thumbprint, 32) != 0)
     {
+        /* another key under the same kid is not the key that verified it */
         return NGX_DECLINED;
     }
 

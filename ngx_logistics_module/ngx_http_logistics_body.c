@@ -12,16 +12,27 @@
 
 
 /*
- * Step "body": the request body of a route with a JSON Schema.  The body is
- * read on the event loop (nginx's own request body reader), checked for
- * media type and size, parsed strictly (duplicate keys, invalid UTF-8,
- * deep nesting are refused) and validated against the schema compiled
- * when the policy loaded.  The body itself is never modified: Odoo gets
- * the bytes the partner sent.
+ * Step "body".  A body where the route takes none (GET, HEAD, DELETE, or
+ * "body": "none") is refused, or read and dropped ("drop").  Every other
+ * body is read here on the event loop (nginx's own request body reader)
+ * and counted by a request body filter as it arrives, so it is cut off
+ * as soon as it passes the route's max_body_size.  On a route with a JSON
+ * Schema it is also checked for media type, charset and encoding, parsed
+ * strictly (duplicate keys, invalid UTF-8, deep nesting are refused) and
+ * validated against the schema compiled when the policy loaded.  The body
+ * itself is never modified: Odoo gets the bytes the partner sent.
  */
 
-static ngx_int_t ngx_http_logistics_media_type_ok(ngx_http_request_t *r);
+static ngx_int_t ngx_http_logistics_media_type_ok(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx);
+static ngx_int_t ngx_http_logistics_charset_ok(u_char *p, u_char *last);
+static ngx_int_t ngx_http_logistics_body_start(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx);
+static ngx_int_t ngx_http_logistics_body_too_large(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx);
 static void ngx_http_logistics_body_read(ngx_http_request_t *r);
+static ngx_int_t ngx_http_logistics_request_body_filter(
+    ngx_http_request_t *r, ngx_chain_t *in);
 static ngx_int_t ngx_http_logistics_body_bytes(ngx_http_request_t *r,
     u_char **data, size_t *len);
 static ngx_int_t ngx_http_logistics_body_check(ngx_http_request_t *r,
@@ -31,6 +42,9 @@ static ngx_int_t ngx_http_logistics_invalid(ngx_http_request_t *r,
 static void ngx_http_logistics_body_cleanup(void *data);
 
 
+static ngx_http_request_body_filter_pt  ngx_http_next_request_body_filter;
+
+
 static const lg_schema_t *
 ngx_http_logistics_body_schema(ngx_http_logistics_ctx_t *ctx)
 {
@@ -38,24 +52,46 @@ ngx_http_logistics_body_schema(ngx_http_logistics_ctx_t *ctx)
 }
 
 
-/* application/json or application/<anything>+json, any parameters */
+/*
+ * application/json or application/<anything>+json, in UTF-8 (RFC 8259
+ * 8.1: a charset parameter, if any, says utf-8), and not encoded: the
+ * validator reads the bytes Odoo will get.
+ */
 
 static ngx_int_t
-ngx_http_logistics_media_type_ok(ngx_http_request_t *r)
+ngx_http_logistics_media_type_ok(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx)
 {
-    u_char  *p, *last, *semi;
-    size_t   len;
+    u_char      *p, *last, *semi, *end;
+    size_t       len;
+    ngx_str_t   *ce;
 
     if (r->headers_in.content_type == NULL) {
         return 0;
     }
 
+    if (ctx->in.content_encoding != NULL) {
+        ce = &ctx->in.content_encoding->value;
+
+        if (ce->len != sizeof("identity") - 1
+            || ngx_strncasecmp(ce->data, (u_char *) "identity", ce->len)
+               != 0)
+        {
+            return 0;
+        }
+    }
+
     p = r->headers_in.content_type->value.data;
-    last = p + r->headers_in.content_type->value.len;
+    end = p + r->headers_in.content_type->value.len;
+    last = end;
 
     semi = ngx_strlchr(p, last, ';');
     if (semi != NULL) {
         last = semi;
+
+        if (!ngx_http_logistics_charset_ok(semi, end)) {
+            return 0;
+        }
     }
 
     while (last > p && (last[-1] == ' ' || last[-1] == '\t')) {
@@ -77,61 +113,163 @@ ngx_http_logistics_media_type_ok(ngx_http_request_t *r)
 }
 
 
+/* the parameters from the first ";": a charset must be utf-8 */
+
+static ngx_int_t
+ngx_http_logistics_charset_ok(u_char *p, u_char *last)
+{
+    u_char  *name, *value, *end;
+
+    while (p < last) {
+        p++;                                   /* the ";" */
+
+        while (p < last && (*p == ' ' || *p == '\t')) {
+            p++;
+        }
+
+        end = ngx_strlchr(p, last, ';');
+        if (end == NULL) {
+            end = last;
+        }
+
+        name = p;
+        value = ngx_strlchr(p, end, '=');
+
+        if (value != NULL && value - name == sizeof("charset") - 1
+            && ngx_strncasecmp(name, (u_char *) "charset",
+                               sizeof("charset") - 1) == 0)
+        {
+            value++;
+
+            while (end > value && (end[-1] == ' ' || end[-1] == '\t')) {
+                end--;
+            }
+
+            if (end - value >= 2 && value[0] == '"' && end[-1] == '"') {
+                value++;
+                end--;
+            }
+
+            if (end - value != sizeof("utf-8") - 1
+                || ngx_strncasecmp(value, (u_char *) "utf-8",
+                                   sizeof("utf-8") - 1) != 0)
+            {
+                return 0;
+            }
+        }
+
+        p = ngx_strlchr(p, last, ';');
+        if (p == NULL) {
+            break;
+        }
+    }
+
+    return 1;
+}
+
+
 ngx_int_t
 ngx_http_logistics_body_step(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx)
 {
-    ngx_int_t  rc;
+    ngx_uint_t         has_body;
+    const lg_route_t  *route;
 
     if (ctx->body.reading) {
         if (!ctx->body.done) {
             return NGX_AGAIN;
         }
 
-        /* the body arrived */
+        /* the body arrived, or was cut off */
         ctx->body.reading = 0;
+
+        if (ctx->body.too_large) {
+            return ngx_http_logistics_body_too_large(r, ctx);
+        }
 
         return ngx_http_logistics_body_check(r, ctx);
     }
 
-    if (ngx_http_logistics_body_schema(ctx) == NULL) {
+    route = ctx->route;
+    has_body = r->headers_in.content_length_n > 0 || r->headers_in.chunked;
 
-        if (ctx->route->idempotency == LG_IDEM_OFF
-            || ctx->in.idem_key == NULL)
-        {
+    if (route->body != LG_BODY_ALLOWED) {
+
+        if (!has_body) {
             return NGX_OK;
         }
 
-        /* the idempotency fingerprint needs the body, not its schema */
-        goto read;
+        if (route->body == LG_BODY_NONE) {
+            /* the rest of the body is never read: no keep-alive */
+            r->keepalive = 0;
+            r->lingering_close = 1;
+
+            return ngx_http_logistics_refuse(ctx, LG_PROBLEM_BODY_NOT_ALLOWED,
+                                             "body-not-allowed");
+        }
+
+        /* LG_BODY_DROP: read, bounded as any body, and not forwarded */
+        ctx->body.drop = 1;
+
+        return ngx_http_logistics_body_start(r, ctx);
     }
 
-    if (!ngx_http_logistics_media_type_ok(r)) {
-        return ngx_http_logistics_refuse(ctx,
+    if (ngx_http_logistics_body_schema(ctx) != NULL) {
+
+        if (!ngx_http_logistics_media_type_ok(r, ctx)) {
+            return ngx_http_logistics_refuse(ctx,
                                          LG_PROBLEM_UNSUPPORTED_MEDIA_TYPE,
                                          "unsupported-media-type");
+        }
+
+    } else if (!has_body) {
+        /* nothing to read; an Idempotency-Key covers the empty body */
+        return NGX_OK;
     }
 
+    return ngx_http_logistics_body_start(r, ctx);
+}
+
+
+/*
+ * Every body the gateway lets through is read here, on the event loop,
+ * and counted by the request body filter below as it arrives: the
+ * request is refused as soon as it passes the route's max_body_size,
+ * chunked or not, before the rest is read or stored.
+ */
+
+static ngx_int_t
+ngx_http_logistics_body_start(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
     if (r->headers_in.content_length_n > ctx->route->max_body_size) {
+        /* Content-Length says so: not a byte of it is read */
+        r->keepalive = 0;
+        r->lingering_close = 1;
+
         return ngx_http_logistics_refuse(ctx, LG_PROBLEM_BODY_TOO_LARGE,
                                          "body-too-large");
     }
 
-read:
-
     ctx->body.reading = 1;
+    ctx->body.in_call = 1;
 
     rc = ngx_http_read_client_request_body(r, ngx_http_logistics_body_read);
 
+    ctx->body.in_call = 0;
+
     if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
-        /* nginx gave up reading: over client_max_body_size, bad chunks */
+        /* nginx gave up reading: over a limit, bad chunks, timed out */
         ctx->body.reading = 0;
         ctx->body.done = 0;
 
         if (rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
-            return ngx_http_logistics_refuse(ctx, LG_PROBLEM_BODY_TOO_LARGE,
-                                             "body-too-large");
+            return ngx_http_logistics_body_too_large(r, ctx);
         }
+
+        r->keepalive = 0;
 
         return ngx_http_logistics_refuse(ctx, LG_PROBLEM_BAD_REQUEST,
                                          "body-unreadable");
@@ -148,6 +286,19 @@ read:
 }
 
 
+static ngx_int_t
+ngx_http_logistics_body_too_large(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx)
+{
+    /* what is left of the body is never read as a next request */
+    r->keepalive = 0;
+    r->lingering_close = 1;
+
+    return ngx_http_logistics_refuse(ctx, LG_PROBLEM_BODY_TOO_LARGE,
+                                     "body-too-large");
+}
+
+
 static void
 ngx_http_logistics_body_read(ngx_http_request_t *r)
 {
@@ -159,6 +310,62 @@ ngx_http_logistics_body_read(ngx_http_request_t *r)
 
     r->write_event_handler = ngx_http_core_run_phases;
     ngx_http_core_run_phases(r);
+}
+
+
+ngx_int_t
+ngx_http_logistics_body_filter_init(ngx_conf_t *cf)
+{
+    ngx_http_next_request_body_filter = ngx_http_top_request_body_filter;
+    ngx_http_top_request_body_filter = ngx_http_logistics_request_body_filter;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Counts what arrives before it is stored.  Past max_body_size the
+ * reading stops: inside the body step's own call to the reader, the
+ * reader returns 413 to it; later, on a read event, the reader is left
+ * with an error it does not act on, and the pipeline is resumed to answer
+ * with the problem (the reader would send nginx's own HTML page).
+ */
+
+static ngx_int_t
+ngx_http_logistics_request_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in)
+{
+    ngx_chain_t               *cl;
+    ngx_http_logistics_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_logistics_module);
+
+    if (ctx == NULL || !ctx->body.reading) {
+        return ngx_http_next_request_body_filter(r, in);
+    }
+
+    for (cl = in; cl; cl = cl->next) {
+        ctx->body.received += ngx_buf_size(cl->buf);
+    }
+
+    if (ctx->body.received <= ctx->route->max_body_size) {
+        return ngx_http_next_request_body_filter(r, in);
+    }
+
+    ctx->body.too_large = 1;
+
+    if (ctx->body.in_call) {
+        return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+    }
+
+    ctx->body.done = 1;
+
+    r->read_event_handler = ngx_http_block_reading;
+    r->write_event_handler = ngx_http_core_run_phases;
+
+    ngx_post_event(r->connection->write, &ngx_posted_events);
+
+    return NGX_ERROR;
 }
 
 
@@ -186,7 +393,7 @@ ngx_http_logistics_body_bytes(ngx_http_request_t *r, u_char **data,
 
     if (cl->next == NULL && !cl->buf->in_file) {
         /* the usual case, a body that fit client_body_buffer_size */
-        *data = cl->buf->pos;
+        *data = cl->buf->pos ? cl->buf->pos : (u_char *) "";
         *len = cl->buf->last - cl->buf->pos;
         return NGX_OK;
     }
@@ -206,7 +413,11 @@ ngx_http_logistics_body_bytes(ngx_http_request_t *r, u_char **data,
         b = cl->buf;
 
         if (!b->in_file) {
-            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            /* a chunked body ends with an empty last buffer */
+            if (b->last != b->pos) {
+                p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            }
+
             continue;
         }
 
@@ -243,13 +454,25 @@ ngx_http_logistics_body_check(ngx_http_request_t *r,
     ngx_http_logistics_answer_t     *a;
     ngx_http_logistics_main_conf_t  *lmcf;
 
+    if (ctx->body.drop) {
+        /* read to the end, so the connection stays usable; Odoo gets none */
+        if (r->request_body != NULL) {
+            r->request_body->bufs = NULL;
+        }
+
+        r->headers_in.content_length_n = -1;
+        r->headers_in.content_length = NULL;
+        r->headers_in.chunked = 0;
+
+        return NGX_OK;
+    }
+
     if (ngx_http_logistics_body_bytes(r, &data, &len) != NGX_OK) {
         return NGX_ERROR;
     }
 
     if ((int64_t) len > ctx->route->max_body_size) {
-        return ngx_http_logistics_refuse(ctx, LG_PROBLEM_BODY_TOO_LARGE,
-                                         "body-too-large");
+        return ngx_http_logistics_body_too_large(r, ctx);
     }
 
     ctx->body.bytes.data = data;

@@ -50,6 +50,9 @@ struct ngx_http_logistics_ctx_s {
     ngx_http_logistics_answer_t       answer;    /* a refusal */
     ngx_http_logistics_answer_t       pending;   /* one that waits */
     unsigned                          refused:1; /* "pending" is set */
+    unsigned                          entered:1; /* a gateway location's
+                                                    rewrite phase ran */
+    unsigned                          allowed:1; /* the pipeline said so */
 
     /* each step's own state */
     ngx_http_logistics_inspect_t      in;

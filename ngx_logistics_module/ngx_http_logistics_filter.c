@@ -70,6 +70,9 @@ ngx_http_logistics_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
+    /* redirects and the log see the partner's own Host name again */
+    ngx_http_logistics_forward_restore(r, ctx);
+
     part = &r->headers_out.headers.part;
     h = part->elts;
 

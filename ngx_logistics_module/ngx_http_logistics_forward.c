@@ -11,156 +11,152 @@
 #include "ngx_http_logistics_ctx.h"
 
 
-static ngx_int_t ngx_http_logistics_rewrite_uri(ngx_http_request_t *r,
-    ngx_http_logistics_ctx_t *ctx, lg_route_match_t *match);
 static ngx_int_t ngx_http_logistics_rewrite_headers(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx);
-static ngx_int_t ngx_http_logistics_push(ngx_list_t *headers, const char *key,
-    const char *lowcase, u_char *value, size_t len);
-static ngx_uint_t ngx_http_logistics_strip(ngx_table_elt_t *h);
+static ngx_uint_t ngx_http_logistics_allowed(ngx_table_elt_t *h,
+    const lg_api_t *api);
+static ngx_int_t ngx_http_logistics_gateway_headers(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, ngx_list_t *headers);
+static ngx_int_t ngx_http_logistics_trace_headers(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, ngx_list_t *headers,
+    ngx_table_elt_t *tracestate);
+static ngx_int_t ngx_http_logistics_host(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, ngx_list_t *headers);
+static ngx_table_elt_t *ngx_http_logistics_push(ngx_list_t *headers,
+    ngx_uint_t name, u_char *value, size_t len);
 static ngx_int_t ngx_http_logistics_traceparent_valid(ngx_str_t *value);
 
 
 /*
+ * What Odoo may get from the partner, beyond the gateway's own headers
+ * and what the API's forward_headers add: the representation of the body
+ * and content negotiation.  Lowercase, as h->lowcase_key.  Content-Length
+ * and Transfer-Encoding are proxy_pass's own; everything else (cookies,
+ * X-Forwarded-*, Forwarded, X-Real-IP, X-Original-URL, method overrides,
+ * X-Odoo-*, names with "_") is dropped.
+ */
+
+static ngx_str_t  ngx_http_logistics_allow_list[] = {
+    ngx_string("content-type"),
+    ngx_string("accept"),
+    ngx_string("accept-language"),
+    ngx_string("accept-encoding"),
+    ngx_string("user-agent"),
+    ngx_string("if-match"),
+    ngx_string("if-none-match"),
+    ngx_null_string
+};
+
+
+/*
+ * The headers the gateway sets, with the hash of their lowercase names
+ * computed once (proxy_pass looks them up by it): by index.
+ */
+
+#define NGX_HTTP_LOGISTICS_H_PARTNER       0
+#define NGX_HTTP_LOGISTICS_H_AUTH          1
+#define NGX_HTTP_LOGISTICS_H_ROUTE         2
+#define NGX_HTTP_LOGISTICS_H_VERSION       3
+#define NGX_HTTP_LOGISTICS_H_REQUEST_ID    4
+#define NGX_HTTP_LOGISTICS_H_KEY_ID        5
+#define NGX_HTTP_LOGISTICS_H_TOKEN_ID      6
+#define NGX_HTTP_LOGISTICS_H_FORWARDED     7
+#define NGX_HTTP_LOGISTICS_H_PROTO         8
+#define NGX_HTTP_LOGISTICS_H_TRACEPARENT   9
+#define NGX_HTTP_LOGISTICS_H_TRACESTATE    10
+#define NGX_HTTP_LOGISTICS_H_HOST          11
+#define NGX_HTTP_LOGISTICS_H_FORWARDED_HOST  12
+#define NGX_HTTP_LOGISTICS_H_AUTHORIZATION   13
+
+typedef struct {
+    ngx_str_t                   key;
+    ngx_str_t                   lowcase;
+    ngx_uint_t                  hash;
+} ngx_http_logistics_name_t;
+
+
+static ngx_http_logistics_name_t  ngx_http_logistics_names[] = {
+    { ngx_string("X-Logistics-Partner"), ngx_string("x-logistics-partner"),
+      0 },
+    { ngx_string("X-Logistics-Auth"), ngx_string("x-logistics-auth"), 0 },
+    { ngx_string("X-Logistics-Route"), ngx_string("x-logistics-route"), 0 },
+    { ngx_string("X-Logistics-Api-Version"),
+      ngx_string("x-logistics-api-version"), 0 },
+    { ngx_string("X-Request-Id"), ngx_string("x-request-id"), 0 },
+    { ngx_string("X-Logistics-Key-Id"), ngx_string("x-logistics-key-id"),
+      0 },
+    { ngx_string("X-Logistics-Token-Id"), ngx_string("x-logistics-token-id"),
+      0 },
+    { ngx_string("X-Forwarded-For"), ngx_string("x-forwarded-for"), 0 },
+    { ngx_string("X-Forwarded-Proto"), ngx_string("x-forwarded-proto"), 0 },
+    { ngx_string("traceparent"), ngx_string("traceparent"), 0 },
+    { ngx_string("tracestate"), ngx_string("tracestate"), 0 },
+    { ngx_string("Host"), ngx_string("host"), 0 },
+    { ngx_string("X-Forwarded-Host"), ngx_string("x-forwarded-host"), 0 },
+    { ngx_string("Authorization"), ngx_string("authorization"), 0 },
+    { ngx_null_string, ngx_null_string, 0 }
+};
+
+
+ngx_int_t
+ngx_http_logistics_forward_init(ngx_conf_t *cf)
+{
+    ngx_http_logistics_name_t  *n;
+
+    for (n = ngx_http_logistics_names; n->key.len; n++) {
+        n->hash = ngx_hash_key(n->lowcase.data, n->lowcase.len);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
  * Step "forward": what Odoo receives is built from what the gateway
- * decided, never copied from the request: the URI from the matched route
- * and the version's upstream prefix, the headers rebuilt without the
- * partner's credentials and with the gateway's own.
+ * decided, never copied from the request: the URI the route step built
+ * from the matched route and the version's upstream prefix, the Host from
+ * the policy, the headers rebuilt from an allow-list and the gateway's
+ * own.
  */
 
 ngx_int_t
 ngx_http_logistics_forward_step(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx)
 {
-    if (ngx_http_logistics_rewrite_uri(r, ctx, &ctx->routing.match)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
+    r->uri = ctx->routing.upstream_path;
+    r->valid_unparsed_uri = 0;
+    r->quoted_uri = 1;
+
+    /* $logistics_upstream_uri: what proxy_pass will send */
+    ctx->forward.upstream_uri = ctx->routing.upstream_uri;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "logistics route \"%s\" upstream uri \"%V\"",
+                   ctx->route->id.data, &ctx->forward.upstream_uri);
 
     return ngx_http_logistics_rewrite_headers(r, ctx);
 }
 
 
-/*
- * The upstream URI is built from what was matched, never copied from the
- * request line: the version's upstream prefix, the template's literal
- * segments and the decoded parameter values.  r->uri holds it unescaped
- * and quoted_uri makes proxy_pass (without a URI part) escape it, exactly
- * as after a rewrite.
- */
-
-static ngx_int_t
-ngx_http_logistics_rewrite_uri(ngx_http_request_t *r,
-    ngx_http_logistics_ctx_t *ctx, lg_route_match_t *match)
+static ngx_uint_t
+ngx_http_logistics_allowed(ngx_table_elt_t *h, const lg_api_t *api)
 {
-    u_char              *p;
-    size_t               len, i, param;
-    uintptr_t            escape;
-    const lg_route_t    *route;
-    const lg_segment_t  *seg;
-    const lg_version_t  *v;
+    size_t      i;
+    ngx_str_t  *n;
 
-    route = match->route;
-    v = match->version;
-
-    len = v->upstream_prefix.len;
-    param = 0;
-
-    for (i = 0; i < route->nsegments; i++) {
-        seg = &route->segments[i];
-        len += 1 + (seg->param ? match->params[param++].len : seg->text.len);
-    }
-
-    p = ngx_pnalloc(r->pool, len);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    r->uri.data = p;
-    p = ngx_cpymem(p, v->upstream_prefix.data, v->upstream_prefix.len);
-    param = 0;
-
-    for (i = 0; i < route->nsegments; i++) {
-        seg = &route->segments[i];
-        *p++ = '/';
-
-        if (seg->param) {
-            p = ngx_cpymem(p, match->params[param].data,
-                           match->params[param].len);
-            param++;
-
-        } else {
-            p = ngx_cpymem(p, seg->text.data, seg->text.len);
+    for (n = ngx_http_logistics_allow_list; n->len; n++) {
+        if (h->key.len == n->len
+            && ngx_strncmp(h->lowcase_key, n->data, n->len) == 0)
+        {
+            return 1;
         }
     }
 
-    r->uri.len = p - r->uri.data;
-    r->valid_unparsed_uri = 0;
-    r->quoted_uri = 1;
-
-    /* $logistics_upstream_uri: what proxy_pass will send */
-
-    escape = 2 * ngx_escape_uri(NULL, r->uri.data, r->uri.len,
-                                NGX_ESCAPE_URI);
-    len = r->uri.len + escape + (r->args.len ? 1 + r->args.len : 0);
-
-    p = ngx_pnalloc(r->pool, len);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    ctx->forward.upstream_uri.data = p;
-
-    if (escape) {
-        p = (u_char *) ngx_escape_uri(p, r->uri.data, r->uri.len,
-                                      NGX_ESCAPE_URI);
-
-    } else {
-        p = ngx_cpymem(p, r->uri.data, r->uri.len);
-    }
-
-    if (r->args.len) {
-        *p++ = '?';
-        p = ngx_cpymem(p, r->args.data, r->args.len);
-    }
-
-    ctx->forward.upstream_uri.len = p - ctx->forward.upstream_uri.data;
-
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "logistics route \"%s\" upstream uri \"%V\"",
-                   route->id.data, &ctx->forward.upstream_uri);
-
-    return NGX_OK;
-}
-
-
-/* headers a partner must never be able to send to Odoo */
-
-static ngx_uint_t
-ngx_http_logistics_strip(ngx_table_elt_t *h)
-{
-    static ngx_str_t  names[] = {
-        ngx_string("authorization"),
-        ngx_string("x-api-key"),
-        ngx_string("x-request-id"),
-        ngx_string("traceparent"),
-        ngx_string("tracestate"),
-        ngx_null_string
-    };
-
-    ngx_str_t  *n;
-
-    if (h->key.len >= sizeof("x-logistics-") - 1
-        && ngx_strncasecmp(h->key.data, (u_char *) "x-logistics-",
-                           sizeof("x-logistics-") - 1) == 0)
-    {
-        return 1;
-    }
-
-    for (n = names; n->len; n++) {
-        if (h->key.len == n->len
-            && ngx_strncasecmp(h->key.data, n->data, n->len) == 0)
+    for (i = 0; i < api->nforward_headers; i++) {
+        if (h->key.len == api->forward_headers[i].len
+            && ngx_strncmp(h->lowcase_key, api->forward_headers[i].data,
+                           h->key.len)
+               == 0)
         {
             return 1;
         }
@@ -172,24 +168,25 @@ ngx_http_logistics_strip(ngx_table_elt_t *h)
 
 /*
  * The request headers are rebuilt rather than patched: whatever
- * proxy_pass_request_headers or proxy_set_header say, the credential the
- * partner presented and any spoofed X-Logistics-* header cannot reach
- * Odoo, because they are no longer in the request.
+ * proxy_pass_request_headers says, a header the partner sent reaches Odoo
+ * only when the allow-list names it, and the credential the partner
+ * presented and any spoofed gateway header are no longer in the request.
+ * The pointers nginx keeps to headers it knows ($http_referer,
+ * $http_cookie, $proxy_add_x_forwarded_for read them) follow.
  */
 
 static ngx_int_t
 ngx_http_logistics_rewrite_headers(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx)
 {
-    u_char            *p;
-    u_char             random[24];
-    ngx_str_t          method;
-    ngx_uint_t         i, n, keep_tracestate;
-    ngx_list_t         old, *headers;
-    ngx_list_part_t   *part;
-    ngx_table_elt_t   *h, *copy, *tracestate;
+    ngx_uint_t           i, n, keep_tracestate;
+    ngx_list_t           old, *headers;
+    ngx_list_part_t     *part;
+    ngx_table_elt_t     *h, *copy, *tracestate;
+    const lg_api_t      *api;
     const lg_partner_t  *partner;
 
+    api = ctx->route->api;
     partner = ctx->partner;
 
     n = 0;
@@ -203,7 +200,7 @@ ngx_http_logistics_rewrite_headers(ngx_http_request_t *r,
     old = r->headers_in.headers;
     headers = &r->headers_in.headers;
 
-    if (ngx_list_init(headers, r->pool, n + 8, sizeof(ngx_table_elt_t))
+    if (ngx_list_init(headers, r->pool, n + 12, sizeof(ngx_table_elt_t))
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -229,28 +226,82 @@ ngx_http_logistics_rewrite_headers(ngx_http_request_t *r,
             i = 0;
         }
 
-        if (ngx_http_logistics_strip(&h[i])) {
-
-            if (keep_tracestate && tracestate == NULL
-                && h[i].key.len == sizeof("tracestate") - 1
-                && ngx_strncasecmp(h[i].key.data, (u_char *) "tracestate",
-                                   sizeof("tracestate") - 1) == 0)
-            {
-                tracestate = &h[i];
+        if (ngx_http_logistics_allowed(&h[i], api)) {
+            copy = ngx_list_push(headers);
+            if (copy == NULL) {
+                return NGX_ERROR;
             }
 
+            *copy = h[i];
             continue;
         }
 
-        copy = ngx_list_push(headers);
-        if (copy == NULL) {
-            return NGX_ERROR;
+        if (keep_tracestate && tracestate == NULL
+            && h[i].key.len == sizeof("tracestate") - 1
+            && ngx_strncmp(h[i].lowcase_key, "tracestate",
+                           sizeof("tracestate") - 1) == 0)
+        {
+            tracestate = &h[i];
         }
-
-        *copy = h[i];
     }
 
     r->headers_in.authorization = NULL;
+    r->headers_in.referer = NULL;
+    r->headers_in.via = NULL;
+    r->headers_in.cookies.nelts = 0;
+
+#if (NGX_HTTP_X_FORWARDED_FOR)
+    /* $proxy_add_x_forwarded_for: the client's address only */
+    r->headers_in.x_forwarded_for.nelts = 0;
+#endif
+
+#if (NGX_HTTP_REALIP)
+    r->headers_in.x_real_ip = NULL;
+#endif
+
+#if (NGX_HTTP_DAV)
+    r->headers_in.depth = NULL;
+    r->headers_in.destination = NULL;
+    r->headers_in.overwrite = NULL;
+    r->headers_in.date = NULL;
+#endif
+
+    if (ngx_http_logistics_gateway_headers(r, ctx, headers) != NGX_OK
+        || ngx_http_logistics_trace_headers(r, ctx, headers,
+                                            keep_tracestate ? tracestate
+                                                            : NULL)
+           != NGX_OK
+        || ngx_http_logistics_host(r, ctx, headers) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (partner->odoo_authorization.len) {
+        /* built at policy load: the header value is shared, not copied */
+        if (ngx_http_logistics_push(headers,
+                                    NGX_HTTP_LOGISTICS_H_AUTHORIZATION,
+                                    (u_char *) partner->odoo_authorization.data,
+                                    partner->odoo_authorization.len)
+            == NULL)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* who called, how, which operation: the gateway's word for it */
+
+static ngx_int_t
+ngx_http_logistics_gateway_headers(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, ngx_list_t *headers)
+{
+    ngx_str_t            method;
+    const lg_partner_t  *partner;
+
+    partner = ctx->partner;
 
     if (ctx->auth.bearer) {
         ngx_str_set(&method, "bearer");
@@ -262,28 +313,23 @@ ngx_http_logistics_rewrite_headers(ngx_http_request_t *r,
         ngx_str_set(&method, "api_key");
     }
 
-    if (ngx_http_logistics_push(headers, "X-Logistics-Partner",
-                                "x-logistics-partner",
+    if (ngx_http_logistics_push(headers, NGX_HTTP_LOGISTICS_H_PARTNER,
                                 (u_char *) partner->id.data, partner->id.len)
-        != NGX_OK
-        || ngx_http_logistics_push(headers, "X-Logistics-Auth",
-                                   "x-logistics-auth", method.data,
-                                   method.len)
-           != NGX_OK
-        || ngx_http_logistics_push(headers, "X-Logistics-Route",
-                                   "x-logistics-route",
+        == NULL
+        || ngx_http_logistics_push(headers, NGX_HTTP_LOGISTICS_H_AUTH,
+                                   method.data, method.len)
+           == NULL
+        || ngx_http_logistics_push(headers, NGX_HTTP_LOGISTICS_H_ROUTE,
                                    (u_char *) ctx->route->id.data,
                                    ctx->route->id.len)
-           != NGX_OK
-        || ngx_http_logistics_push(headers, "X-Logistics-Api-Version",
-                                   "x-logistics-api-version",
+           == NULL
+        || ngx_http_logistics_push(headers, NGX_HTTP_LOGISTICS_H_VERSION,
                                    (u_char *) ctx->version->name.data,
                                    ctx->version->name.len)
-           != NGX_OK
-        || ngx_http_logistics_push(headers, "X-Request-Id",
-                                   "x-request-id",
+           == NULL
+        || ngx_http_logistics_push(headers, NGX_HTTP_LOGISTICS_H_REQUEST_ID,
                                    ctx->request_id.data, ctx->request_id.len)
-           != NGX_OK)
+           == NULL)
     {
         return NGX_ERROR;
     }
@@ -291,108 +337,220 @@ ngx_http_logistics_rewrite_headers(ngx_http_request_t *r,
     /* which credential: the API key's id, or the token's id */
 
     if (ctx->key != NULL
-        && ngx_http_logistics_push(headers, "X-Logistics-Key-Id",
-                                   "x-logistics-key-id",
+        && ngx_http_logistics_push(headers, NGX_HTTP_LOGISTICS_H_KEY_ID,
                                    (u_char *) ctx->key->id.data,
                                    ctx->key->id.len)
-           != NGX_OK)
+           == NULL)
     {
         return NGX_ERROR;
     }
 
     if (ctx->auth.token_jti.len
-        && ngx_http_logistics_push(headers, "X-Logistics-Token-Id",
-                                   "x-logistics-token-id",
+        && ngx_http_logistics_push(headers, NGX_HTTP_LOGISTICS_H_TOKEN_ID,
                                    ctx->auth.token_jti.data,
                                    ctx->auth.token_jti.len)
-           != NGX_OK)
+           == NULL)
     {
         return NGX_ERROR;
     }
 
-    /* W3C Trace Context: continue the partner's trace or start one */
+    /* the connection as the gateway saw it, never the partner's story */
 
-    if (keep_tracestate) {
-        if (ngx_http_logistics_push(headers, "traceparent",
-                                "traceparent",
-                                    ctx->in.traceparent->value.data,
-                                    ctx->in.traceparent->value.len)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        if (tracestate != NULL
-            && ngx_http_logistics_push(headers, "tracestate",
-                                "tracestate",
-                                       tracestate->value.data,
-                                       tracestate->value.len)
-               != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-    } else {
-        p = ngx_pnalloc(r->pool, 55);
-        if (p == NULL
-            || ngx_http_logistics_random(random, sizeof(random)) != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        /* an all-zero id is invalid; 2^-128 odds, but be exact */
-        random[0] |= 0x01;
-        random[16] |= 0x01;
-
-        ngx_memcpy(p, "00-", 3);
-        ngx_hex_dump(p + 3, random, 16);
-        p[35] = '-';
-        ngx_hex_dump(p + 36, random + 16, 8);
-        ngx_memcpy(p + 52, "-01", 3);
-
-        if (ngx_http_logistics_push(headers, "traceparent",
-                                "traceparent", p, 55)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
+    if (ngx_http_logistics_push(headers, NGX_HTTP_LOGISTICS_H_FORWARDED,
+                                r->connection->addr_text.data,
+                                r->connection->addr_text.len)
+        == NULL)
+    {
+        return NGX_ERROR;
     }
 
-    if (partner->odoo_authorization.len) {
-        /* built at policy load: the header value is shared, not copied */
-        if (ngx_http_logistics_push(headers, "Authorization",
-                                "authorization",
-                                (u_char *) partner->odoo_authorization.data,
-                                partner->odoo_authorization.len)
-            != NGX_OK)
+#if (NGX_HTTP_SSL)
+    if (r->connection->ssl != NULL) {
+        if (ngx_http_logistics_push(headers, NGX_HTTP_LOGISTICS_H_PROTO,
+                                    (u_char *) "https", 5)
+            == NULL)
         {
             return NGX_ERROR;
         }
+
+        return NGX_OK;
+    }
+#endif
+
+    if (ngx_http_logistics_push(headers, NGX_HTTP_LOGISTICS_H_PROTO,
+                                (u_char *) "http", 4)
+        == NULL)
+    {
+        return NGX_ERROR;
     }
 
     return NGX_OK;
 }
 
 
-static ngx_int_t
-ngx_http_logistics_push(ngx_list_t *headers, const char *key,
-    const char *lowcase, u_char *value, size_t len)
-{
-    ngx_table_elt_t  *h;
+/* W3C Trace Context: continue the partner's trace or start one */
 
-    h = ngx_list_push(headers);
-    if (h == NULL) {
+static ngx_int_t
+ngx_http_logistics_trace_headers(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, ngx_list_t *headers,
+    ngx_table_elt_t *tracestate)
+{
+    u_char  *p;
+    u_char   random[24];
+
+    if (ctx->in.traceparent != NULL
+        && ngx_http_logistics_traceparent_valid(&ctx->in.traceparent->value))
+    {
+        if (ngx_http_logistics_push(headers, NGX_HTTP_LOGISTICS_H_TRACEPARENT,
+                                    ctx->in.traceparent->value.data,
+                                    ctx->in.traceparent->value.len)
+            == NULL)
+        {
+            return NGX_ERROR;
+        }
+
+        if (tracestate != NULL
+            && ngx_http_logistics_push(headers,
+                                       NGX_HTTP_LOGISTICS_H_TRACESTATE,
+                                       tracestate->value.data,
+                                       tracestate->value.len)
+               == NULL)
+        {
+            return NGX_ERROR;
+        }
+
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, 55);
+    if (p == NULL
+        || ngx_http_logistics_random(random, sizeof(random)) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
-    h->key.data = (u_char *) key;
-    h->key.len = ngx_strlen(key);
-    h->value.data = value;
-    h->value.len = len;
-    h->lowcase_key = (u_char *) lowcase;
-    h->hash = ngx_hash_key(h->lowcase_key, h->key.len);
+    /* an all-zero id is invalid; 2^-128 odds, but be exact */
+    random[0] |= 0x01;
+    random[16] |= 0x01;
+
+    ngx_memcpy(p, "00-", 3);
+    ngx_hex_dump(p + 3, random, 16);
+    p[35] = '-';
+    ngx_hex_dump(p + 36, random + 16, 8);
+    ngx_memcpy(p + 52, "-01", 3);
+
+    if (ngx_http_logistics_push(headers, NGX_HTTP_LOGISTICS_H_TRACEPARENT,
+                                p, 55)
+        == NULL)
+    {
+        return NGX_ERROR;
+    }
 
     return NGX_OK;
+}
+
+
+/*
+ * Odoo picks its database from the Host name (dbfilter) and, behind a
+ * proxy, from X-Forwarded-Host: both come from the version's
+ * upstream_host, never from the partner.  Without one, proxy_pass sends
+ * the upstream's own name and no X-Forwarded-Host is sent.  $host and
+ * $http_host follow, as $uri follows the rewritten URI, so that a
+ * "proxy_set_header Host $host" cannot bring the partner's name back; the
+ * response filter gives $host back for redirects and the log.
+ */
+
+static ngx_int_t
+ngx_http_logistics_host(ngx_http_request_t *r, ngx_http_logistics_ctx_t *ctx,
+    ngx_list_t *headers)
+{
+    ngx_str_t                        host;
+    ngx_http_variable_value_t       *v;
+    ngx_http_logistics_main_conf_t  *lmcf;
+
+    host.data = (u_char *) ctx->version->upstream_host.data;
+    host.len = ctx->version->upstream_host.len;
+
+    ctx->forward.server = r->headers_in.server;
+    ctx->forward.installed = 1;
+
+    r->headers_in.server = host;
+    r->headers_in.host = NULL;
+
+    if (host.len) {
+        r->headers_in.host = ngx_http_logistics_push(headers,
+                                                  NGX_HTTP_LOGISTICS_H_HOST,
+                                                  host.data, host.len);
+
+        if (r->headers_in.host == NULL
+            || ngx_http_logistics_push(headers,
+                                       NGX_HTTP_LOGISTICS_H_FORWARDED_HOST,
+                                       host.data, host.len)
+               == NULL)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    /* a value computed before the rewrite must not be reused */
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
+
+    v = &r->variables[lmcf->host_index];
+    v->valid = 0;
+    v->not_found = 0;
+
+    v = &r->variables[lmcf->http_host_index];
+    v->valid = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_logistics_forward_restore(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx)
+{
+    ngx_http_variable_value_t       *v;
+    ngx_http_logistics_main_conf_t  *lmcf;
+
+    if (!ctx->forward.installed) {
+        return;
+    }
+
+    ctx->forward.installed = 0;
+    r->headers_in.server = ctx->forward.server;
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
+
+    v = &r->variables[lmcf->host_index];
+    v->valid = 0;
+    v->not_found = 0;
+}
+
+
+static ngx_table_elt_t *
+ngx_http_logistics_push(ngx_list_t *headers, ngx_uint_t name, u_char *value,
+    size_t len)
+{
+    ngx_table_elt_t            *h;
+    ngx_http_logistics_name_t  *n;
+
+    h = ngx_list_push(headers);
+    if (h == NULL) {
+        return NULL;
+    }
+
+    n = &ngx_http_logistics_names[name];
+
+    h->key = n->key;
+    h->value.data = value;
+    h->value.len = len;
+    h->lowcase_key = n->lowcase.data;
+    h->hash = n->hash;
+
+    return h;
 }
 
 

@@ -97,12 +97,33 @@ ngx_http_logistics_access_handler(ngx_http_request_t *r)
     ngx_http_logistics_main_conf_t   *lmcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_logistics_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_logistics_module);
 
     if (!lcf->enable) {
+
+        if (ctx != NULL && ctx->entered && ctx->step == 0) {
+            /*
+             * A rewrite took the request out of a gateway location before
+             * its access phase: it would reach an upstream unchecked.
+             */
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "logistics: a request left a gateway location "
+                          "before the gateway ran (rewrite to \"%V\"): "
+                          "refused", &r->uri);
+
+            ctx->step = NGX_HTTP_LOGISTICS_STEP_DONE;
+
+            if (ngx_http_logistics_request_id(r, ctx) != NGX_OK) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            (void) ngx_http_logistics_refuse(ctx, LG_PROBLEM_INTERNAL,
+                                             "gateway-bypassed");
+            return ngx_http_logistics_deny(r, ctx);
+        }
+
         return NGX_DECLINED;
     }
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_logistics_module);
 
     if (ctx == NULL) {
         ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_logistics_ctx_t));
@@ -191,6 +212,7 @@ ngx_http_logistics_access_handler(ngx_http_request_t *r)
     }
 
     ngx_str_set(&ctx->decision, "allow");
+    ctx->allowed = 1;
 
     return NGX_OK;
 }

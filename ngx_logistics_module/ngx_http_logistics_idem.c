@@ -67,9 +67,9 @@ ngx_http_logistics_idem_prepare_step(ngx_http_request_t *r,
 {
     u_char                             *p;
     size_t                              len;
-    lg_str_t                            parts[7];
+    lg_str_t                            parts[9];
     const char                         *key;
-    ngx_table_elt_t                    *h;
+    ngx_table_elt_t                    *h, *ct;
     ngx_pool_cleanup_t                 *cln;
     ngx_http_logistics_idem_ctx_t      *idem;
     ngx_http_logistics_idem_cleanup_t  *ic;
@@ -98,20 +98,31 @@ ngx_http_logistics_idem_prepare_step(ngx_http_request_t *r,
                                          "idempotency-key-malformed");
     }
 
-    /* the fingerprint: method, operation, version and the exact body */
+    /*
+     * The fingerprint: who, what and to which resource, and the exact
+     * representation.  The upstream URI carries the version, the path
+     * parameters and the query string, so the same key for another
+     * resource or query is another request.
+     */
 
-    parts[0].data = (const char *) r->method_name.data;
-    parts[0].len = r->method_name.len;
+    ct = r->headers_in.content_type;
+
+    parts[0] = ctx->partner->id;
     parts[1].data = "\n";
     parts[1].len = 1;
-    parts[2] = ctx->route->id;
+    parts[2].data = (const char *) r->method_name.data;
+    parts[2].len = r->method_name.len;
     parts[3] = parts[1];
-    parts[4] = ctx->version->name;
+    parts[4].data = (const char *) ctx->routing.upstream_uri.data;
+    parts[4].len = ctx->routing.upstream_uri.len;
     parts[5] = parts[1];
-    parts[6].data = (const char *) ctx->body.bytes.data;
-    parts[6].len = ctx->body.bytes.len;
+    parts[6].data = ct ? (const char *) ct->value.data : "";
+    parts[6].len = ct ? ct->value.len : 0;
+    parts[7] = parts[1];
+    parts[8].data = (const char *) ctx->body.bytes.data;
+    parts[8].len = ctx->body.bytes.len;
 
-    if (lg_sha256_parts(parts, 7, idem->fp) != 0) {
+    if (lg_sha256_parts(parts, 9, idem->fp) != 0) {
         return NGX_ERROR;
     }
 
@@ -202,23 +213,20 @@ static ngx_int_t
 ngx_http_logistics_idem_zone_claim(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx)
 {
-    int64_t                          now;
+    int64_t                          now, lock;
     ngx_int_t                        rc;
     ngx_str_t                        existing;
-    ngx_uint_t                       mode;
-    ngx_http_logistics_loc_conf_t   *lcf;
     ngx_http_logistics_main_conf_t  *lmcf;
 
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
     now = ngx_http_logistics_now();
+    lock = lmcf->policy->idem_lock;
 
-    rc = ngx_http_logistics_zone_blob_claim(lmcf->zone, &ctx->idem.key,
+    rc = ngx_http_logistics_zone_blob_claim(lmcf->idem_zone, &ctx->idem.key,
                                             ctx->idem.lock.data,
                                             ctx->idem.lock.len, now,
-                                            now + lmcf->policy->idem_lock
-                                                  * 1000,
-                                            r->pool, &existing,
-                                            r->connection->log);
+                                            now + lock * 1000, r->pool,
+                                            &existing, r->connection->log);
 
     if (rc == NGX_OK) {
         ctx->idem.state = NGX_HTTP_LOGISTICS_IDEM_NEW;
@@ -229,28 +237,29 @@ ngx_http_logistics_idem_zone_claim(ngx_http_request_t *r,
         return ngx_http_logistics_idem_decide(r, ctx, &existing);
     }
 
-    /* the shared zone could not take the claim: the fail mode decides */
-
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_logistics_module);
-
-    mode = lcf->fail_mode;
-
-    if (mode == NGX_CONF_UNSET_UINT) {
-        mode = (ngx_uint_t) lmcf->policy->fail_mode;
+    if (rc != NGX_BUSY) {
+        return NGX_ERROR;
     }
 
-    if (mode == LG_FAIL_CLOSED) {
-        (void) ngx_http_logistics_refuse(ctx, LG_PROBLEM_UNAVAILABLE,
-                                         "state-unavailable");
-        ctx->answer.retry_after = 1;
+    /*
+     * The store is full of live records and locks, none of which may go
+     * before its time: a new claim waits.  Forwarding without the claim
+     * would let a retry run twice; evicting a record would replay nothing.
+     */
 
-        return NGX_HTTP_LOGISTICS_REFUSE;
-    }
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "logistics: idempotency store \"%V\" is full: "
+                  "new keys refused until records expire "
+                  "(idempotency.store_size)", &lmcf->idem_zone->shm.name);
 
-    /* fail open: the request goes through without idempotency */
-    ctx->idem.state = NGX_HTTP_LOGISTICS_IDEM_BYPASSED;
+    (void) ngx_http_logistics_refuse(ctx, LG_PROBLEM_UNAVAILABLE,
+                                     "idempotency-store-full");
+    ngx_str_set(&ctx->answer.detail, "The gateway cannot take a new "
+                "Idempotency-Key right now; retry after the number of "
+                "seconds in Retry-After.");
+    ctx->answer.retry_after = (lock + 999) / 1000;
 
-    return NGX_OK;
+    return NGX_HTTP_LOGISTICS_REFUSE;
 }
 
 
@@ -627,11 +636,18 @@ ngx_http_logistics_idem_store(ngx_http_request_t *r,
 
     expect = idem->lock;
 
-    (void) ngx_http_logistics_zone_blob_swap(lmcf->zone, &idem->key,
-                                 &expect, rec, len,
-                                 ngx_http_logistics_now()
-                                 + policy->idem_ttl * 1000,
-                                 r->connection->log);
+    if (ngx_http_logistics_zone_blob_swap(lmcf->idem_zone, &idem->key,
+                                          &expect, rec, len,
+                                          ngx_http_logistics_now()
+                                          + policy->idem_ttl * 1000,
+                                          r->connection->log)
+        == NGX_DECLINED)
+    {
+        /* full, or the lock expired: a retry runs again, never twice */
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "logistics: response to Idempotency-Key \"%V\" not "
+                      "stored (store full or lock expired)", &idem->key);
+    }
 }
 
 
@@ -660,7 +676,7 @@ ngx_http_logistics_idem_release(ngx_http_request_t *r,
         return;
     }
 
-    (void) ngx_http_logistics_zone_blob_swap(lmcf->zone, &ctx->idem.key,
+    (void) ngx_http_logistics_zone_blob_swap(lmcf->idem_zone, &ctx->idem.key,
                                              &ctx->idem.lock, NULL, 0, 0,
                                              r->connection->log);
 }

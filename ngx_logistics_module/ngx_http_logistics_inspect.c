@@ -14,13 +14,14 @@
 /*
  * Step "inspect": one pass over the request headers finds the ones the
  * later steps read, and the request gets its id (the partner's, when it
- * is a plausible one, else a fresh random one).
+ * is a plausible one, else a fresh random one).  A header the pipeline
+ * decides on must come once: with two Content-Type, Idempotency-Key,
+ * API-Version, Authorization or X-API-Key headers, Odoo and the gateway
+ * could each read another one, so the request is refused, not resolved.
  */
 
 static void ngx_http_logistics_scan_headers(ngx_http_request_t *r,
     ngx_http_logistics_inspect_t *in);
-static ngx_int_t ngx_http_logistics_request_id(ngx_http_request_t *r,
-    ngx_http_logistics_ctx_t *ctx);
 
 
 ngx_int_t
@@ -29,7 +30,16 @@ ngx_http_logistics_inspect_step(ngx_http_request_t *r,
 {
     ngx_http_logistics_scan_headers(r, &ctx->in);
 
-    return ngx_http_logistics_request_id(r, ctx);
+    if (ngx_http_logistics_request_id(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->in.repeated) {
+        return ngx_http_logistics_refuse(ctx, LG_PROBLEM_AMBIGUOUS,
+                                         "duplicate-header");
+    }
+
+    return NGX_OK;
 }
 
 
@@ -37,9 +47,13 @@ static void
 ngx_http_logistics_scan_headers(ngx_http_request_t *r,
     ngx_http_logistics_inspect_t *in)
 {
-    ngx_uint_t        i;
+    ngx_uint_t        i, content_types, authorizations;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
+
+    content_types = 0;
+    authorizations = 0;
+    in->scanned = 1;
 
     part = &r->headers_in.headers.part;
     h = part->elts;
@@ -57,28 +71,31 @@ ngx_http_logistics_scan_headers(ngx_http_request_t *r,
         }
 
         if (ngx_http_logistics_header_is(&h[i], "X-API-Key")) {
-
-            /* the same key twice is fine; two different keys are not */
-            if (in->api_key != NULL
-                && (in->api_key->value.len != h[i].value.len
-                    || ngx_strncmp(in->api_key->value.data,
-                                   h[i].value.data, h[i].value.len)
-                       != 0))
-            {
-                in->api_key_conflict = 1;
-            }
-
+            in->repeated |= (in->api_key != NULL);
             in->api_key = &h[i];
 
         } else if (ngx_http_logistics_header_is(&h[i], "API-Version")) {
+            in->repeated |= (in->api_version != NULL);
             in->api_version = &h[i];
+
+        } else if (ngx_http_logistics_header_is(&h[i], "Content-Type")) {
+            in->repeated |= (content_types++ > 0);
+
+        } else if (ngx_http_logistics_header_is(&h[i], "Authorization")) {
+            /* nginx itself refuses this one today; be sure anyway */
+            in->repeated |= (authorizations++ > 0);
 
         } else if (ngx_http_logistics_header_is(&h[i], "X-Request-Id")) {
             in->request_id = &h[i];
             in->request_ids += in->request_ids < 2;
 
         } else if (ngx_http_logistics_header_is(&h[i], "Idempotency-Key")) {
+            in->repeated |= (in->idem_key != NULL);
             in->idem_key = &h[i];
+
+        } else if (ngx_http_logistics_header_is(&h[i], "Content-Encoding"))
+        {
+            in->content_encoding = &h[i];
 
         } else if (ngx_http_logistics_header_is(&h[i], "traceparent")) {
             in->traceparent = &h[i];
@@ -107,7 +124,7 @@ ngx_http_logistics_scan_headers(ngx_http_request_t *r,
  * bytes that would end up in logs) is replaced by a random one.
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_logistics_request_id(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx)
 {
@@ -115,6 +132,11 @@ ngx_http_logistics_request_id(ngx_http_request_t *r,
     ngx_uint_t        i;
     ngx_str_t        *in;
     u_char            random[16];
+
+    if (!ctx->in.scanned) {
+        /* outside the pipeline: the headers were not looked at yet */
+        ngx_http_logistics_scan_headers(r, &ctx->in);
+    }
 
     if (ctx->in.request_id != NULL) {
         in = &ctx->in.request_id->value;

@@ -26,14 +26,27 @@ typedef struct {
     ngx_table_elt_t            *request_id;
     ngx_table_elt_t            *traceparent;
     ngx_table_elt_t            *idem_key;
-    unsigned                    api_key_conflict:1;  /* two that differ */
-    unsigned                    request_ids:2;       /* seen, saturating */
+    ngx_table_elt_t            *content_encoding;
+    unsigned                    scanned:1;
+    unsigned                    repeated:1;    /* a header that must be
+                                                  unique came twice */
+    unsigned                    request_ids:2; /* seen, saturating */
     unsigned                    traceparents:2;
 } ngx_http_logistics_inspect_t;
 
 
-/* the first step: those headers, and the request id */
+/*
+ * The first step: those headers, and the request id.  400 when a header
+ * the pipeline decides on is repeated.
+ */
 ngx_int_t ngx_http_logistics_inspect_step(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx);
+
+/*
+ * The request id alone, for a refusal made outside the pipeline (the
+ * guards against a bypassed gateway): the partner's when plausible.
+ */
+ngx_int_t ngx_http_logistics_request_id(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx);
 
 

@@ -26,7 +26,8 @@
  * issuer's jwks_refresh) or when a token names an unknown kid, at most
  * once per jwks_cooldown; one request does the fetch and waits for it,
  * the others go on with the keys they have.  A failed fetch keeps the
- * last good key set (stale-if-error).
+ * last good key set (stale-if-error) for up to jwks_max_stale, and the
+ * next attempt waits jwks_cooldown.
  */
 
 typedef struct {
@@ -48,6 +49,8 @@ static ngx_int_t ngx_http_logistics_jwks_fetch(ngx_http_request_t *r,
 static ngx_int_t ngx_http_logistics_jwks_done(ngx_http_request_t *r,
     void *data, ngx_int_t rc);
 static int64_t ngx_http_logistics_jwks_max_age(ngx_http_request_t *sr);
+static ngx_uint_t ngx_http_logistics_jwks_stale(const lg_issuer_t *issuer,
+    int64_t version);
 
 
 /* per worker, allocated on first use, for the policy's lifetime */
@@ -156,13 +159,30 @@ ngx_http_logistics_jwks_keys(ngx_http_request_t *r,
         return ngx_http_logistics_jwks_fetch(r, fetch, issuer);
     }
 
-    if (local->keys == NULL) {
+    if (local->keys == NULL
+        || ngx_http_logistics_jwks_stale(issuer, local->version))
+    {
         return NGX_DECLINED;
     }
 
     *keys = local->keys;
 
     return NGX_OK;
+}
+
+
+/*
+ * Keys the IdP has not confirmed for jwks_max_stale (a refresh failing
+ * for a day, by default) are not used any more: a key the IdP withdrew
+ * while it was unreachable must not verify tokens forever.
+ */
+
+static ngx_uint_t
+ngx_http_logistics_jwks_stale(const lg_issuer_t *issuer, int64_t version)
+{
+    return version != 0
+           && ngx_http_logistics_now() / 1000 - version
+              > issuer->jwks_max_stale;
 }
 
 
@@ -193,7 +213,24 @@ ngx_http_logistics_jwks_fetch(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    /* a fake body: the subrequest must never read the partner's */
+    /*
+     * The gateway's own request, not the partner's: no header, cookie,
+     * token or Content-Length of the request that triggered it reaches
+     * the IdP, and a fake body keeps it from ever reading the partner's.
+     */
+
+    ngx_memzero(&sr->headers_in, sizeof(ngx_http_headers_in_t));
+
+    if (ngx_list_init(&sr->headers_in.headers, r->pool, 1,
+                      sizeof(ngx_table_elt_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    sr->headers_in.content_length_n = -1;
+    sr->headers_in.keep_alive_n = -1;
+
     sr->request_body = ngx_pcalloc(r->pool, sizeof(ngx_http_request_body_t));
     if (sr->request_body == NULL) {
         return NGX_ERROR;
@@ -404,6 +441,10 @@ ngx_http_logistics_jwks_current(ngx_http_request_t *r,
         }
 
         local->version = version;
+    }
+
+    if (ngx_http_logistics_jwks_stale(issuer, local->version)) {
+        return NULL;
     }
 
     return local->keys;

@@ -14,6 +14,9 @@
 
 #include "ngx_http_logistics_module.h"
 #include "ngx_http_logistics_handler.h"
+#include "ngx_http_logistics_body.h"
+#include "ngx_http_logistics_guard.h"
+#include "ngx_http_logistics_forward.h"
 #include "ngx_http_logistics_filter.h"
 #include "ngx_http_logistics_jwks.h"
 #include "ngx_http_logistics_protect.h"
@@ -40,6 +43,12 @@ static void ngx_http_logistics_exit_process(ngx_cycle_t *cycle);
 static void ngx_http_logistics_policy_cleanup(void *data);
 static ngx_int_t ngx_http_logistics_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_logistics_postconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_logistics_host_variables(ngx_conf_t *cf,
+    ngx_http_logistics_main_conf_t *lmcf);
+static ngx_int_t ngx_http_logistics_idem_zone(ngx_conf_t *cf,
+    ngx_http_logistics_main_conf_t *lmcf);
+static ngx_int_t ngx_http_logistics_issuer_rules(ngx_conf_t *cf,
+    ngx_http_logistics_main_conf_t *lmcf);
 
 
 static ngx_conf_enum_t  ngx_http_logistics_log_levels[] = {
@@ -274,6 +283,7 @@ ngx_http_logistics_policy(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_logistics_main_conf_t *lmcf = conf;
 
     u_char              *file;
+    size_t               i;
     ngx_str_t           *value, name;
     lg_error_t           err;
     ngx_pool_cleanup_t  *cln;
@@ -302,6 +312,11 @@ ngx_http_logistics_policy(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (lmcf->policy == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s", err.text);
         return NGX_CONF_ERROR;
+    }
+
+    for (i = 0; i < lmcf->policy->nwarnings; i++) {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0, "%s",
+                           lmcf->policy->warnings[i].data);
     }
 
     cln = ngx_pool_cleanup_add(cf->pool, 0);
@@ -427,6 +442,7 @@ static ngx_int_t
 ngx_http_logistics_postconfiguration(ngx_conf_t *cf)
 {
     size_t                           i;
+    ngx_uint_t                       level;
     ngx_http_handler_pt             *h;
     ngx_http_core_main_conf_t       *cmcf;
     ngx_http_logistics_main_conf_t  *lmcf;
@@ -457,6 +473,33 @@ ngx_http_logistics_postconfiguration(ngx_conf_t *cf)
         }
     }
 
+    if (lmcf->redis != NULL && lmcf->redis->password_file.len
+        && (lmcf->redis->password_file_mode & 077))
+    {
+        /* the policy's secret files are judged the same way */
+        level = lmcf->policy->strict_secret_files ? NGX_LOG_EMERG
+                                                  : NGX_LOG_WARN;
+
+        ngx_log_error(level, cf->log, 0,
+                      "Redis password_file \"%V\" is readable by group or "
+                      "others (mode %04uo): chmod 600 it",
+                      &lmcf->redis->password_file,
+                      lmcf->redis->password_file_mode);
+
+        if (level == NGX_LOG_EMERG) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (lmcf->redis != NULL && lmcf->zone == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"logistics_redis\" needs a \"logistics_zone "
+                      "name:size\" in the http block: it keeps the "
+                      "suspensions and revocations Redis reported, for "
+                      "when Redis cannot answer");
+        return NGX_ERROR;
+    }
+
     if (lmcf->policy->has_limits && lmcf->zone == NULL) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                       "the policy \"%V\" sets rate limits: add "
@@ -465,7 +508,10 @@ ngx_http_logistics_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    if (ngx_http_logistics_limits_init(cf, lmcf) != NGX_OK) {
+    if (ngx_http_logistics_limits_init(cf, lmcf) != NGX_OK
+        || ngx_http_logistics_idem_zone(cf, lmcf) != NGX_OK
+        || ngx_http_logistics_issuer_rules(cf, lmcf) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -474,6 +520,10 @@ ngx_http_logistics_postconfiguration(ngx_conf_t *cf)
     }
 
     lmcf->steps = ngx_http_logistics_steps(lmcf);
+
+    if (ngx_http_logistics_host_variables(cf, lmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 
@@ -484,5 +534,134 @@ ngx_http_logistics_postconfiguration(ngx_conf_t *cf)
 
     *h = ngx_http_logistics_access_handler;
 
+    if (ngx_http_logistics_guard_init(cf, lmcf) != NGX_OK
+        || ngx_http_logistics_forward_init(cf) != NGX_OK
+        || ngx_http_logistics_body_filter_init(cf) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     return ngx_http_logistics_filter_init(cf);
+}
+
+
+/*
+ * The forward step rewrites what $host and $http_host say, and
+ * $logistics_upstream_host falls back to $proxy_host.
+ */
+
+static ngx_int_t
+ngx_http_logistics_host_variables(ngx_conf_t *cf,
+    ngx_http_logistics_main_conf_t *lmcf)
+{
+    ngx_str_t  name;
+
+    ngx_str_set(&name, "host");
+
+    lmcf->host_index = ngx_http_get_variable_index(cf, &name);
+    if (lmcf->host_index == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    ngx_str_set(&name, "http_host");
+
+    lmcf->http_host_index = ngx_http_get_variable_index(cf, &name);
+    if (lmcf->http_host_index == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    /* $logistics_upstream_host falls back to it */
+    ngx_str_set(&name, "proxy_host");
+
+    lmcf->proxy_host_index = ngx_http_get_variable_index(cf, &name);
+    if (lmcf->proxy_host_index == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Without Redis, idempotency records and locks live in a shared zone of
+ * their own, sized by the policy (idempotency.store_size): counters and
+ * cached tokens evicted under pressure never take a record with them,
+ * and a full store refuses new claims instead of evicting live ones.
+ */
+
+static ngx_int_t
+ngx_http_logistics_idem_zone(ngx_conf_t *cf,
+    ngx_http_logistics_main_conf_t *lmcf)
+{
+    size_t              i;
+    ngx_str_t           name;
+    const lg_policy_t  *policy;
+
+    policy = lmcf->policy;
+
+    if (lmcf->redis != NULL) {
+        return NGX_OK;
+    }
+
+    for (i = 0; i < policy->nroutes; i++) {
+        if (policy->routes[i]->idempotency != LG_IDEM_OFF) {
+            break;
+        }
+    }
+
+    if (i == policy->nroutes) {
+        return NGX_OK;
+    }
+
+    if (lmcf->zone != NULL) {
+        name.len = lmcf->zone->shm.name.len + sizeof("_idempotency") - 1;
+        name.data = ngx_pnalloc(cf->pool, name.len);
+        if (name.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_sprintf(name.data, "%V_idempotency", &lmcf->zone->shm.name);
+
+    } else {
+        ngx_str_set(&name, "logistics_idempotency");
+    }
+
+    lmcf->idem_zone = ngx_http_logistics_zone_add_kept(cf, &name,
+                                              (size_t) policy->idem_store_size);
+
+    return lmcf->idem_zone ? NGX_OK : NGX_ERROR;
+}
+
+
+/* the verified-token cache compares these on every hit */
+
+static ngx_int_t
+ngx_http_logistics_issuer_rules(ngx_conf_t *cf,
+    ngx_http_logistics_main_conf_t *lmcf)
+{
+    size_t              i;
+    const lg_policy_t  *policy;
+
+    policy = lmcf->policy;
+
+    lmcf->issuer_rules = ngx_pcalloc(cf->pool,
+                              (policy->nissuers ? policy->nissuers : 1)
+                              * sizeof(ngx_http_logistics_issuer_rules_t));
+    if (lmcf->issuer_rules == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < policy->nissuers; i++) {
+        if (lg_jwt_rules_digest(&policy->issuers[i].rules,
+                                lmcf->issuer_rules[i].digest)
+            != 0)
+        {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "logistics: cannot digest the rules of issuer "
+                          "\"%s\"", policy->issuers[i].name.data);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }

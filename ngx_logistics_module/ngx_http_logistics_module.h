@@ -31,14 +31,27 @@ typedef struct ngx_http_logistics_protect_conf_s
     ngx_http_logistics_protect_conf_t;
 
 
+/* what a cached token's verdict depends on, per issuer */
+
+typedef struct {
+    u_char                      digest[32];    /* lg_jwt_rules_digest() */
+} ngx_http_logistics_issuer_rules_t;
+
+
 typedef struct {
     lg_policy_t                *policy;
     ngx_str_t                   policy_file;
     ngx_flag_t                  enabled;       /* some location is on */
     ngx_shm_zone_t             *zone;          /* logistics_zone */
+    ngx_shm_zone_t             *idem_zone;     /* idempotency records,
+                                                  without Redis */
     ngx_http_logistics_redis_conf_t  *redis;   /* logistics_redis */
     const u_char               *limit_sha;     /* the limit script's */
     const ngx_http_logistics_step_t  *steps;   /* the pipeline's order */
+    ngx_int_t                   host_index;    /* $host, $http_host: the */
+    ngx_int_t                   http_host_index;  /* forward step's */
+    ngx_int_t                   proxy_host_index;
+    ngx_http_logistics_issuer_rules_t  *issuer_rules;  /* by issuer index */
     ngx_http_logistics_protect_conf_t  *protect;  /* NULL: no API protects
                                                     its Odoo */
 } ngx_http_logistics_main_conf_t;

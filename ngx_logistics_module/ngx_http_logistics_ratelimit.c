@@ -22,10 +22,16 @@
  * idempotency step prepared a claim (that is why, with Redis, the limits
  * run after the body: the claim needs the body's fingerprint).
  *
- * When Redis cannot answer, the fail mode decides: open, the same limits
- * in this node's zone; closed, 503.
+ * When Redis cannot answer, a suspension or revocation this node has seen
+ * (kept in the zone with the lifetime Redis gave it) is still refused;
+ * the policy's revocation_fail_mode may make every such request 503
+ * instead.  Then the limits' fail mode decides: open, the same limits in
+ * this node's zone; closed, 503.  Fail-open never lets a revoked token or
+ * a suspended partner in.
  */
 
+static ngx_int_t ngx_http_logistics_revocation_keys(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx);
 static ngx_int_t ngx_http_logistics_limits_redis(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx);
 static void ngx_http_logistics_limits_reply(void *data, redisReply *reply,
@@ -109,6 +115,10 @@ ngx_http_logistics_limits_step(ngx_http_request_t *r,
     if (lmcf->redis != NULL) {
         /* every request: the limits and the suspension check together */
 
+        if (ngx_http_logistics_revocation_keys(r, ctx) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
         if (ngx_http_logistics_limits_redis(r, ctx) == NGX_OK) {
             lm->waiting = 1;
             ngx_http_logistics_suspend(r);
@@ -130,6 +140,49 @@ ngx_http_logistics_limits_step(ngx_http_request_t *r,
 }
 
 
+/* lg:{partner}:suspended and, for a token with an id, lg:{partner}:jti:id */
+
+static ngx_int_t
+ngx_http_logistics_revocation_keys(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx)
+{
+    u_char                           *p;
+    size_t                            len;
+    ngx_str_t                        *jti;
+    ngx_http_logistics_limits_ctx_t  *lm;
+
+    lm = &ctx->limits;
+    jti = &ctx->auth.token_jti;
+
+    lm->rev[0].data = (u_char *) ctx->partner->suspended_key.data;
+    lm->rev[0].len = ctx->partner->suspended_key.len;
+    lm->nrev = 1;
+
+    if (jti->len == 0) {
+        return NGX_OK;
+    }
+
+    len = lg_key_len(LG_KEY_JTI, ctx->partner->id.len, jti->len);
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    lm->rev[1].data = p;
+    lm->rev[1].len = lg_key_build((char *) p, len, LG_KEY_JTI,
+                                  ctx->partner->id.data, ctx->partner->id.len,
+                                  (const char *) jti->data, jti->len);
+    if (lm->rev[1].len == 0) {
+        return NGX_ERROR;
+    }
+
+    lm->nrev = 2;
+
+    return NGX_OK;
+}
+
+
 /*
  * EVALSHA sha nkeys revocation-keys... limit-keys... [idem-key]
  *         nrev nlimits (T tau)... [lock px]
@@ -145,7 +198,6 @@ ngx_http_logistics_limits_redis(ngx_http_request_t *r,
     const char                      **argv;
     size_t                           *argvlen;
     u_char                           *p;
-    ngx_str_t                        *jti;
     ngx_pool_cleanup_t               *cln;
     const lg_policy_t                *policy;
     ngx_http_logistics_limits_ctx_t  *lm;
@@ -154,17 +206,14 @@ ngx_http_logistics_limits_redis(ngx_http_request_t *r,
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
     policy = lmcf->policy;
     lm = &ctx->limits;
-    jti = &ctx->auth.token_jti;
 
-    nrev = jti->len ? 2 : 1;
+    nrev = lm->nrev;
     claim = ctx->idem.lock.len ? 1 : 0;
     n = 3 + nrev + lm->nlimits + 2 + 2 * lm->nlimits + 3 * claim;
 
     argv = ngx_palloc(r->pool, n * sizeof(char *));
     argvlen = ngx_palloc(r->pool, n * sizeof(size_t));
-    p = ngx_pnalloc(r->pool, lg_key_len(LG_KEY_JTI, ctx->partner->id.len,
-                                        jti->len)
-                             + NGX_INT_T_LEN);
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
     cln = ngx_pool_cleanup_add(r->pool, 0);
 
     if (argv == NULL || argvlen == NULL || p == NULL || cln == NULL) {
@@ -179,22 +228,10 @@ ngx_http_logistics_limits_redis(ngx_http_request_t *r,
 
     argv[i] = (char *) p;
     argvlen[i++] = ngx_sprintf(p, "%ui", nrev + lm->nlimits + claim) - p;
-    p += argvlen[i - 1];
 
-    argv[i] = ctx->partner->suspended_key.data;
-    argvlen[i++] = ctx->partner->suspended_key.len;
-
-    if (jti->len) {
-        argv[i] = (char *) p;
-        argvlen[i] = lg_key_build((char *) p,
-                                  lg_key_len(LG_KEY_JTI, ctx->partner->id.len,
-                                             jti->len),
-                                  LG_KEY_JTI, ctx->partner->id.data,
-                                  ctx->partner->id.len,
-                                  (const char *) jti->data, jti->len);
-        if (argvlen[i++] == 0) {
-            return NGX_ERROR;
-        }
+    for (j = 0; j < nrev; j++) {
+        argv[i] = (char *) lm->rev[j].data;
+        argvlen[i++] = lm->rev[j].len;
     }
 
     for (j = 0; j < lm->nlimits; j++) {
@@ -299,7 +336,15 @@ ngx_http_logistics_limits_decode(ngx_http_request_t *r,
 
     if (out.status == LG_REDIS_REVOKED) {
         /* which revocation key: 1 the partner's, 2 the token's */
+
+        if (out.revoked > lm->nrev) {
+            lm->error = "unexpected reply";
+            return NGX_ERROR;
+        }
+
         lm->revoked_token = (out.revoked == 2);
+        lm->revoked_ttl = out.revoked_ttl;
+
         return NGX_ABORT;
     }
 
@@ -353,9 +398,9 @@ static ngx_int_t
 ngx_http_logistics_limits_finish(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx)
 {
-    int64_t                           wait;
+    int64_t                           wait, now, expires;
     ngx_int_t                         rc;
-    ngx_uint_t                        i, mode;
+    ngx_uint_t                        i, mode, found;
     ngx_http_logistics_limits_ctx_t  *lm;
     ngx_http_logistics_loc_conf_t    *lcf;
     ngx_http_logistics_main_conf_t   *lmcf;
@@ -364,6 +409,56 @@ ngx_http_logistics_limits_finish(ngx_http_request_t *r,
     rc = lm->rc;
 
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
+
+    if (lmcf->redis != NULL) {
+        now = ngx_http_logistics_now();
+
+        switch (rc) {
+
+        case NGX_ABORT:
+            /* remembered, for as long as Redis would refuse it */
+            expires = lm->revoked_ttl < 0 ? 0 : now + lm->revoked_ttl * 1000;
+
+            (void) ngx_http_logistics_zone_flag_set(lmcf->zone,
+                                     &lm->rev[lm->revoked_token ? 1 : 0],
+                                     expires, now, r->connection->log);
+            return NGX_ABORT;
+
+        case NGX_OK:
+        case NGX_DECLINED:
+            /* Redis says neither is revoked now: forget any copy */
+            ngx_http_logistics_zone_flag_clear(lmcf->zone, lm->rev, lm->nrev);
+            break;
+
+        case NGX_ERROR:
+            found = ngx_http_logistics_zone_flag_find(lmcf->zone, lm->rev,
+                                                      lm->nrev, now);
+            if (found) {
+                lm->revoked_token = (found == 2);
+                lm->nlimits = 0;
+
+                if (ctx->idem.lock.len) {
+                    lm->claim = NGX_HTTP_LOGISTICS_CLAIM_FAILED;
+                }
+
+                return NGX_ABORT;
+            }
+
+            if (lmcf->policy->revocation_fail_mode == LG_REVOCATION_CLOSED) {
+                ngx_http_logistics_redis_fallback(r->connection->log,
+                                                  lm->error, 1);
+                lm->nlimits = 0;
+
+                if (ctx->idem.lock.len) {
+                    lm->claim = NGX_HTTP_LOGISTICS_CLAIM_FAILED;
+                }
+
+                return NGX_BUSY;
+            }
+
+            break;
+        }
+    }
 
     if (rc == NGX_ERROR) {
         lcf = ngx_http_get_module_loc_conf(r, ngx_http_logistics_module);
@@ -469,20 +564,24 @@ ngx_http_logistics_limits_verdict(ngx_http_request_t *r,
         return NGX_HTTP_LOGISTICS_REFUSE;
 
     default:
-        /* the shared memory zone is full: counted as a store failure */
+        /*
+         * The shared memory zone could not hold a limit's state: nothing
+         * was counted, so the request cannot pass as if it had been.
+         * Failing open means "the same limits in this zone", which is
+         * what just failed: 503, whatever the fail mode.
+         */
         lm->nlimits = 0;
-        lm->rc = NGX_ERROR;
-        lm->error = "zone full";
 
-        if (ngx_http_logistics_limits_finish(r, ctx) == NGX_BUSY) {
-            (void) ngx_http_logistics_refuse(ctx, LG_PROBLEM_UNAVAILABLE,
-                                             "state-unavailable");
-            a->retry_after = 1;
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "logistics: logistics_zone full, the limits of "
+                      "partner \"%s\" cannot be counted: 503",
+                      ctx->partner->id.data);
 
-            return NGX_HTTP_LOGISTICS_REFUSE;
-        }
+        (void) ngx_http_logistics_refuse(ctx, LG_PROBLEM_UNAVAILABLE,
+                                         "state-unavailable");
+        a->retry_after = 1;
 
-        return NGX_OK;
+        return NGX_HTTP_LOGISTICS_REFUSE;
     }
 }
 

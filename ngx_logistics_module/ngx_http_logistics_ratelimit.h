@@ -28,8 +28,13 @@ typedef struct {
     ngx_http_logistics_limit_t      limits[2];
     ngx_uint_t                      nlimits;
 
+    /* the revocation keys: the partner's suspension, the token's id */
+    ngx_str_t                       rev[2];
+    ngx_uint_t                      nrev;
+
     /* the state store's answer */
     ngx_int_t                       rc;
+    int64_t                         revoked_ttl;  /* ms; -1: no expiry */
     const char                     *error;      /* why Redis failed */
     int64_t                         retry_after;  /* seconds, refused */
     ngx_http_logistics_redis_op_t  *op;         /* while waiting */
@@ -44,8 +49,9 @@ typedef struct {
 /*
  * Rate limits per partner and per partner + route, with the revocation
  * and suspension checks that share their Redis round trip (and, when the
- * idempotency step prepared one, the Idempotency-Key claim).  429, 401,
- * 503.
+ * idempotency step prepared one, the Idempotency-Key claim).  What Redis
+ * says is suspended or revoked is kept in the zone, so it is still
+ * refused while Redis cannot answer.  429, 401, 503.
  */
 ngx_int_t ngx_http_logistics_limits_step(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx);

@@ -26,6 +26,13 @@
  * reply or the timer, goes to the caller's handler; the other finds the
  * op detached.  A reply that arrives after its caller left (timeout,
  * cancelled) frees the op and touches nothing else.
+ *
+ * A call that times out detaches; it does not condemn the connection
+ * while other calls may still be answered in time.  The connection is
+ * dropped (failing every call on it at once) when a timed-out call was
+ * the last one still in time and nothing has been read since it was
+ * sent, or when nothing at all has been read for twice the timeout while
+ * calls were waiting.
  */
 
 #define NGX_HTTP_LOGISTICS_REDIS_DOWN        0
@@ -40,6 +47,8 @@ struct ngx_http_logistics_redis_op_s {
     ngx_http_logistics_redis_handler_pt  handler;  /* NULL: detached */
     void                             *data;
     ngx_event_t                       timer;
+    ngx_msec_t                        sent;
+    unsigned                          live:1;   /* waiting, in time */
 };
 
 
@@ -57,6 +66,10 @@ typedef struct {
     ngx_uint_t                        writing;    /* in the write handler */
     ngx_uint_t                        reading;    /* in the read handler */
     ngx_uint_t                        outage;     /* failing over now */
+    ngx_uint_t                        live;       /* calls still in time */
+    ngx_msec_t                        progress;   /* last reply, or when
+                                                     calls started to
+                                                     wait */
     ngx_uint_t                        fallbacks;  /* in this outage */
     ngx_uint_t                        total_fallbacks;
 } ngx_http_logistics_redis_t;
@@ -105,6 +118,7 @@ ngx_http_logistics_redis_directive(ngx_conf_t *cf,
     ssize_t                           n;
     ngx_fd_t                          fd;
     ngx_str_t                        *value, s, file;
+    ngx_file_info_t                   fi;
     ngx_url_t                         u;
     ngx_uint_t                        i;
     ngx_http_logistics_redis_conf_t  *rcf;
@@ -199,6 +213,18 @@ ngx_http_logistics_redis_directive(ngx_conf_t *cf,
                                    ngx_open_file_n " \"%V\" failed", &file);
                 return NGX_CONF_ERROR;
             }
+
+            /* others reading it: judged with the policy's strictness */
+
+            if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
+                ngx_close_file(fd);
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                                   ngx_fd_info_n " \"%V\" failed", &file);
+                return NGX_CONF_ERROR;
+            }
+
+            rcf->password_file = file;
+            rcf->password_file_mode = ngx_file_access(&fi);
 
             p = ngx_pnalloc(cf->pool, 1024);
             if (p == NULL) {
@@ -546,6 +572,8 @@ ngx_http_logistics_redis_drop(const char *why)
 
     redisAsyncFree(ac);
 
+    rs->live = 0;
+
     ngx_http_logistics_redis_schedule();
 }
 
@@ -627,6 +655,7 @@ ngx_http_logistics_redis_gone(ngx_http_logistics_redis_t *rs)
 
     rs->ac = NULL;
     rs->state = NGX_HTTP_LOGISTICS_REDIS_DOWN;
+    rs->live = 0;
 
     ngx_http_logistics_redis_schedule();
 }
@@ -844,6 +873,13 @@ ngx_http_logistics_redis_call(int argc, const char **argv,
 
     ngx_add_timer(&op->timer, rs->conf->timeout);
 
+    op->sent = ngx_current_msec;
+    op->live = 1;
+
+    if (rs->live++ == 0) {
+        rs->progress = ngx_current_msec;
+    }
+
     return op;
 }
 
@@ -857,6 +893,11 @@ ngx_http_logistics_redis_cancel(ngx_http_logistics_redis_op_t *op)
 
     if (op->timer.timer_set) {
         ngx_del_timer(&op->timer);
+    }
+
+    if (op->live) {
+        op->live = 0;
+        ngx_http_logistics_redis.live--;
     }
 }
 
@@ -878,6 +919,14 @@ ngx_http_logistics_redis_reply(redisAsyncContext *ac, void *reply,
 
     if (op->timer.timer_set) {
         ngx_del_timer(&op->timer);
+    }
+
+    if (op->live && ngx_http_logistics_redis.live > 0) {
+        ngx_http_logistics_redis.live--;
+    }
+
+    if (rr != NULL) {
+        ngx_http_logistics_redis.progress = ngx_current_msec;
     }
 
     ngx_free(op);
@@ -913,28 +962,55 @@ static void
 ngx_http_logistics_redis_timeout(ngx_event_t *ev)
 {
     void                                *data;
+    ngx_msec_t                           sent;
+    ngx_http_logistics_redis_t          *rs;
     ngx_http_logistics_redis_op_t       *op;
     ngx_http_logistics_redis_handler_pt  handler;
 
+    rs = &ngx_http_logistics_redis;
     op = ev->data;
     handler = op->handler;
     data = op->data;
+    sent = op->sent;
 
-    /* the op stays with hiredis until the connection is dropped below */
+    /* the op stays with hiredis until its reply or the connection's end */
     op->handler = NULL;
+
+    if (op->live) {
+        op->live = 0;
+        rs->live--;
+    }
 
     if (handler != NULL) {
         handler(data, NULL, "timed out");
     }
 
+    if (rs->ac == NULL) {
+        return;
+    }
+
     /*
-     * A server that does not answer within the timeout is treated as
-     * gone: dropping the connection fails every call queued behind this
-     * one now instead of one timeout each, and the reconnect backoff
-     * keeps later calls from waiting on a frozen server.
+     * One slow command must not fail every call in flight: the connection
+     * goes only when no call on it can still be answered in time and
+     * nothing was read since this one was sent (the server is not
+     * answering), or when nothing was read for twice the timeout while
+     * calls kept coming (a server frozen under steady traffic).  Dropping
+     * then fails the queued calls at once, and the reconnect backoff
+     * keeps new calls from waiting on a frozen server.
      */
 
-    ngx_http_logistics_redis_drop("command timed out");
+    if (rs->live == 0
+        && (ngx_msec_int_t) (rs->progress - sent) <= 0)
+    {
+        ngx_http_logistics_redis_drop("command timed out");
+        return;
+    }
+
+    if ((ngx_msec_int_t) (ngx_current_msec - rs->progress)
+        >= (ngx_msec_int_t) (2 * rs->conf->timeout))
+    {
+        ngx_http_logistics_redis_drop("no reply for twice the timeout");
+    }
 }
 
 

@@ -36,6 +36,8 @@ typedef struct {
     ngx_int_t                 port;         /* 0: unix socket */
     ngx_str_t                 user;
     ngx_str_t                 password;
+    ngx_str_t                 password_file;   /* for the mode check */
+    ngx_uint_t                password_file_mode;
     ngx_int_t                 db;
     ngx_msec_t                connect_timeout;
     ngx_msec_t                timeout;

@@ -27,6 +27,10 @@ static unsigned ngx_http_logistics_method(ngx_http_request_t *r);
 static ngx_int_t ngx_http_logistics_successor(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, const lg_policy_t *policy,
     unsigned method, lg_str_t *path);
+static u_char *ngx_http_logistics_escape_path(u_char *dst, u_char *src,
+    size_t len);
+static ngx_int_t ngx_http_logistics_upstream_uri(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx);
 
 
 ngx_int_t
@@ -96,7 +100,7 @@ ngx_http_logistics_route_step(ngx_http_request_t *r,
                                          "version-sunset");
     }
 
-    return NGX_OK;
+    return ngx_http_logistics_upstream_uri(r, ctx);
 }
 
 
@@ -177,7 +181,6 @@ ngx_http_logistics_successor(ngx_http_request_t *r,
 {
     u_char              *p;
     size_t               len;
-    uintptr_t            escape;
     lg_route_match_t     match;
     const lg_version_t  *succ;
 
@@ -190,11 +193,8 @@ ngx_http_logistics_successor(ngx_http_request_t *r,
         path = NULL;
     }
 
-    escape = path ? ngx_escape_uri(NULL, (u_char *) path->data, path->len,
-                                   NGX_ESCAPE_URI)
-                  : 0;
-
-    len = 1 + succ->name.len + (path ? path->len + 2 * escape : 1);
+    /* every byte of the path may need 3 when escaped */
+    len = 1 + succ->name.len + (path ? 3 * path->len : 1);
 
     p = ngx_pnalloc(r->pool, len);
     if (p == NULL) {
@@ -207,14 +207,145 @@ ngx_http_logistics_successor(ngx_http_request_t *r,
     p = ngx_cpymem(p, succ->name.data, succ->name.len);
 
     if (path != NULL) {
-        p = (u_char *) ngx_escape_uri(p, (u_char *) path->data, path->len,
-                                      NGX_ESCAPE_URI);
+        p = ngx_http_logistics_escape_path(p, (u_char *) path->data,
+                                           path->len);
 
     } else {
         *p++ = '/';
     }
 
     ctx->routing.successor.len = p - ctx->routing.successor.data;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The path goes into a header the gateway builds ("Link: <...>"): only
+ * unreserved characters, "/" between segments, ":" and "@" stay as they
+ * are; everything else is percent-encoded, so a crafted path cannot end
+ * the target early and add parameters or another link.
+ */
+
+static u_char *
+ngx_http_logistics_escape_path(u_char *dst, u_char *src, size_t len)
+{
+    u_char  c, *last;
+
+    static const u_char  hex[] = "0123456789ABCDEF";
+
+    for (last = src + len; src < last; src++) {
+        c = *src;
+
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+            || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'
+            || c == '~' || c == '/' || c == ':' || c == '@')
+        {
+            *dst++ = c;
+            continue;
+        }
+
+        *dst++ = '%';
+        *dst++ = hex[c >> 4];
+        *dst++ = hex[c & 0x0f];
+    }
+
+    return dst;
+}
+
+
+/*
+ * The upstream URI is built from what was matched, never copied from the
+ * request line: the version's upstream prefix, the template's literal
+ * segments and the decoded parameter values.  It is built here, once:
+ * the idempotency fingerprint covers it, and the forward step installs it
+ * in r->uri (unescaped; quoted_uri makes proxy_pass without a URI part
+ * escape it, exactly as after a rewrite).  upstream_uri is what
+ * proxy_pass will send, escaped, with the query string.
+ */
+
+static ngx_int_t
+ngx_http_logistics_upstream_uri(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx)
+{
+    u_char              *p;
+    size_t               len, i, param;
+    uintptr_t            escape;
+    ngx_str_t           *path, *uri;
+    lg_route_match_t    *match;
+    const lg_route_t    *route;
+    const lg_segment_t  *seg;
+    const lg_version_t  *v;
+
+    match = &ctx->routing.match;
+    route = match->route;
+    v = match->version;
+    path = &ctx->routing.upstream_path;
+    uri = &ctx->routing.upstream_uri;
+
+    len = v->upstream_prefix.len;
+    param = 0;
+
+    for (i = 0; i < route->nsegments; i++) {
+        seg = &route->segments[i];
+        len += 1 + (seg->param ? match->params[param++].len : seg->text.len);
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    path->data = p;
+    p = ngx_cpymem(p, v->upstream_prefix.data, v->upstream_prefix.len);
+    param = 0;
+
+    for (i = 0; i < route->nsegments; i++) {
+        seg = &route->segments[i];
+        *p++ = '/';
+
+        if (seg->param) {
+            p = ngx_cpymem(p, match->params[param].data,
+                           match->params[param].len);
+            param++;
+
+        } else {
+            p = ngx_cpymem(p, seg->text.data, seg->text.len);
+        }
+    }
+
+    path->len = p - path->data;
+
+    escape = 2 * ngx_escape_uri(NULL, path->data, path->len, NGX_ESCAPE_URI);
+
+    if (escape == 0 && r->args.len == 0) {
+        *uri = *path;
+        return NGX_OK;
+    }
+
+    len = path->len + escape + (r->args.len ? 1 + r->args.len : 0);
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    uri->data = p;
+
+    if (escape) {
+        p = (u_char *) ngx_escape_uri(p, path->data, path->len,
+                                      NGX_ESCAPE_URI);
+
+    } else {
+        p = ngx_cpymem(p, path->data, path->len);
+    }
+
+    if (r->args.len) {
+        *p++ = '?';
+        p = ngx_cpymem(p, r->args.data, r->args.len);
+    }
+
+    uri->len = p - uri->data;
 
     return NGX_OK;
 }

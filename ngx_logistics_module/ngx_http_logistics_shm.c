@@ -10,18 +10,29 @@
 
 #include "ngx_http_logistics_module.h"
 #include "ngx_http_logistics_shm.h"
+#include "ngx_http_logistics_util.h"
 
 
 /*
  * The embedded state store: a shared memory zone laid out like
  * limit_req's (slab pool, rbtree by key hash, LRU queue).  A node holds
- * one GCRA state (the TAT, in microseconds) and the instant after which
- * it means nothing and can go.  The zone survives reloads.
+ * one GCRA state (the TAT, in microseconds), or points to a document or
+ * a record, and the instant after which it means nothing and can go.
+ * The zone survives reloads.
+ *
+ * logistics_zone holds what may be lost under pressure (counters, cached
+ * tokens, fetched key sets): when it is full, the coldest entries are
+ * evicted.  Idempotency records live in a zone of their own that never
+ * evicts a record or lock before it expires: a stored response dropped
+ * early would let a retry book the shipment twice.
  *
  * Beside the tree, a list of permanent blocks: state that must never be
  * evicted (counters of requests in flight, circuit breakers) and that
  * workers of every configuration generation share by name.
  */
+
+#define NGX_HTTP_LOGISTICS_EVICT_MAX   8       /* live entries per alloc */
+#define NGX_HTTP_LOGISTICS_SWEEP_MAX   4096    /* entries looked at */
 
 typedef struct ngx_http_logistics_block_s  ngx_http_logistics_block_t;
 
@@ -46,6 +57,9 @@ typedef struct {
     u_char                        color;
     u_char                        doc;        /* value points to a doc */
     u_short                       len;
+    u_char                        kept;       /* a flag that stands for a
+                                                 security decision: never
+                                                 evicted for room */
     ngx_queue_t                   queue;
     int64_t                       value;
     int64_t                       expires;
@@ -53,8 +67,14 @@ typedef struct {
 } ngx_http_logistics_node_t;
 
 
+static ngx_shm_zone_t *ngx_http_logistics_zone_create(ngx_conf_t *cf,
+    ngx_str_t *name, ssize_t size, ngx_uint_t keep_live);
 static ngx_int_t ngx_http_logistics_zone_init(ngx_shm_zone_t *shm_zone,
     void *data);
+static void ngx_http_logistics_node_free(ngx_http_logistics_zone_t *zone,
+    ngx_http_logistics_node_t *ln);
+static void *ngx_http_logistics_zone_alloc(ngx_http_logistics_zone_t *zone,
+    size_t size, int64_t now);
 static void ngx_http_logistics_rbtree_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static ngx_rbtree_node_t *ngx_http_logistics_zone_find(
@@ -63,10 +83,10 @@ static void ngx_http_logistics_zone_expire(ngx_http_logistics_zone_t *zone,
     int64_t now, ngx_uint_t force);
 static ngx_int_t ngx_http_logistics_zone_store(
     ngx_http_logistics_zone_t *zone, ngx_str_t *key, uint32_t hash,
-    int64_t value, int64_t expires, ngx_log_t *log);
+    int64_t value, int64_t expires, int64_t now, ngx_log_t *log);
 static ngx_int_t ngx_http_logistics_blob_put_locked(
     ngx_http_logistics_zone_t *zone, ngx_str_t *key, u_char *data,
-    size_t len, int64_t expires, ngx_log_t *log);
+    size_t len, int64_t expires, int64_t now, ngx_log_t *log);
 static u_char *ngx_http_logistics_blob_locked(
     ngx_http_logistics_zone_t *zone, ngx_str_t *key, int64_t now,
     size_t *len);
@@ -75,11 +95,9 @@ static u_char *ngx_http_logistics_blob_locked(
 ngx_shm_zone_t *
 ngx_http_logistics_zone_add(ngx_conf_t *cf, ngx_str_t *value)
 {
-    u_char                     *p;
-    ssize_t                     size;
-    ngx_str_t                   name, s;
-    ngx_shm_zone_t             *shm_zone;
-    ngx_http_logistics_zone_t  *zone;
+    u_char     *p;
+    ssize_t     size;
+    ngx_str_t   name, s;
 
     p = (u_char *) ngx_strchr(value->data, ':');
 
@@ -109,12 +127,35 @@ ngx_http_logistics_zone_add(ngx_conf_t *cf, ngx_str_t *value)
         return NULL;
     }
 
+    return ngx_http_logistics_zone_create(cf, &name, size, 0);
+}
+
+
+ngx_shm_zone_t *
+ngx_http_logistics_zone_add_kept(ngx_conf_t *cf, ngx_str_t *name,
+    size_t size)
+{
+    size = ngx_max(size, 8 * ngx_pagesize);
+
+    return ngx_http_logistics_zone_create(cf, name, (ssize_t) size, 1);
+}
+
+
+static ngx_shm_zone_t *
+ngx_http_logistics_zone_create(ngx_conf_t *cf, ngx_str_t *name,
+    ssize_t size, ngx_uint_t keep_live)
+{
+    ngx_shm_zone_t             *shm_zone;
+    ngx_http_logistics_zone_t  *zone;
+
     zone = ngx_pcalloc(cf->pool, sizeof(ngx_http_logistics_zone_t));
     if (zone == NULL) {
         return NULL;
     }
 
-    shm_zone = ngx_shared_memory_add(cf, &name, size,
+    zone->keep_live = keep_live;
+
+    shm_zone = ngx_shared_memory_add(cf, name, size,
                                      &ngx_http_logistics_module);
     if (shm_zone == NULL) {
         return NULL;
@@ -122,7 +163,7 @@ ngx_http_logistics_zone_add(ngx_conf_t *cf, ngx_str_t *value)
 
     if (shm_zone->data) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "duplicate zone \"%V\"", &name);
+                           "duplicate zone \"%V\"", name);
         return NULL;
     }
 
@@ -389,19 +430,41 @@ ngx_http_logistics_zone_find(ngx_http_logistics_zone_t *zone, ngx_str_t *key,
 /*
  * Drops states that no longer matter from the cold end of the LRU queue:
  * at most two per call normally (cheap, amortised), or one live state when
- * "force" is set because the zone is full.
+ * "force" is set because the zone is full.  A zone that keeps its live
+ * entries is swept for expired ones instead.
  */
 
 static void
 ngx_http_logistics_zone_expire(ngx_http_logistics_zone_t *zone, int64_t now,
     ngx_uint_t force)
 {
-    ngx_uint_t                  n;
-    ngx_queue_t                *q;
-    ngx_rbtree_node_t          *node;
+    ngx_uint_t                  n, steps, expired;
+    ngx_queue_t                *q, *prev;
     ngx_http_logistics_node_t  *ln;
 
-    for (n = 0; n < 3; n++) {
+    if (force && zone->keep_live) {
+
+        q = ngx_queue_last(&zone->sh->queue);
+
+        for (n = 0;
+             n < NGX_HTTP_LOGISTICS_SWEEP_MAX
+             && q != ngx_queue_sentinel(&zone->sh->queue);
+             n++)
+        {
+            prev = ngx_queue_prev(q);
+            ln = ngx_queue_data(q, ngx_http_logistics_node_t, queue);
+
+            if (ln->expires != 0 && ln->expires <= now) {
+                ngx_http_logistics_node_free(zone, ln);
+            }
+
+            q = prev;
+        }
+
+        return;
+    }
+
+    for (n = 0, steps = 0; n < 3 && steps < 16; steps++) {
 
         if (ngx_queue_empty(&zone->sh->queue)) {
             return;
@@ -410,32 +473,98 @@ ngx_http_logistics_zone_expire(ngx_http_logistics_zone_t *zone, int64_t now,
         q = ngx_queue_last(&zone->sh->queue);
         ln = ngx_queue_data(q, ngx_http_logistics_node_t, queue);
 
-        if (!force && (ln->expires == 0 || ln->expires > now)) {
+        expired = (ln->expires != 0 && ln->expires <= now);
+
+        if (ln->kept && !expired) {
+            if (!force) {
+                return;
+            }
+
+            /* a flag is never evicted for room: to the warm end with it */
+            ngx_queue_remove(q);
+            ngx_queue_insert_head(&zone->sh->queue, q);
+            continue;
+        }
+
+        if (!expired && (!force || zone->keep_live)) {
             return;
         }
 
         force = 0;
+        n++;
 
-        ngx_queue_remove(q);
+        ngx_http_logistics_node_free(zone, ln);
+    }
+}
 
-        node = (ngx_rbtree_node_t *)
-                   ((u_char *) ln - offsetof(ngx_rbtree_node_t, color));
 
-        if (ln->doc && ln->value) {
-            ngx_slab_free_locked(zone->shpool,
-                                 (void *) (uintptr_t) ln->value);
+static void
+ngx_http_logistics_node_free(ngx_http_logistics_zone_t *zone,
+    ngx_http_logistics_node_t *ln)
+{
+    ngx_rbtree_node_t  *node;
+
+    ngx_queue_remove(&ln->queue);
+
+    node = (ngx_rbtree_node_t *)
+               ((u_char *) ln - offsetof(ngx_rbtree_node_t, color));
+
+    if (ln->doc && ln->value) {
+        ngx_slab_free_locked(zone->shpool, (void *) (uintptr_t) ln->value);
+    }
+
+    ngx_rbtree_delete(&zone->sh->rbtree, node);
+    ngx_slab_free_locked(zone->shpool, node);
+}
+
+
+/*
+ * An allocation under the lock.  When the zone is full, the coldest
+ * entries make room (several, as a freed chunk of another size class
+ * frees no page), or, in a zone that keeps its live entries, the expired
+ * ones only.
+ */
+
+static void *
+ngx_http_logistics_zone_alloc(ngx_http_logistics_zone_t *zone, size_t size,
+    int64_t now)
+{
+    void        *p;
+    ngx_uint_t   n;
+
+    p = ngx_slab_alloc_locked(zone->shpool, size);
+
+    if (p != NULL) {
+        return p;
+    }
+
+    if (zone->keep_live) {
+        ngx_http_logistics_zone_expire(zone, now, 1);
+        return ngx_slab_alloc_locked(zone->shpool, size);
+    }
+
+    for (n = 0; n < NGX_HTTP_LOGISTICS_EVICT_MAX; n++) {
+
+        if (ngx_queue_empty(&zone->sh->queue)) {
+            break;
         }
 
-        ngx_rbtree_delete(&zone->sh->rbtree, node);
-        ngx_slab_free_locked(zone->shpool, node);
+        ngx_http_logistics_zone_expire(zone, now, 1);
+
+        p = ngx_slab_alloc_locked(zone->shpool, size);
+        if (p != NULL) {
+            return p;
+        }
     }
+
+    return NULL;
 }
 
 
 static ngx_int_t
 ngx_http_logistics_zone_store(ngx_http_logistics_zone_t *zone,
     ngx_str_t *key, uint32_t hash, int64_t value, int64_t expires,
-    ngx_log_t *log)
+    int64_t now, ngx_log_t *log)
 {
     size_t                      size;
     ngx_rbtree_node_t          *node;
@@ -458,23 +587,22 @@ ngx_http_logistics_zone_store(ngx_http_logistics_zone_t *zone,
            + offsetof(ngx_http_logistics_node_t, data)
            + key->len;
 
-    node = ngx_slab_alloc_locked(zone->shpool, size);
+    node = ngx_http_logistics_zone_alloc(zone, size, now);
 
     if (node == NULL) {
-        ngx_http_logistics_zone_expire(zone, 0, 1);
-
-        node = ngx_slab_alloc_locked(zone->shpool, size);
-        if (node == NULL) {
+        if (!zone->keep_live) {
             ngx_log_error(NGX_LOG_ALERT, log, 0,
                           "could not allocate node%s", zone->shpool->log_ctx);
-            return NGX_ERROR;
         }
+
+        return NGX_ERROR;
     }
 
     node->key = hash;
 
     ln = (ngx_http_logistics_node_t *) &node->color;
     ln->doc = 0;
+    ln->kept = 0;
     ln->len = (u_short) key->len;
     ln->value = value;
     ln->expires = expires;
@@ -542,7 +670,7 @@ ngx_http_logistics_zone_limit(ngx_shm_zone_t *shm_zone,
     for (i = 0; allowed && i < n; i++) {
         if (ngx_http_logistics_zone_store(zone, &limits[i].key, hash[i],
                                           limits[i].result.tat,
-                                          limits[i].result.tat, log)
+                                          limits[i].result.tat, now, log)
             != NGX_OK)
         {
             rc = NGX_ERROR;
@@ -573,7 +701,7 @@ ngx_http_logistics_doc_get(ngx_http_logistics_zone_t *zone, ngx_str_t *key,
 
     if (node == NULL) {
         if (!create
-            || ngx_http_logistics_zone_store(zone, key, hash, 0, 0, log)
+            || ngx_http_logistics_zone_store(zone, key, hash, 0, 0, 0, log)
                != NGX_OK)
         {
             return NULL;
@@ -593,11 +721,23 @@ ngx_http_logistics_doc_get(ngx_http_logistics_zone_t *zone, ngx_str_t *key,
             return NULL;
         }
 
-        doc = ngx_slab_calloc_locked(zone->shpool,
-                                     sizeof(ngx_http_logistics_doc_t));
+        doc = ngx_http_logistics_zone_alloc(zone,
+                                            sizeof(ngx_http_logistics_doc_t),
+                                            0);
         if (doc == NULL) {
             return NULL;
         }
+
+        ngx_memzero(doc, sizeof(ngx_http_logistics_doc_t));
+
+        /* the node may have been evicted by that allocation */
+        node = ngx_http_logistics_zone_find(zone, key, hash);
+        if (node == NULL) {
+            ngx_slab_free_locked(zone->shpool, doc);
+            return NULL;
+        }
+
+        ln = (ngx_http_logistics_node_t *) &node->color;
 
         ln->value = (int64_t) (uintptr_t) doc;
     }
@@ -636,10 +776,21 @@ ngx_http_logistics_doc_check(ngx_shm_zone_t *shm_zone, ngx_str_t *key,
 
     if (doc->fetching == 0 || now - doc->fetching > 30000) {
 
-        if (doc->version == 0 || now >= doc->expires) {
+        if (doc->version == 0) {
+            /* the very first key set: every request may try */
             *claim = NGX_HTTP_LOGISTICS_FETCH_DUE;
 
-        } else if (unknown_kid && now - doc->attempted >= cooldown) {
+        } else if (now - doc->attempted < cooldown) {
+            /*
+             * Within the cooldown of the last fetch, whether it was a
+             * scheduled refresh that failed or a hunt for an unknown kid:
+             * an IdP that is down is not asked on every request.
+             */
+
+        } else if (now >= doc->expires) {
+            *claim = NGX_HTTP_LOGISTICS_FETCH_DUE;
+
+        } else if (unknown_kid) {
             *claim = NGX_HTTP_LOGISTICS_FETCH_UNKNOWN;
         }
 
@@ -738,9 +889,9 @@ ngx_http_logistics_doc_store(ngx_shm_zone_t *shm_zone, ngx_str_t *key,
         return NGX_OK;
     }
 
-    fresh = ngx_slab_alloc_locked(zone->shpool,
-                                  sizeof(ngx_http_logistics_doc_t)
-                                  + data->len);
+    fresh = ngx_http_logistics_zone_alloc(zone,
+                                          sizeof(ngx_http_logistics_doc_t)
+                                          + data->len, 0);
     if (fresh == NULL) {
         ngx_shmtx_unlock(&zone->shpool->mutex);
         ngx_log_error(NGX_LOG_ALERT, log, 0,
@@ -749,22 +900,36 @@ ngx_http_logistics_doc_store(ngx_shm_zone_t *shm_zone, ngx_str_t *key,
         return NGX_ERROR;
     }
 
+    hash = ngx_crc32_short(key->data, key->len);
+    node = ngx_http_logistics_zone_find(zone, key, hash);
+
+    if (node == NULL) {
+        /* evicted to make room for the new text: nothing to replace */
+        ngx_slab_free_locked(zone->shpool, fresh);
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        return NGX_ERROR;
+    }
+
+    ln = (ngx_http_logistics_node_t *) &node->color;
+    doc = (ngx_http_logistics_doc_t *) (uintptr_t) ln->value;
+
     *fresh = *doc;
-    fresh->version = doc->version + 1;
+
+    /*
+     * Versions only grow, even when the document was evicted and created
+     * again: a worker that parsed version N must never take a newer text
+     * that also says N for the one it has.
+     */
+    fresh->version = ngx_max(doc->version + 1, now);
     fresh->expires = expires;
     fresh->len = data->len;
     ngx_memcpy(fresh->data, data->data, data->len);
 
-    hash = ngx_crc32_short(key->data, key->len);
-    node = ngx_http_logistics_zone_find(zone, key, hash);
-    ln = (ngx_http_logistics_node_t *) &node->color;
     ln->value = (int64_t) (uintptr_t) fresh;
 
     ngx_slab_free_locked(zone->shpool, doc);
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
-
-    (void) now;
 
     return NGX_OK;
 }
@@ -780,7 +945,7 @@ ngx_http_logistics_zone_blob_put(ngx_shm_zone_t *shm_zone, ngx_str_t *key,
     zone = shm_zone->data;
 
     ngx_shmtx_lock(&zone->shpool->mutex);
-    rc = ngx_http_logistics_blob_put_locked(zone, key, data, len, expires,
+    rc = ngx_http_logistics_blob_put_locked(zone, key, data, len, expires, 0,
                                             log);
     ngx_shmtx_unlock(&zone->shpool->mutex);
 
@@ -790,7 +955,7 @@ ngx_http_logistics_zone_blob_put(ngx_shm_zone_t *shm_zone, ngx_str_t *key,
 
 static ngx_int_t
 ngx_http_logistics_blob_put_locked(ngx_http_logistics_zone_t *zone,
-    ngx_str_t *key, u_char *data, size_t len, int64_t expires,
+    ngx_str_t *key, u_char *data, size_t len, int64_t expires, int64_t now,
     ngx_log_t *log)
 {
     u_char                     *blob;
@@ -800,12 +965,9 @@ ngx_http_logistics_blob_put_locked(ngx_http_logistics_zone_t *zone,
 
     hash = ngx_crc32_short(key->data, key->len);
 
-    blob = ngx_slab_alloc_locked(zone->shpool, len + sizeof(size_t));
+    /* the old record stays until the new one has its place */
 
-    if (blob == NULL) {
-        ngx_http_logistics_zone_expire(zone, 0, 1);
-        blob = ngx_slab_alloc_locked(zone->shpool, len + sizeof(size_t));
-    }
+    blob = ngx_http_logistics_zone_alloc(zone, len + sizeof(size_t), now);
 
     if (blob == NULL) {
         return NGX_DECLINED;
@@ -829,7 +991,7 @@ ngx_http_logistics_blob_put_locked(ngx_http_logistics_zone_t *zone,
 
     if (ngx_http_logistics_zone_store(zone, key, hash,
                                       (int64_t) (uintptr_t) blob, expires,
-                                      log)
+                                      now, log)
         != NGX_OK)
     {
         ngx_slab_free_locked(zone->shpool, blob);
@@ -956,11 +1118,12 @@ ngx_http_logistics_zone_blob_claim(ngx_shm_zone_t *shm_zone, ngx_str_t *key,
     }
 
     rc = ngx_http_logistics_blob_put_locked(zone, key, data, len, expires,
-                                            log);
+                                            now, log);
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
 
-    return rc == NGX_OK ? NGX_OK : NGX_ERROR;
+    /* full: nothing live was evicted for it */
+    return rc == NGX_OK ? NGX_OK : NGX_BUSY;
 }
 
 
@@ -991,8 +1154,11 @@ ngx_http_logistics_zone_blob_swap(ngx_shm_zone_t *shm_zone, ngx_str_t *key,
     }
 
     if (data != NULL) {
+        /* when it does not fit, our lock stays: never a key unguarded */
         rc = ngx_http_logistics_blob_put_locked(zone, key, data, len,
-                                                expires, log);
+                                                expires,
+                                                ngx_http_logistics_now(),
+                                                log);
 
     } else {
         node = ngx_http_logistics_zone_find(zone, key,
@@ -1008,4 +1174,105 @@ ngx_http_logistics_zone_blob_swap(ngx_shm_zone_t *shm_zone, ngx_str_t *key,
     ngx_shmtx_unlock(&zone->shpool->mutex);
 
     return rc;
+}
+
+
+/*
+ * Flags: a partner's suspension or a token's revocation that Redis
+ * reported, kept with the lifetime Redis gave it (0: until cleared) and
+ * never evicted for room, so that a node still refuses them while Redis
+ * cannot answer.
+ */
+
+ngx_int_t
+ngx_http_logistics_zone_flag_set(ngx_shm_zone_t *shm_zone, ngx_str_t *key,
+    int64_t expires, int64_t now, ngx_log_t *log)
+{
+    uint32_t                    hash;
+    ngx_int_t                   rc;
+    ngx_rbtree_node_t          *node;
+    ngx_http_logistics_node_t  *ln;
+    ngx_http_logistics_zone_t  *zone;
+
+    zone = shm_zone->data;
+    hash = ngx_crc32_short(key->data, key->len);
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    rc = ngx_http_logistics_zone_store(zone, key, hash, 1, expires, now, log);
+
+    if (rc == NGX_OK) {
+        node = ngx_http_logistics_zone_find(zone, key, hash);
+        ln = (ngx_http_logistics_node_t *) &node->color;
+        ln->kept = 1;
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    return rc;
+}
+
+
+ngx_uint_t
+ngx_http_logistics_zone_flag_find(ngx_shm_zone_t *shm_zone, ngx_str_t *keys,
+    ngx_uint_t n, int64_t now)
+{
+    ngx_uint_t                  i, found;
+    ngx_rbtree_node_t          *node;
+    ngx_http_logistics_node_t  *ln;
+    ngx_http_logistics_zone_t  *zone;
+
+    zone = shm_zone->data;
+    found = 0;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    for (i = 0; i < n && found == 0; i++) {
+        node = ngx_http_logistics_zone_find(zone, &keys[i],
+                                 ngx_crc32_short(keys[i].data, keys[i].len));
+        if (node == NULL) {
+            continue;
+        }
+
+        ln = (ngx_http_logistics_node_t *) &node->color;
+
+        if (ln->kept && (ln->expires == 0 || ln->expires > now)) {
+            found = i + 1;
+        }
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    return found;
+}
+
+
+void
+ngx_http_logistics_zone_flag_clear(ngx_shm_zone_t *shm_zone, ngx_str_t *keys,
+    ngx_uint_t n)
+{
+    ngx_uint_t                  i;
+    ngx_rbtree_node_t          *node;
+    ngx_http_logistics_node_t  *ln;
+    ngx_http_logistics_zone_t  *zone;
+
+    zone = shm_zone->data;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    for (i = 0; i < n; i++) {
+        node = ngx_http_logistics_zone_find(zone, &keys[i],
+                                 ngx_crc32_short(keys[i].data, keys[i].len));
+        if (node == NULL) {
+            continue;
+        }
+
+        ln = (ngx_http_logistics_node_t *) &node->color;
+
+        if (ln->kept) {
+            ngx_http_logistics_node_free(zone, ln);
+        }
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
 }

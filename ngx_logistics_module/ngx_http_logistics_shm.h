@@ -33,16 +33,28 @@ typedef ngx_int_t (*ngx_http_logistics_zone_init_pt)(ngx_shm_zone_t *shm_zone,
 typedef struct {
     ngx_http_logistics_shctx_t   *sh;
     ngx_slab_pool_t              *shpool;
+    ngx_uint_t                    keep_live;  /* never evict what has not
+                                                 expired */
     ngx_array_t                   inits;      /* of init handlers */
 } ngx_http_logistics_zone_t;
 
 
+/* logistics_zone NAME:SIZE: counters and caches, evicted when full */
 ngx_shm_zone_t *ngx_http_logistics_zone_add(ngx_conf_t *cf, ngx_str_t *value);
+
+/*
+ * A zone of records that must outlive pressure (idempotency records and
+ * locks): when it is full, only expired records make room.
+ */
+ngx_shm_zone_t *ngx_http_logistics_zone_add_kept(ngx_conf_t *cf,
+    ngx_str_t *name, size_t size);
 
 /*
  * Checks every limit and commits the new states only if all of them
  * allow the request, atomically under the zone lock.  NGX_OK: allowed;
- * NGX_DECLINED: refused (see each result); NGX_ERROR: the zone is full.
+ * NGX_DECLINED: refused (see each result); NGX_ERROR: the zone is full
+ * (nothing was counted: the caller must not let the request through as
+ * if it had been).
  */
 ngx_int_t ngx_http_logistics_zone_limit(ngx_shm_zone_t *shm_zone,
     ngx_http_logistics_limit_t *limits, ngx_uint_t n, int64_t now,
@@ -80,7 +92,8 @@ void ngx_http_logistics_zone_free(ngx_shm_zone_t *shm_zone, void *p);
  */
 
 typedef struct {
-    int64_t                       version;    /* 0: never fetched */
+    int64_t                       version;    /* 0: never fetched; grows
+                                                 even across eviction */
     int64_t                       expires;    /* refresh after this */
     int64_t                       fetching;   /* a fetch started; 0: none */
     int64_t                       attempted;  /* last fetch started */
@@ -95,8 +108,9 @@ typedef struct {
 
 /*
  * Reads the document's version and decides whether this caller fetches
- * it now ("claim"): when it is missing or expired, or on an unknown key id
- * past the cooldown, and no other fetch is running.
+ * it now ("claim"): when it is missing, or when it is expired or a key id
+ * is unknown and the last fetch is older than the cooldown, and no other
+ * fetch is running.  The version is the time it was stored (ms), or more.
  */
 ngx_int_t ngx_http_logistics_doc_check(ngx_shm_zone_t *shm_zone,
     ngx_str_t *key, int64_t now, int64_t cooldown, ngx_uint_t unknown_kid,
@@ -126,8 +140,10 @@ ngx_int_t ngx_http_logistics_zone_blob_get(ngx_shm_zone_t *shm_zone,
 
 /*
  * Idempotency records: claim stores "data" unless an unexpired record is
- * there (then NGX_DECLINED and a copy in "out"); swap replaces the record
- * only while it still equals "expect" (data NULL: deletes it).
+ * there (then NGX_DECLINED and a copy in "out"), NGX_BUSY when the zone
+ * has no room (nothing is evicted for it); swap replaces the record only
+ * while it still equals "expect" (data NULL: deletes it), and keeps the
+ * old one when the new one does not fit.
  */
 ngx_int_t ngx_http_logistics_zone_blob_claim(ngx_shm_zone_t *shm_zone,
     ngx_str_t *key, u_char *data, size_t len, int64_t now, int64_t expires,
@@ -135,6 +151,19 @@ ngx_int_t ngx_http_logistics_zone_blob_claim(ngx_shm_zone_t *shm_zone,
 ngx_int_t ngx_http_logistics_zone_blob_swap(ngx_shm_zone_t *shm_zone,
     ngx_str_t *key, ngx_str_t *expect, u_char *data, size_t len,
     int64_t expires, ngx_log_t *log);
+
+
+/*
+ * Suspensions and revocations Redis reported, kept for when it cannot
+ * answer: set until "expires" (us, 0: until cleared), never evicted for
+ * room; find returns the index + 1 of the first key flagged, or 0.
+ */
+ngx_int_t ngx_http_logistics_zone_flag_set(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *key, int64_t expires, int64_t now, ngx_log_t *log);
+ngx_uint_t ngx_http_logistics_zone_flag_find(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *keys, ngx_uint_t n, int64_t now);
+void ngx_http_logistics_zone_flag_clear(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *keys, ngx_uint_t n);
 
 
 #endif /* _NGX_HTTP_LOGISTICS_SHM_H_INCLUDED_ */

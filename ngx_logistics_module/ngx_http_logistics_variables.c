@@ -25,6 +25,7 @@ typedef enum {
     NGX_HTTP_LOGISTICS_VAR_SCOPES,
     NGX_HTTP_LOGISTICS_VAR_TOKEN_CACHE,
     NGX_HTTP_LOGISTICS_VAR_IDEMPOTENCY,
+    NGX_HTTP_LOGISTICS_VAR_UPSTREAM_HOST,
     NGX_HTTP_LOGISTICS_VAR_PRIORITY,
     NGX_HTTP_LOGISTICS_VAR_ODOO_IN_FLIGHT
 } ngx_http_logistics_var_e;
@@ -34,6 +35,8 @@ static ngx_int_t ngx_http_logistics_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_logistics_scopes_value(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, ngx_str_t *value);
+static ngx_int_t ngx_http_logistics_upstream_host(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 
 
 static ngx_http_variable_t  ngx_http_logistics_vars[] = {
@@ -73,6 +76,10 @@ static ngx_http_variable_t  ngx_http_logistics_vars[] = {
 
     { ngx_string("logistics_idempotency"), NULL, ngx_http_logistics_variable,
       NGX_HTTP_LOGISTICS_VAR_IDEMPOTENCY, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("logistics_upstream_host"), NULL,
+      ngx_http_logistics_upstream_host,
+      NGX_HTTP_LOGISTICS_VAR_UPSTREAM_HOST, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("logistics_priority"), NULL, ngx_http_logistics_variable,
       NGX_HTTP_LOGISTICS_VAR_PRIORITY, NGX_HTTP_VAR_NOCACHEABLE, 0 },
@@ -193,6 +200,10 @@ ngx_http_logistics_variable(ngx_http_request_t *r,
 
         break;
 
+    case NGX_HTTP_LOGISTICS_VAR_UPSTREAM_HOST:
+        /* ngx_http_logistics_upstream_host() */
+        break;
+
     case NGX_HTTP_LOGISTICS_VAR_PRIORITY:
         if (ngx_http_logistics_protect_priority_value(r, ctx, &value)
             != NGX_OK)
@@ -222,6 +233,48 @@ ngx_http_logistics_variable(ngx_http_request_t *r,
     v->no_cacheable = 1;
     v->not_found = 0;
     v->data = value.data;
+
+    return NGX_OK;
+}
+
+
+/*
+ * $logistics_upstream_host, for "proxy_set_header Host": the version's
+ * upstream_host, else the upstream's own name ($proxy_host, known once
+ * proxy_pass runs).  Never the partner's Host.
+ */
+
+static ngx_int_t
+ngx_http_logistics_upstream_host(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_variable_value_t       *proxy_host;
+    ngx_http_logistics_ctx_t        *ctx;
+    ngx_http_logistics_main_conf_t  *lmcf;
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_logistics_module);
+
+    if (ctx != NULL && ctx->version != NULL
+        && ctx->version->upstream_host.len)
+    {
+        v->len = ctx->version->upstream_host.len;
+        v->valid = 1;
+        v->no_cacheable = 1;
+        v->not_found = 0;
+        v->data = (u_char *) ctx->version->upstream_host.data;
+
+        return NGX_OK;
+    }
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
+
+    proxy_host = ngx_http_get_flushed_variable(r, lmcf->proxy_host_index);
+
+    if (proxy_host == NULL) {
+        return NGX_ERROR;
+    }
+
+    *v = *proxy_host;
 
     return NGX_OK;
 }

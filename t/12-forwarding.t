@@ -75,7 +75,8 @@ is($e->{headers}{'x-logistics-api-version'}, 'v2',
    'X-Logistics-Api-Version added');
 ok(!exists $e->{headers}{'x-logistics-anything'},
    'any other incoming X-Logistics-* header dropped');
-is($e->{headers}{host}, 'localhost', 'ordinary headers still forwarded');
+is($e->{headers}{host}, 'odoo',
+   'Host is the upstream\'s own name, not the partner\'s "localhost"');
 
 # request id
 

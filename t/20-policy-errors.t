@@ -273,6 +273,56 @@ my @cases = (
     [ 'no routes at all', sub { delete $_[0]{apis} },
       qr/\$: the policy defines no routes/ ],
 
+    # issue 12: what reaches Odoo, failures, secrets
+    [ 'forward_headers naming a header the gateway sets', sub {
+          $_[0]{apis}{shipments}{forward_headers} = ['X-Carrier', 'Authorization'] },
+      qr/\$\.apis\.shipments\.forward_headers\[1\]: "Authorization" is set by the gateway itself or is hop-by-hop/ ],
+    [ 'forward_headers naming an X-Logistics-* header', sub {
+          $_[0]{apis}{shipments}{forward_headers} = ['X-Logistics-Partner'] },
+      qr/\.forward_headers\[0\]: X-Logistics-\* headers are the gateway's own/ ],
+    [ 'forward_headers with an underscore', sub {
+          $_[0]{apis}{shipments}{forward_headers} = ['X_Odoo_Database'] },
+      qr/\.forward_headers\[0\]: must be a header name \(letters, digits and -/ ],
+    [ 'forward_headers twice the same', sub {
+          $_[0]{apis}{shipments}{forward_headers} = ['X-Ref', 'x-ref'] },
+      qr/\.forward_headers\[1\]: duplicate header name/ ],
+    [ 'upstream_host that is no host', sub {
+          $_[0]{apis}{shipments}{versions}{v2}{upstream_host} = 'odoo/db' },
+      qr/\.versions\.v2\.upstream_host: must be a host name or address, with an optional :port/ ],
+    [ 'upstream_host with a bad port', sub {
+          $_[0]{apis}{shipments}{versions}{v2}{upstream_host} = 'odoo:99999' },
+      qr/\.versions\.v2\.upstream_host: invalid port/ ],
+    [ 'unknown body mode', sub {
+          $_[0]{apis}{shipments}{routes}[1]{body} = 'sometimes' },
+      qr/\.routes\[1\]\.body: must be "none" \(refused\) or "drop"/ ],
+    [ 'body none on an idempotent route', sub {
+          $_[0]{apis}{shipments}{routes}[0]{idempotency} = 'optional';
+          $_[0]{apis}{shipments}{routes}[0]{body} = 'none' },
+      qr/\.routes\[0\]\.body: a route with a schema or idempotency takes its body/ ],
+    [ 'idempotency store too small', sub {
+          $_[0]{idempotency} = { store_size => '16k' } },
+      qr/\$\.idempotency\.store_size: invalid size "16k" \(32k to 64m/ ],
+    [ 'jwks_max_stale under a second', sub {
+          $_[0]{issuers} = { idp => { iss => 'https://i', audiences => ['a'],
+              algorithms => ['RS256'], jwks_uri => '/_jwks/idp',
+              jwks_max_stale => '500ms' } } },
+      qr/\$\.issuers\.idp\.jwks_max_stale: invalid duration "500ms" \(at least 1s\)/ ],
+    [ 'unknown revocation fail mode', sub {
+          $_[0]{revocation_fail_mode} = 'open' },
+      qr/\$\.revocation_fail_mode: must be "local" or "closed"/ ],
+    [ 'strict_secret_files not a boolean', sub {
+          $_[0]{strict_secret_files} = 'yes' },
+      qr/\$\.strict_secret_files: must be true or false/ ],
+    [ 'a secret file others can read, strict', sub {
+          my $f = write_file('secrets/open.key', "odoo-key-123\n");
+          chmod 0644, $f;
+          $_[0]{strict_secret_files} = JSON::PP::true;
+          $_[0]{partners}{acme}{odoo_credential_file} = 'secrets/open.key' },
+      qr/\$\.partners\.acme\.odoo_credential_file: secret file "secrets\/open\.key" is readable by group or others \(mode 0644\): chmod 600 it/ ],
+    [ 'a SAN without its type', sub {
+          $_[0]{partners}{acme}{mtls} = { sans => ['spiffe://logistics/3pl'] } },
+      qr/\$\.partners\.acme\.mtls\.sans\[0\]: must start with the SAN's type: "dns:", "uri:" or "email:"/ ],
+
     # protect Odoo: the APIs' odoo sections, priorities, partner caps
     [ 'typo in an odoo section', sub {
           $_[0]{apis}{shipments}{odoo} = { max_inflight => 8 } },
@@ -436,6 +486,61 @@ for my $case (@cases) {
 }
 
 cmp_ok(scalar @cases, '>=', 20, 'at least 20 distinct malformed policies');
+
+# a secret file others can read: a warning, not an error, without
+# strict_secret_files (issue 12)
+
+{
+    $cur = "$dir/warn";
+    my $f = write_file('secrets/odoo.key', "odoo-key-456\n");
+    chmod 0640, $f;
+    my $p = base();
+    $p->{partners}{acme}{odoo_credential_file} = 'secrets/odoo.key';
+    $cur = $dir;
+    my $file = write_file('warn/policy.json', $json->encode($p));
+
+    my $msg = `$cli_env $cli check $file 2>&1`;
+    is($? >> 8, 0, 'a group-readable secret file: check still passes');
+    like($msg, qr/warning: \Q$file\E: \$\.partners\.acme\.odoo_credential_file: secret file "secrets\/odoo\.key" is readable by group or others \(mode 0640\)/,
+         'and warns about it');
+
+    my ($nrc, $nout) = nginx_t($file);
+    is($nrc, 0, 'nginx -t passes') or diag $nout;
+    like($nout, qr/\[warn\] .*secret file "secrets\/odoo\.key" is readable by group or others/,
+         'nginx -t warns at [warn]');
+
+    chmod 0600, $f;
+    $msg = `$cli_env $cli check $file 2>&1`;
+    unlike($msg, qr/warning/, 'mode 0600: no warning');
+}
+
+# an error about a file that fails to parse never quotes its content: a
+# secret file named where JSON was expected must not reach the terminal
+
+for my $c (['include', sub { $_[0]{include} = ['secrets/token.key'] }],
+           ['jwks_file', sub {
+                $_[0]{issuers} = { idp => { iss => 'https://i',
+                    audiences => ['a'], algorithms => ['RS256'],
+                    jwks_file => 'secrets/token.key' } } }],
+           ['schema', sub {
+                $_[0]{apis}{shipments}{routes}[0]{schema} =
+                    'secrets/token.key' }])
+{
+    my ($what, $edit) = @$c;
+    $cur = "$dir/quote-$what";
+    write_file('secrets/token.key', "s3cr3tT0ken-do-not-print\n");
+    my $p = base();
+    $edit->($p);
+    $cur = $dir;
+    my $file = write_file("quote-$what/policy.json", $json->encode($p));
+
+    my $msg = `$cli_env $cli check $file 2>&1`;
+    isnt($? >> 8, 0, "a secret file as $what: refused");
+    like($msg, qr/token\.key/, "$what: the message names the file");
+    unlike($msg, qr/s3cr3t|T0ken|do-not/, "$what: the CLI quotes none of it");
+    my ($nrc, $nout) = nginx_t($file);
+    unlike($nout, qr/s3cr3t|T0ken|do-not/, "$what: nginx -t quotes none of it");
+}
 
 done_testing();
 

@@ -29,12 +29,17 @@ run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
     . " -keyout $d/ca.key -out $d/ca.crt -days 2 -subj /CN=test-ca");
 run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
     . " -keyout $d/server.key -out $d/server.crt -days 2 -subj /CN=localhost");
-for my $who (qw(acme edi stranger spiffe)) {
+my %ext = (
+    spiffe => 'URI:spiffe://logistics/3pl,DNS:wms.3pl.example',
+    # the names a policy lists, but each with another type
+    mixed => 'email:mixed@partner.example,DNS:mixed.partner.example',
+    dnsname => 'DNS:Depot.Partner.Example',
+);
+for my $who (qw(acme edi stranger spiffe mixed dnsname)) {
     run("openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
         . " -keyout $d/$who.key -out $d/$who.csr -subj /O=Test/CN=$who.partner");
-    $t->write_file("$who.ext", $who eq 'spiffe'
-        ? "subjectAltName=URI:spiffe://logistics/3pl,DNS:wms.3pl.example\n"
-        : "subjectAltName=DNS:$who.partner\n");
+    $t->write_file("$who.ext", 'subjectAltName='
+        . ($ext{$who} // "DNS:$who.partner") . "\n");
     run("openssl x509 -req -in $d/$who.csr -CA $d/ca.crt -CAkey $d/ca.key"
         . " -CAcreateserial -out $d/$who.crt -days 2 -extfile $d/$who.ext");
 }
@@ -56,7 +61,12 @@ $t->write_file('policy.json', JSON::PP->new->canonical->encode({
         edi => { scopes => ['tracking:read'],
                  mtls => { subjects => ['CN=edi.partner,O=Test'] } },
         tpl => { scopes => ['tracking:read'],
-                 mtls => { sans => ['spiffe://logistics/3pl'] } },
+                 mtls => { sans => ['uri:spiffe://logistics/3pl'] } },
+        mix => { scopes => ['tracking:read'],
+                 mtls => { sans => ['uri:mixed@partner.example',
+                                    'email:mixed.partner.example'] } },
+        depot => { scopes => ['tracking:read'],
+                   mtls => { sans => ['dns:depot.partner.example'] } },
     },
     apis => { shipments => {
         versions => { v2 => { upstream_prefix => '' } },
@@ -118,6 +128,16 @@ is($e->{headers}{'x-logistics-partner'}, 'tpl', 'the partner of that SAN');
 
 ($code) = curl('stranger');
 is($code, 401, 'a valid certificate that is not registered: 401');
+
+# issue 12: a subjectAltName matches only with the type the policy says
+
+($code) = curl('mixed');
+is($code, 401, 'the names of a partner, each under another SAN type: 401');
+
+($code, $body) = curl('dnsname');
+is($code, 200, 'a dns: SAN matches without regard to case');
+$e = eval { json_decode($body)->{result}{echo} } // {};
+is($e->{headers}{'x-logistics-partner'}, 'depot', 'the partner of that SAN');
 
 ($code) = curl(undef);
 is($code, 401, 'no certificate and no token: 401');

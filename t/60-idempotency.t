@@ -28,6 +28,9 @@ my $policy = JSON::PP->new->canonical->encode({
     partners => { p => { scopes => ['shipments:write'],
                          api_keys => [{ id => 'k', sha256 => $sha }] } },
     apis => { shipments => {
+        # the stub's own steering headers reach it
+        forward_headers => ['X-Stub-Status', 'X-Stub-Delay-Ms',
+                            'X-Stub-Chunked'],
         versions => { v2 => { upstream_prefix => '/api/v2' } },
         routes => [
             { id => 'create', method => 'POST', path => '/shipments',
@@ -239,16 +242,28 @@ SKIP: {
     my $t1 = Lg::Test->new();
     my $rport = $t1->run_redis();
     # valgrind makes a burst of 100 requests outlast a 200ms Redis reply,
-    # and a timed-out claim fails open (bypassed): give it the time
+    # and a timed-out claim fails open (bypassed): give it the time, and
+    # the connection's setup too (a worker not ready yet fails open)
     my $timeout = $ENV{LG_VALGRIND} ? '2s' : '200ms';
-    my $redis = "    logistics_redis 127.0.0.1:$rport timeout=$timeout;";
+    my $redis = "    logistics_redis 127.0.0.1:$rport timeout=$timeout"
+              . " connect_timeout=$timeout;";
+    # both workers' Redis connections, not a fixed time that valgrind on
+    # a busy machine overruns (before them, a claim fails open)
+    my $ready = sub {
+        my ($t, $before) = @_;
+        my $end = time() + 20;
+        sleep 0.05 while time() < $end
+            && (() = $t->read_file('error.log') =~ /Redis .* ready/g)
+               < $before + 2;
+    };
+
     my $p1 = gateway($t1, $redis);
-    sleep 0.5;
+    $ready->($t1, 0);
     my $key = suite($t1, $p1, 'redis');
 
     my $t2 = Lg::Test->new();
     my $p2 = gateway($t2, $redis);
-    sleep 0.5;
+    $ready->($t2, 0);
 
     my $k2 = "cross-" . int(rand 1e9);
     my $a = post($p1, $k2, '{"node":1}');
@@ -262,9 +277,10 @@ SKIP: {
     my $ttl = $t1->redis_cli('PTTL', "lg:{p}:idem:$k2");
     ok($ttl > 3500 * 1000 && $ttl <= 3600 * 1000, "redis: stored for the ttl ($ttl ms)");
 
+    my $before = () = $t2->read_file('error.log') =~ /Redis .* ready/g;
     $t2->stop();
     $t2->run();
-    sleep 0.5;
+    $ready->($t2, $before);
     my $c = post($p2, $k2, '{"node":1}');
     is(hdr($c, 'idempotent-replayed'), 'true', 'redis: replay survives a restart');
 

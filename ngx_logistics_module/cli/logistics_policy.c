@@ -156,6 +156,10 @@ lg_cli_check(int argc, char **argv)
             continue;
         }
 
+        for (j = 0; j < policy->nwarnings; j++) {
+            fprintf(stderr, "warning: %s\n", policy->warnings[j].data);
+        }
+
         keys = 0;
         versions = 0;
 

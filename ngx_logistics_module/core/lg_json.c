@@ -228,6 +228,7 @@ json_t *
 lg_json_load_buffer(const char *file, const char *buf, size_t len,
     size_t flags, lg_error_t *err)
 {
+    char            *near;
     json_t          *json;
     json_error_t     jerr;
     lg_json_path_t   path;
@@ -235,6 +236,17 @@ lg_json_load_buffer(const char *file, const char *buf, size_t len,
     json = json_loadb(buf, len, JSON_REJECT_DUPLICATES | flags, &jerr);
 
     if (json == NULL) {
+        /*
+         * jansson quotes the text around the error ("... near 'xyz'"): a
+         * secret file named where JSON was expected would have its first
+         * token printed on the terminal and in the log.  The reason and
+         * the position say enough.
+         */
+        near = strstr(jerr.text, " near ");
+        if (near != NULL) {
+            *near = '\0';
+        }
+
         /* the position is just past the offending token */
         lg_json_locate(buf, len, jerr.position > 0 ? jerr.position - 1 : 0,
                        &path);

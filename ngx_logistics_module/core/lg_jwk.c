@@ -16,6 +16,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
+#include <openssl/x509.h>
 
 #include "lg_b64.h"
 #include "lg_jwk.h"
@@ -70,6 +71,8 @@ static int lg_jwk_oct_init(lg_jwk_t *key, const unsigned char *secret,
     size_t len);
 static EVP_PKEY *lg_jwk_fromdata(const char *type, OSSL_PARAM *params);
 static int lg_jwk_public_check(EVP_PKEY *pkey);
+static int lg_jwk_thumbprint(lg_jwk_t *key, const unsigned char *secret,
+    size_t len);
 static int lg_jwk_roca(const unsigned char *n, size_t len);
 static void lg_jwk_key_free(lg_jwk_t *key);
 
@@ -707,6 +710,10 @@ lg_jwk_oct_init(lg_jwk_t *key, const unsigned char *secret, size_t len)
     key->secret_len = len;
     key->bits = (unsigned) len * 8;
 
+    if (lg_jwk_thumbprint(key, secret, len) != 0) {
+        return -1;
+    }
+
     for (i = 0; i < 3; i++) {
         if (len < lg_jws_algs[LG_JWS_HS256 + i].hash_len) {
             continue;
@@ -991,6 +998,12 @@ lg_jwk_set_parse(const char *name, const json_t *jwks, unsigned flags,
 
         if (key->kty == LG_JWK_OCT) {
             noct++;
+
+        } else if (lg_jwk_thumbprint(key, NULL, 0) != 0) {
+            lg_jwk_key_free(key);
+            lg_jwk_set_free(set);
+            lg_jwk_error(&ctx, NULL, "cannot encode the public key");
+            return NULL;
         }
 
         set->nkeys++;
@@ -1096,6 +1109,57 @@ lg_jwk_set_add_secret(lg_jwk_set_t *set, const char *kid, size_t kid_len,
     set->nkeys++;
 
     return 0;
+}
+
+
+/*
+ * What identifies the key itself, so that a cache can tell a key from
+ * another key published under the same kid.  A shared secret is hashed
+ * behind a label: the digest is no HMAC of anything a token carries.
+ */
+
+static int
+lg_jwk_thumbprint(lg_jwk_t *key, const unsigned char *secret, size_t len)
+{
+    int             n, rc;
+    unsigned int    dlen;
+    unsigned char  *der, *p;
+    EVP_MD_CTX     *md;
+
+    if (secret != NULL) {
+        md = EVP_MD_CTX_new();
+        if (md == NULL) {
+            return -1;
+        }
+
+        rc = EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1
+             && EVP_DigestUpdate(md, "lg-jwk-oct", sizeof("lg-jwk-oct")) == 1
+             && EVP_DigestUpdate(md, secret, len) == 1
+             && EVP_DigestFinal_ex(md, key->thumbprint, &dlen) == 1;
+
+        EVP_MD_CTX_free(md);
+
+        return rc ? 0 : -1;
+    }
+
+    n = i2d_PUBKEY(key->pkey, NULL);
+    if (n <= 0) {
+        return -1;
+    }
+
+    der = malloc(n);
+    if (der == NULL) {
+        return -1;
+    }
+
+    p = der;
+    (void) i2d_PUBKEY(key->pkey, &p);
+
+    rc = EVP_Digest(der, n, key->thumbprint, &dlen, EVP_sha256(), NULL);
+
+    free(der);
+
+    return rc == 1 ? 0 : -1;
 }
 
 

@@ -94,6 +94,10 @@ typedef struct {
     EVP_PKEY         *pkey;         /* RSA, EC, OKP */
     EVP_MAC_CTX      *hmac[3];      /* oct: keyed SHA-256/384/512 HMACs */
     size_t            secret_len;   /* oct */
+    unsigned char     thumbprint[32];  /* SHA-256 of the public key (DER
+                                          SubjectPublicKeyInfo), or of a
+                                          label and the secret: the key
+                                          itself, whatever its kid says */
 } lg_jwk_t;
 
 

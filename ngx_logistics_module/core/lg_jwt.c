@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "lg_b64.h"
 #include "lg_jwt.h"
@@ -28,6 +29,8 @@ static lg_token_status_e lg_jwt_split_scopes(const char *s, size_t len,
 static lg_token_status_e lg_jwt_cnf(json_t *claims, lg_jwt_t *jwt);
 static lg_token_status_e lg_jwt_check_claims(const lg_jwt_rules_t *rules,
     int64_t now, lg_jwt_t *jwt);
+static int lg_jwt_field_ok(const lg_str_t *s, int space);
+static int lg_jwt_digest_str(EVP_MD_CTX *md, const char *s);
 
 
 lg_token_status_e
@@ -226,6 +229,11 @@ lg_jwt_split_scopes(const char *s, size_t len, lg_jwt_t *jwt)
 
             jwt->scopes[jwt->nscopes].data = s + start;
             jwt->scopes[jwt->nscopes].len = i - start;
+
+            if (!lg_jwt_field_ok(&jwt->scopes[jwt->nscopes], 0)) {
+                return LG_TOKEN_BAD_CLAIM;
+            }
+
             jwt->nscopes++;
         }
 
@@ -419,12 +427,100 @@ lg_jwt_check_claims(const lg_jwt_rules_t *rules, int64_t now, lg_jwt_t *jwt)
         return LG_TOKEN_PARTNER_MISSING;
     }
 
+    /* checked before anything uses them: header values, logs, variables */
+
+    if (!lg_jwt_field_ok(&jwt->sub, 1) || !lg_jwt_field_ok(&jwt->jti, 1)
+        || !lg_jwt_field_ok(&jwt->partner, 1))
+    {
+        return LG_TOKEN_BAD_CLAIM;
+    }
+
     rc = lg_jwt_scopes(rules, claims, jwt);
     if (rc != LG_TOKEN_OK) {
         return rc;
     }
 
     return lg_jwt_cnf(claims, jwt);
+}
+
+
+static int
+lg_jwt_digest_str(EVP_MD_CTX *md, const char *s)
+{
+    uint64_t  len;
+
+    /* length-prefixed, with NULL apart from "": no two lists collide */
+    len = (s == NULL) ? UINT64_MAX : (uint64_t) strlen(s);
+
+    if (EVP_DigestUpdate(md, &len, sizeof(len)) != 1) {
+        return -1;
+    }
+
+    return (s == NULL || EVP_DigestUpdate(md, s, (size_t) len) == 1) ? 0 : -1;
+}
+
+
+int
+lg_jwt_rules_digest(const lg_jwt_rules_t *rules, unsigned char *out)
+{
+    int           rc;
+    size_t        i;
+    int64_t       nums[6];
+    unsigned int  len;
+    EVP_MD_CTX   *md;
+
+    md = EVP_MD_CTX_new();
+    if (md == NULL) {
+        return -1;
+    }
+
+    nums[0] = (int64_t) rules->jws.max_len;
+    nums[1] = (int64_t) rules->jws.algs;
+    nums[2] = (int64_t) rules->jws.flags;
+    nums[3] = rules->leeway;
+    nums[4] = rules->max_lifetime;
+    nums[5] = (int64_t) rules->naudiences;
+
+    rc = EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1
+         && EVP_DigestUpdate(md, nums, sizeof(nums)) == 1
+         && lg_jwt_digest_str(md, rules->iss) == 0
+         && lg_jwt_digest_str(md, rules->typ) == 0
+         && lg_jwt_digest_str(md, rules->partner_claim) == 0
+         && lg_jwt_digest_str(md, rules->scope_claim) == 0;
+
+    for (i = 0; rc && i < rules->naudiences; i++) {
+        rc = lg_jwt_digest_str(md, rules->audiences[i]) == 0;
+    }
+
+    rc = rc && EVP_DigestFinal_ex(md, out, &len) == 1;
+
+    EVP_MD_CTX_free(md);
+
+    return rc ? 0 : -1;
+}
+
+
+/* printable ASCII (with the space, when "space"), at most 256 bytes */
+
+static int
+lg_jwt_field_ok(const lg_str_t *s, int space)
+{
+    size_t               i;
+    const unsigned char *p;
+
+    if (s->len > LG_JWT_FIELD_MAX) {
+        return 0;
+    }
+
+    p = (const unsigned char *) s->data;
+
+    for (i = 0; i < s->len; i++) {
+        if (p[i] > 0x7e || p[i] < (space ? 0x20 : 0x21)) {
+            return 0;
+        }
+    }
+
+    return 1;
 }
 
 

@@ -24,6 +24,13 @@
 
 #define LG_JWT_SCOPES_MAX      128
 
+/*
+ * jti, sub, the partner claim and each scope end up in headers to Odoo,
+ * variables and logs: printable ASCII only (scopes without spaces), at
+ * most this long.
+ */
+#define LG_JWT_FIELD_MAX       256
+
 /* NumericDate values outside 1970 .. 9999 are malformed */
 #define LG_JWT_DATE_MAX        253402300799LL
 
@@ -67,6 +74,14 @@ lg_token_status_e lg_jwt_verify(const lg_jwt_rules_t *rules,
     lg_jwt_t *jwt);
 
 void lg_jwt_free(lg_jwt_t *jwt);
+
+/*
+ * SHA-256 over every rule a token is verified under (iss, audiences,
+ * algorithms, size cap, leeway, max_lifetime, typ, partner and scope
+ * claims): a cached verdict holds only while this is unchanged.
+ */
+int lg_jwt_rules_digest(const lg_jwt_rules_t *rules, unsigned char *out);
+
 
 /*
  * Test-only exports (t/unit/test_jwt.c, fuzz/fuzz_jws.c): the gateway

@@ -43,6 +43,8 @@ static void lg_compile_release(lg_compile_t *c);
 static const lg_policy_section_t  lg_policy_sections[] = {
     { "$schema",     1, NULL,                   NULL },
     { "fail_mode",   0, lg_compile_fail_mode,   NULL },
+    { "revocation_fail_mode", 0, lg_compile_revocation_fail_mode, NULL },
+    { "strict_secret_files", 0, lg_compile_secret_files, NULL },
     { "validation",  0, lg_compile_validation,  NULL },
     { "idempotency", 0, lg_compile_idempotency, NULL },
     { "include",     0, lg_load_includes,       NULL },
@@ -385,7 +387,37 @@ lg_resolve(lg_compile_t *c, const char *rel)
 }
 
 
-/* a whole regular file of at most "max" bytes, malloc()ed */
+/*
+ * Secret files (Odoo credentials, shared secrets) readable by the group
+ * or by others: a warning, or an error with strict_secret_files.  The
+ * message names the file, never what is in it.
+ */
+
+int
+lg_secret_mode(lg_compile_t *c, const char *rel, const struct stat *st)
+{
+    if (!(st->st_mode & (S_IRWXG | S_IRWXO))) {
+        return 0;
+    }
+
+    if (c->policy->strict_secret_files) {
+        return lg_fail(c, "secret file \"%s\" is readable by group or "
+                       "others (mode %04o): chmod 600 it", rel,
+                       (unsigned) (st->st_mode & 07777));
+    }
+
+    lg_warn(c, "secret file \"%s\" is readable by group or others "
+            "(mode %04o): chmod 600 it", rel,
+            (unsigned) (st->st_mode & 07777));
+
+    return 0;
+}
+
+
+/*
+ * A whole regular file of at most "max" bytes, malloc()ed: a secret (a
+ * shared secret file), so its mode is checked too.
+ */
 
 int
 lg_read_file(lg_compile_t *c, const char *rel, size_t max,
@@ -417,6 +449,11 @@ lg_read_file(lg_compile_t *c, const char *rel, size_t max,
         fclose(f);
         return lg_fail(c, "\"%s\" is not a regular file of at most %zu "
                        "bytes", rel, max);
+    }
+
+    if (lg_secret_mode(c, rel, &st) != 0) {
+        fclose(f);
+        return -1;
     }
 
     *data = malloc((size_t) st.st_size + 1);

@@ -35,13 +35,22 @@
 #define LG_IDEM_OPTIONAL    1
 #define LG_IDEM_REQUIRED    2
 
+#define LG_BODY_ALLOWED     0          /* a route's request body */
+#define LG_BODY_NONE        1          /* refused: 400 */
+#define LG_BODY_DROP        2          /* read and not forwarded */
+
 #define LG_FAIL_OPEN        0
 #define LG_FAIL_CLOSED      1
+
+/* revocation and suspension checks when Redis cannot answer */
+#define LG_REVOCATION_LOCAL   0        /* the copies this node has seen */
+#define LG_REVOCATION_CLOSED  1        /* 503 */
 
 #define LG_ROUTE_MAX_PARAMS     16
 #define LG_ROUTE_MAX_SEGMENTS   32
 #define LG_POLICY_MAX_FILE      (16 * 1024 * 1024)
 #define LG_POLICY_MAX_INCLUDES  1024
+#define LG_POLICY_MAX_WARNINGS  16
 
 
 typedef struct lg_policy_s    lg_policy_t;
@@ -123,7 +132,10 @@ struct lg_issuer_s {
     size_t          index;             /* in policy->issuers */
     lg_str_t        jwks_uri;          /* internal location; len 0: none */
     int64_t         jwks_refresh;      /* msec, when no max-age is sent */
-    int64_t         jwks_cooldown;     /* msec between unknown-kid fetches */
+    int64_t         jwks_cooldown;     /* msec between unknown-kid fetches,
+                                          and after a failed refresh */
+    int64_t         jwks_max_stale;    /* msec a fetched key set is used
+                                          without a successful refresh */
 };
 
 
@@ -132,6 +144,8 @@ struct lg_version_s {
     lg_api_t       *api;
     size_t          index;             /* in api->versions */
     lg_str_t        upstream_prefix;   /* "/api/v2", "" allowed */
+    lg_str_t        upstream_host;     /* Host towards Odoo; len 0: the
+                                          upstream's own name */
     int64_t         deprecated;        /* LG_TIME_UNSET: not deprecated */
     int64_t         sunset;            /* LG_TIME_UNSET: no sunset */
     lg_version_t   *successor;
@@ -142,6 +156,8 @@ struct lg_api_s {
     lg_str_t        name;
     lg_version_t   *versions;
     size_t          nversions;
+    lg_str_t       *forward_headers;   /* lowercase names Odoo also gets */
+    size_t          nforward_headers;
 };
 
 
@@ -169,6 +185,8 @@ struct lg_route_s {
     lg_schema_t   **compiled;          /* per api version; NULL: none */
     int64_t         max_body_size;     /* bytes */
     unsigned        idempotency;       /* LG_IDEM_* */
+    unsigned        body;              /* LG_BODY_*; GET and DELETE:
+                                          none unless the policy says */
 };
 
 
@@ -210,12 +228,15 @@ struct lg_policy_s {
     size_t                ncerts;
     lg_subject_binding_t *subjects;
     size_t                nsubjects;
-    lg_subject_binding_t *sans;        /* subjectAltName values */
+    lg_subject_binding_t *sans;        /* "dns:", "uri:", "email:" and
+                                          the subjectAltName */
     size_t                nsans;
     size_t               *scope_order;  /* scope indexes sorted by name */
 
     size_t                nfiles;      /* files read, for messages */
-    int                   fail_mode;   /* LG_FAIL_*: state store down */
+    int                   fail_mode;   /* LG_FAIL_*: state store down,
+                                          for rate limits */
+    int                   revocation_fail_mode;  /* LG_REVOCATION_* */
     int                   format_assertion;
     int                   strict_schemas;
     size_t                max_errors;  /* validation errors reported */
@@ -225,6 +246,13 @@ struct lg_policy_s {
     lg_str_t              idem_ttl_px;   /* both in decimal, as Redis' */
     lg_str_t              idem_lock_px;  /* PX arguments take them */
     int64_t               idem_max_response;  /* bytes stored */
+    int64_t               idem_store_size;    /* bytes of shared memory
+                                                 for records, no Redis */
+    int                   strict_secret_files;  /* a secret file others
+                                                   can read is an error */
+    lg_str_t              warnings[LG_POLICY_MAX_WARNINGS];
+    size_t                nwarnings;   /* "file: json.path: reason", for
+                                          nginx -t and the CLI to show */
     lg_protect_conf_t    *protect;     /* lg_policy_protect.h; NULL: no
                                           API protects its Odoo */
     unsigned              has_limits:1;
@@ -234,7 +262,8 @@ struct lg_policy_s {
 /*
  * Compiles a policy file (and the files it includes) into one read-only
  * structure.  On failure returns NULL and err holds
- * "file: json.path: reason".
+ * "file: json.path: reason"; what is allowed but unwise (a secret file
+ * readable by others) is in policy->warnings.
  */
 lg_policy_t *lg_policy_load(const char *file, lg_error_t *err);
 void lg_policy_free(lg_policy_t *policy);
@@ -264,9 +293,17 @@ const lg_partner_t *lg_issuer_partner(const lg_issuer_t *issuer,
 const lg_partner_t *lg_policy_cert_partner(const lg_policy_t *policy,
     const uint8_t *sha256, const char *subject, size_t subject_len);
 
-/* the partner that lists this subjectAltName (DNS name, URI, e-mail) */
+#define LG_SAN_DNS    1
+#define LG_SAN_URI    2
+#define LG_SAN_EMAIL  3
+
+/*
+ * The partner that lists this subjectAltName with its type ("dns:",
+ * "uri:", "email:" in the policy): a URI SAN never matches a policy's DNS
+ * name, even with the same text.  DNS names compare without case.
+ */
 const lg_partner_t *lg_policy_san_partner(const lg_policy_t *policy,
-    const char *san, size_t len);
+    int type, const char *san, size_t len);
 
 
 #endif /* _LG_POLICY_H_INCLUDED_ */

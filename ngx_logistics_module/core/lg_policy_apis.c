@@ -29,17 +29,22 @@ static int lg_api_successors(lg_compile_t *c, json_t *versions,
     lg_api_t *api);
 static int lg_api_routes(lg_compile_t *c, json_t *routes, lg_api_t *api);
 static int lg_compile_version(lg_compile_t *c, json_t *v, lg_version_t *out);
+static int lg_compile_forward_headers(lg_compile_t *c, json_t *api,
+    lg_api_t *out);
+static int lg_compile_upstream_host(lg_compile_t *c, json_t *v,
+    lg_version_t *out);
 static void lg_point_at_route(lg_compile_t *c, size_t index);
 
 
 static const char *const  lg_api_fields[] = {
-    "versions", "routes", "odoo", NULL
+    "versions", "routes", "forward_headers", "odoo", NULL
 };
 
 static const char *const  lg_api_required[] = { "versions", "routes", NULL };
 
 static const char *const  lg_version_fields[] = {
-    "upstream_prefix", "deprecated", "sunset", "successor", NULL
+    "upstream_prefix", "upstream_host", "deprecated", "sunset", "successor",
+    NULL
 };
 
 static const char *const  lg_version_required[] = {
@@ -136,6 +141,10 @@ lg_compile_api(lg_compile_t *c, const char *name, json_t *api, lg_api_t *out)
 
     if (lg_arena_str(&p->arena, &out->name, name, strlen(name)) != 0) {
         return lg_fail(c, "out of memory");
+    }
+
+    if (lg_compile_forward_headers(c, api, out) != 0) {
+        return -1;
     }
 
     versions = json_object_get(api, "versions");
@@ -348,6 +357,10 @@ lg_compile_version(lg_compile_t *c, json_t *v, lg_version_t *out)
 
     out->upstream_prefix = prefix;
 
+    if (lg_compile_upstream_host(c, v, out) != 0) {
+        return -1;
+    }
+
     if (lg_get_time(c, v, "deprecated", &out->deprecated) != 0
         || lg_get_time(c, v, "sunset", &out->sunset) != 0)
     {
@@ -364,6 +377,165 @@ lg_compile_version(lg_compile_t *c, json_t *v, lg_version_t *out)
     /* checked here, resolved by lg_api_successors() */
 
     return lg_get_string(c, v, "successor", 0, &succ);
+}
+
+
+/*
+ * "upstream_host": the Host Odoo sees for this version (Odoo picks its
+ * database from it), host or host:port.  Never the partner's Host.
+ */
+
+static int
+lg_compile_upstream_host(lg_compile_t *c, json_t *v, lg_version_t *out)
+{
+    size_t       i, saved, port;
+    lg_str_t     host;
+    const char  *colon;
+
+    if (lg_get_string(c, v, "upstream_host", 0, &host) != 0) {
+        return -1;
+    }
+
+    if (host.data == NULL) {
+        return 0;
+    }
+
+    saved = lg_json_path_key(&c->path, "upstream_host");
+
+    colon = memchr(host.data, ':', host.len);
+    i = colon ? (size_t) (colon - host.data) : host.len;
+
+    if (i == 0 || i > 253
+        || !lg_match_name(host.data, i, LG_ALNUM, LG_ALNUM ".-", 253)
+        || host.data[i - 1] == '.' || host.data[i - 1] == '-')
+    {
+        return lg_fail(c, "must be a host name or address, with an "
+                       "optional :port");
+    }
+
+    if (colon != NULL) {
+        port = 0;
+
+        if (host.len - i < 2 || host.len - i > 6) {
+            return lg_fail(c, "invalid port");
+        }
+
+        for (i++; i < host.len; i++) {
+            if (host.data[i] < '0' || host.data[i] > '9') {
+                return lg_fail(c, "invalid port");
+            }
+
+            port = port * 10 + (host.data[i] - '0');
+        }
+
+        if (port == 0 || port > 65535) {
+            return lg_fail(c, "invalid port");
+        }
+    }
+
+    lg_json_path_pop(&c->path, saved);
+
+    out->upstream_host = host;
+
+    return 0;
+}
+
+
+/*
+ * "forward_headers": request headers Odoo also gets from the partner,
+ * beyond the gateway's fixed allow-list.  Names the gateway sets itself,
+ * hop-by-hop headers and names with "_" cannot be listed: the gateway's
+ * own must never come from the partner.
+ */
+
+static int
+lg_compile_forward_headers(lg_compile_t *c, json_t *api, lg_api_t *out)
+{
+    char        *lower;
+    size_t       i, j, n, saved, s;
+    json_t      *list, *h;
+    const char  *name;
+
+    static const char *const  owned[] = {
+        "authorization", "x-api-key", "host", "x-forwarded-for",
+        "x-forwarded-proto", "x-forwarded-host", "forwarded", "x-real-ip",
+        "x-request-id", "traceparent", "tracestate", "content-length",
+        "transfer-encoding", "connection", "keep-alive", "te", "upgrade",
+        "expect", "trailer", "proxy-authorization", "proxy-connection",
+        "idempotency-key", "api-version", NULL
+    };
+
+    list = json_object_get(api, "forward_headers");
+
+    if (list == NULL) {
+        return 0;
+    }
+
+    saved = lg_json_path_key(&c->path, "forward_headers");
+
+    if (!json_is_array(list) || json_array_size(list) > 32) {
+        return lg_fail(c, "must be an array of at most 32 header names");
+    }
+
+    n = json_array_size(list);
+
+    out->forward_headers = lg_arena_calloc(&c->policy->arena, n ? n : 1,
+                                           sizeof(lg_str_t));
+    if (out->forward_headers == NULL) {
+        return lg_fail(c, "out of memory");
+    }
+
+    json_array_foreach(list, i, h) {
+        s = lg_json_path_index(&c->path, i);
+
+        if (!json_is_string(h)
+            || !lg_match_name(json_string_value(h), json_string_length(h),
+                              LG_ALNUM, LG_ALNUM "-", 64))
+        {
+            return lg_fail(c, "must be a header name (letters, digits and "
+                           "-, up to 64)");
+        }
+
+        name = json_string_value(h);
+
+        lower = lg_arena_alloc(&c->policy->arena, json_string_length(h) + 1);
+        if (lower == NULL) {
+            return lg_fail(c, "out of memory");
+        }
+
+        for (j = 0; j <= json_string_length(h); j++) {
+            lower[j] = (name[j] >= 'A' && name[j] <= 'Z')
+                       ? name[j] - 'A' + 'a' : name[j];
+        }
+
+        for (j = 0; owned[j] != NULL; j++) {
+            if (strcmp(owned[j], lower) == 0) {
+                return lg_fail(c, "\"%s\" is set by the gateway itself or "
+                               "is hop-by-hop; it cannot be forwarded", name);
+            }
+        }
+
+        if (strncmp(lower, "x-logistics-", 12) == 0) {
+            return lg_fail(c, "X-Logistics-* headers are the gateway's own");
+        }
+
+        for (j = 0; j < out->nforward_headers; j++) {
+            if (strcmp(out->forward_headers[j].data, lower) == 0) {
+                return lg_fail(c, "duplicate header name");
+            }
+        }
+
+        out->forward_headers[out->nforward_headers].data = lower;
+        out->forward_headers[out->nforward_headers].len =
+                                                     json_string_length(h);
+        out->nforward_headers++;
+
+        lg_json_path_pop(&c->path, s);
+    }
+
+    lg_json_path_pop(&c->path, saved);
+
+    return 0;
 }
 
 

@@ -16,7 +16,9 @@
  *                         lg_policy_load() and lg_policy_free()
  *   lg_policy_json.c      reading fields: messages, types, names, sizes,
  *                         durations, dates
- *   lg_policy_root.c      "fail_mode", "validation", "idempotency"
+ *   lg_policy_root.c      "fail_mode", "revocation_fail_mode",
+ *                         "strict_secret_files", "validation",
+ *                         "idempotency"
  *   lg_policy_scopes.c    "scopes" and scope lists
  *   lg_policy_apis.c      "apis": versions, the router
  *   lg_policy_routes.c    the routes of an API: paths, credentials,
@@ -38,6 +40,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "lg_policy.h"
 
@@ -98,6 +101,7 @@ typedef struct {
 char *lg_resolve(lg_compile_t *c, const char *rel);
 int lg_read_file(lg_compile_t *c, const char *rel, size_t max,
     unsigned char **data, size_t *len);
+int lg_secret_mode(lg_compile_t *c, const char *rel, const struct stat *st);
 size_t lg_count(lg_compile_t *c, const char *key, int array_members);
 int lg_each_member(lg_compile_t *c, const char *section, const char *what,
     json_t *map, lg_member_pt fn);
@@ -105,6 +109,11 @@ int lg_each_member(lg_compile_t *c, const char *section, const char *what,
 /* lg_policy_json.c: reading fields; each fails with lg_fail() */
 
 int lg_fail(lg_compile_t *c, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+void lg_warn(lg_compile_t *c, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
 #endif
@@ -129,6 +138,8 @@ int lg_sha256_from_hex(const char *hex, uint8_t *sha256);
 /* sections (lg_policy_<section>.c) */
 
 int lg_compile_fail_mode(lg_compile_t *c);
+int lg_compile_revocation_fail_mode(lg_compile_t *c);
+int lg_compile_secret_files(lg_compile_t *c);
 int lg_compile_validation(lg_compile_t *c);
 int lg_compile_idempotency(lg_compile_t *c);
 int lg_compile_scopes(lg_compile_t *c);
@@ -154,6 +165,9 @@ unsigned lg_method_parse(const char *name, size_t len);
 /* lg_policy_lookup.c: the orders compiled tables are sorted in */
 
 int lg_cert_cmp(const void *a, const void *b);
+
+/* LG_SAN_* of a policy's "dns:", "uri:", "email:" entry; 0: none */
+int lg_san_type(const char *s, size_t len);
 int lg_binding_cmp(const void *a, const void *b);
 
 

@@ -42,7 +42,8 @@ static void lg_issuer_keys_free(void *data);
 static const char *const  lg_issuer_fields[] = {
     "iss", "audiences", "algorithms", "leeway", "max_lifetime", "typ",
     "partner_claim", "scope_claim", "jwks_file", "jwks_uri", "jwks_refresh",
-    "jwks_cooldown", "shared_secret_file", "max_token_size", NULL
+    "jwks_cooldown", "jwks_max_stale", "shared_secret_file",
+    "max_token_size", NULL
 };
 
 static const char *const  lg_issuer_required[] = {
@@ -355,12 +356,18 @@ lg_issuer_keys(lg_compile_t *c, json_t *ij, lg_issuer_t *out)
 
     out->jwks_refresh = 600 * 1000;
     out->jwks_cooldown = 30 * 1000;
+    out->jwks_max_stale = 86400 * 1000;
+
+    /* past jwks_max_stale, keys the IdP no longer confirms are not used */
 
     if (lg_get_duration(c, ij, "jwks_refresh", 1000, INT64_MAX,
                         " (at least 1s)", &out->jwks_refresh)
         != 0
         || lg_get_duration(c, ij, "jwks_cooldown", 0, INT64_MAX, "",
                            &out->jwks_cooldown)
+           != 0
+        || lg_get_duration(c, ij, "jwks_max_stale", 1000, INT64_MAX,
+                           " (at least 1s)", &out->jwks_max_stale)
            != 0)
     {
         return -1;

@@ -47,6 +47,41 @@ lg_fail(lg_compile_t *c, const char *fmt, ...)
 }
 
 
+/* what is allowed but unwise: kept for nginx -t and the CLI to show */
+
+void
+lg_warn(lg_compile_t *c, const char *fmt, ...)
+{
+    int       n;
+    char      text[512];
+    size_t    used;
+    va_list   args;
+    lg_str_t *w;
+
+    if (c->policy->nwarnings == LG_POLICY_MAX_WARNINGS) {
+        return;
+    }
+
+    n = snprintf(text, sizeof(text), "%s: %s: ",
+                 c->doc != NULL ? c->doc->file : c->policy->file.data,
+                 c->path.data);
+
+    used = (n < 0) ? 0 : (size_t) n;
+
+    if (used < sizeof(text)) {
+        va_start(args, fmt);
+        vsnprintf(text + used, sizeof(text) - used, fmt, args);
+        va_end(args);
+    }
+
+    w = &c->policy->warnings[c->policy->nwarnings];
+
+    if (lg_arena_str(&c->policy->arena, w, text, strlen(text)) == 0) {
+        c->policy->nwarnings++;
+    }
+}
+
+
 static const char *
 lg_json_type_name(json_t *j)
 {

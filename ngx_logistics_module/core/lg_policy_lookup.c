@@ -13,6 +13,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lg_policy_int.h"
 #include "lg_b64.h"
@@ -227,14 +228,49 @@ lg_policy_cert_partner(const lg_policy_t *policy, const uint8_t *sha256,
 }
 
 
-const lg_partner_t *
-lg_policy_san_partner(const lg_policy_t *policy, const char *san, size_t len)
+/* LG_SAN_* of "dns:...", "uri:...", "email:..." with a value; 0: none */
+
+int
+lg_san_type(const char *s, size_t len)
 {
-    size_t  i;
+    if (len > 4 && strncmp(s, "dns:", 4) == 0) {
+        return LG_SAN_DNS;
+    }
+
+    if (len > 4 && strncmp(s, "uri:", 4) == 0) {
+        return LG_SAN_URI;
+    }
+
+    if (len > 6 && strncmp(s, "email:", 6) == 0) {
+        return LG_SAN_EMAIL;
+    }
+
+    return 0;
+}
+
+
+const lg_partner_t *
+lg_policy_san_partner(const lg_policy_t *policy, int type, const char *san,
+    size_t len)
+{
+    size_t       i, skip;
+    const char  *v;
 
     for (i = 0; i < policy->nsans; i++) {
-        if (policy->sans[i].subject.len == len
-            && memcmp(policy->sans[i].subject.data, san, len) == 0)
+        v = policy->sans[i].subject.data;
+
+        if (lg_san_type(v, policy->sans[i].subject.len) != type) {
+            continue;
+        }
+
+        skip = (type == LG_SAN_EMAIL) ? 6 : 4;
+
+        if (policy->sans[i].subject.len - skip != len) {
+            continue;
+        }
+
+        if (type == LG_SAN_DNS ? strncasecmp(v + skip, san, len) == 0
+                               : memcmp(v + skip, san, len) == 0)
         {
             return policy->sans[i].partner;
         }

@@ -674,6 +674,11 @@ lg_read_credential(lg_compile_t *c, const char *rel, lg_str_t *out)
         return lg_fail(c, "\"%s\" is not a regular file", rel);
     }
 
+    if (lg_secret_mode(c, rel, &st) != 0) {
+        fclose(f);
+        return -1;
+    }
+
     token = buf + sizeof(LG_BEARER) - 1;
 
     n = fread(token, 1, LG_CREDENTIAL_MAX + 2, f);
@@ -718,7 +723,7 @@ lg_read_credential(lg_compile_t *c, const char *rel, lg_str_t *out)
 
 /*
  * "mtls": {"sha256": ["<64 hex>", ...], "subjects": ["CN=edi,O=Acme"],
- *          "sans": ["edi.acme.example"]}: a client certificate that nginx
+ *          "sans": ["dns:edi.acme.example"]}: a client certificate that nginx
  * verified (ssl_verify_client) and whose SHA-256 fingerprint, subject DN
  * or subjectAltName is listed identifies the partner.
  */
@@ -870,7 +875,18 @@ lg_compile_names(lg_compile_t *c, json_t *list, const char *field,
             return lg_fail(c, "must be a name such as \"%s\"",
                            field[0] == 's' && field[1] == 'u'
                            ? "CN=edi.acme.example,O=Acme"
-                           : "edi.acme.example");
+                           : "dns:edi.acme.example");
+        }
+
+        /* a subjectAltName is matched with its type: say which */
+
+        if (field[0] == 's' && field[1] == 'a'
+            && lg_san_type(json_string_value(item), json_string_length(item))
+               == 0)
+        {
+            return lg_fail(c, "must start with the SAN's type: \"dns:\", "
+                           "\"uri:\" or \"email:\" (e.g. "
+                           "\"uri:spiffe://logistics/3pl\")");
         }
 
         for (k = 0; k < *nnames; k++) {

@@ -24,7 +24,7 @@ static const char *const  lg_validation_fields[] = {
 };
 
 static const char *const  lg_idempotency_fields[] = {
-    "ttl", "lock_ttl", "max_response_size", NULL
+    "ttl", "lock_ttl", "max_response_size", "store_size", NULL
 };
 
 
@@ -57,6 +57,64 @@ lg_compile_fail_mode(lg_compile_t *c)
     lg_json_path_key(&c->path, "fail_mode");
 
     return lg_fail(c, "must be \"open\" or \"closed\"");
+}
+
+
+/* "strict_secret_files": true makes a secret file others can read an error */
+
+int
+lg_compile_secret_files(lg_compile_t *c)
+{
+    json_t  *v;
+
+    v = json_object_get(c->docs[0].json, "strict_secret_files");
+
+    if (v == NULL) {
+        return 0;
+    }
+
+    if (!json_is_boolean(v)) {
+        lg_json_path_key(&c->path, "strict_secret_files");
+        return lg_fail(c, "must be true or false");
+    }
+
+    c->policy->strict_secret_files = json_is_true(v);
+
+    return 0;
+}
+
+
+/*
+ * Fail-open is for rate limits only: a suspension or a revoked token is
+ * refused from the copies this node has seen ("local", the default), or
+ * every request that needs the check gets 503 ("closed").
+ */
+
+int
+lg_compile_revocation_fail_mode(lg_compile_t *c)
+{
+    lg_str_t  mode;
+
+    c->policy->revocation_fail_mode = LG_REVOCATION_LOCAL;
+
+    if (lg_get_string(c, c->docs[0].json, "revocation_fail_mode", 0, &mode)
+        != 0)
+    {
+        return -1;
+    }
+
+    if (mode.data == NULL || strcmp(mode.data, "local") == 0) {
+        return 0;
+    }
+
+    if (strcmp(mode.data, "closed") == 0) {
+        c->policy->revocation_fail_mode = LG_REVOCATION_CLOSED;
+        return 0;
+    }
+
+    lg_json_path_key(&c->path, "revocation_fail_mode");
+
+    return lg_fail(c, "must be \"local\" or \"closed\"");
 }
 
 
@@ -110,7 +168,9 @@ lg_compile_validation(lg_compile_t *c)
 
 /*
  * "idempotency": {"ttl": "24h", "lock_ttl": "60s",
- *                 "max_response_size": "64k"}
+ *                 "max_response_size": "64k", "store_size": "1m"}
+ * store_size: the zone of its own that records and locks live in,
+ * without Redis.
  */
 
 int
@@ -124,6 +184,7 @@ lg_compile_idempotency(lg_compile_t *c)
     p->idem_ttl = 86400 * 1000;
     p->idem_lock = 60 * 1000;
     p->idem_max_response = 64 * 1024;
+    p->idem_store_size = 1024 * 1024;
 
     v = json_object_get(c->docs[0].json, "idempotency");
     if (v == NULL) {
@@ -141,9 +202,18 @@ lg_compile_idempotency(lg_compile_t *c)
            != 0
         || lg_get_size(c, v, "max_response_size", " (e.g. \"64k\")",
                        &p->idem_max_response)
+           != 0
+        || lg_get_size(c, v, "store_size", " (32k to 64m, e.g. \"8m\")",
+                       &p->idem_store_size)
            != 0)
     {
         return -1;
+    }
+
+    if (p->idem_store_size < 32 * 1024) {
+        lg_json_path_key(&c->path, "store_size");
+        return lg_fail(c, "invalid size \"%s\" (32k to 64m, e.g. \"8m\")",
+                       json_string_value(json_object_get(v, "store_size")));
     }
 
     lg_json_path_init(&c->path);

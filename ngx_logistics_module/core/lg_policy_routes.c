@@ -32,7 +32,8 @@ static int lg_schema_files(lg_compile_t *c, lg_route_t *route,
 
 static const char *const  lg_route_fields[] = {
     "id", "method", "path", "scopes", "versions", "auth", "schema",
-    "max_body_size", "idempotency", "priority", "breaker_group", NULL
+    "max_body_size", "idempotency", "body", "priority", "breaker_group",
+    NULL
 };
 
 static const char *const  lg_route_required[] = {
@@ -62,6 +63,15 @@ static const lg_policy_word_t  lg_idempotency_modes[] = {
     { "required", LG_IDEM_REQUIRED },
     { "optional", LG_IDEM_OPTIONAL },
     { "off",      LG_IDEM_OFF },
+    { NULL, 0 }
+};
+
+
+/* a route's "body" */
+
+static const lg_policy_word_t  lg_body_modes[] = {
+    { "none", LG_BODY_NONE },
+    { "drop", LG_BODY_DROP },
     { NULL, 0 }
 };
 
@@ -294,11 +304,15 @@ lg_route_auth(lg_compile_t *c, json_t *list, lg_route_t *out)
 }
 
 
-/* "idempotency" (default off) and "max_body_size" (default: the root's) */
+/*
+ * "idempotency" (default off), "body" (default: none for GET and DELETE,
+ * allowed otherwise) and "max_body_size" (default: the root's)
+ */
 
 static int
 lg_route_options(lg_compile_t *c, json_t *r, lg_route_t *out)
 {
+    size_t                   saved;
     lg_str_t                 mode;
     const lg_policy_word_t  *m;
 
@@ -329,6 +343,42 @@ lg_route_options(lg_compile_t *c, json_t *r, lg_route_t *out)
             lg_json_path_key(&c->path, "idempotency");
             return lg_fail(c, "GET is idempotent already");
         }
+    }
+
+    /* a body on GET (HEAD follows) or DELETE never reaches Odoo unseen */
+
+    out->body = ((out->method == LG_METHOD_GET
+                  || out->method == LG_METHOD_DELETE)
+                 && json_object_get(r, "schema") == NULL)
+                ? LG_BODY_NONE : LG_BODY_ALLOWED;
+
+    if (lg_get_string(c, r, "body", 0, &mode) != 0) {
+        return -1;
+    }
+
+    if (mode.data != NULL) {
+        for (m = lg_body_modes; m->name != NULL; m++) {
+            if (strcmp(mode.data, m->name) == 0) {
+                break;
+            }
+        }
+
+        saved = lg_json_path_key(&c->path, "body");
+
+        if (m->name == NULL) {
+            return lg_fail(c, "must be \"none\" (refused) or \"drop\" "
+                           "(not forwarded)");
+        }
+
+        if (out->idempotency != LG_IDEM_OFF
+            || json_object_get(r, "schema") != NULL)
+        {
+            return lg_fail(c, "a route with a schema or idempotency takes "
+                           "its body");
+        }
+
+        lg_json_path_pop(&c->path, saved);
+        out->body = m->value;
     }
 
     return lg_get_size(c, r, "max_body_size",

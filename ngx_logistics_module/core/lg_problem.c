@@ -22,6 +22,12 @@ static const lg_problem_type_t  lg_problems[LG_PROBLEM_LAST] = {
       "header." },
     { 400, "bad-request", "Bad request",
       "The request could not be understood." },
+    { 400, "ambiguous-request", "Ambiguous request",
+      "The request repeats a header that must appear at most once "
+      "(Content-Type, Idempotency-Key, API-Version, Authorization, "
+      "X-API-Key)." },
+    { 400, "body-not-allowed", "Request body not allowed",
+      "This operation takes no request body." },
     { 400, "malformed-body", "Malformed JSON body",
       "The request body is not well-formed JSON." },
     { 400, "idempotency-key", "Idempotency-Key missing or malformed",
@@ -53,13 +59,14 @@ static const lg_problem_type_t  lg_problems[LG_PROBLEM_LAST] = {
     { 413, "body-too-large", "Request body too large",
       "The request body is larger than this operation accepts." },
     { 415, "unsupported-media-type", "Unsupported media type",
-      "This operation takes application/json (or a +json type)." },
+      "This operation takes application/json (or a +json type) in "
+      "UTF-8, without Content-Encoding." },
     { 422, "invalid-body", "Request body does not match the contract",
       "The request body does not match the JSON Schema of this operation "
       "and version; see errors." },
     { 422, "idempotency-key-reused", "Idempotency-Key reused",
       "This Idempotency-Key was used for a different request (method, "
-      "operation, version or body)." },
+      "resource, query, media type or body)." },
     { 429, "rate-limited", "Too many requests",
       "The rate limit for this partner or operation is exhausted; retry "
       "after the number of seconds in Retry-After." },

@@ -16,7 +16,7 @@ const char  lg_redis_limit_script[] =
     "local nlim = tonumber(ARGV[2])\n"
     "local vals = redis.call('MGET', unpack(KEYS, 1, nrev + nlim))\n"
     "for i = 1, nrev do\n"
-    "  if vals[i] then return {-1, i} end\n"
+    "  if vals[i] then return {-1, i, redis.call('PTTL', KEYS[i])} end\n"
     "end\n"
     "local out = {1}\n"
     "if nlim > 0 then\n"
@@ -86,15 +86,20 @@ lg_redis_limit_reply(const redisReply *reply, size_t nlimits, int claim,
     out->status = (int) e[0]->integer;
 
     if (out->status == LG_REDIS_REVOKED) {
-        /* { -1, i }: revocation key i exists */
+        /* { -1, i, pttl }: revocation key i exists, for pttl ms more */
 
-        if (reply->elements != 2 || e[1]->type != REDIS_REPLY_INTEGER
-            || e[1]->integer < 1)
+        if (reply->elements != 3 || e[1]->type != REDIS_REPLY_INTEGER
+            || e[1]->integer < 1 || e[2]->type != REDIS_REPLY_INTEGER
+            || e[2]->integer < -2)
         {
             return LG_REDIS_REPLY_UNEXPECTED;
         }
 
         out->revoked = (size_t) e[1]->integer;
+
+        /* -2: it expired between MGET and PTTL; a moment is as good */
+        out->revoked_ttl = (e[2]->integer == -2) ? 1 : e[2]->integer;
+
         return LG_REDIS_REPLY_OK;
     }
 

@@ -40,8 +40,10 @@
  *         idempotency key the lock record and its lifetime (ms)
  *   reply: { status, per limit: remaining, retry_after (us), reset (us),
  *            [the record already under the idempotency key] }
- *          status 1 allowed, 0 refused by a limit, or { -1, i } when
- *          revocation key i (1-based) exists; an allowed reply without
+ *          status 1 allowed, 0 refused by a limit, or { -1, i, pttl }
+ *          when revocation key i (1-based) exists, with its remaining
+ *          lifetime in ms (-1: none), so that gateways keep a local copy
+ *          for as long as Redis would refuse; an allowed reply without
  *          the trailing record means the key is now claimed
  */
 
@@ -55,6 +57,7 @@
 typedef struct {
     int             status;        /* LG_REDIS_ALLOWED, _REFUSED, _REVOKED */
     size_t          revoked;       /* which revocation key (1-based) */
+    int64_t         revoked_ttl;   /* its remaining ms; -1: no expiry */
     const char     *record;        /* the idempotency key's record, or
                                       NULL: the key is ours now */
     size_t          record_len;

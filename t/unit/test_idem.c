@@ -187,10 +187,32 @@ test_limit_reply(void)
        && res[1].retry_after == 250000, "the second limit refused");
     freeReplyObject(r);
 
-    r = resp("*2\r\n:-1\r\n:2\r\n");
+    r = resp("*3\r\n:-1\r\n:2\r\n:86399000\r\n");
     ok(lg_redis_limit_reply(r, 2, 1, res, &out) == LG_REDIS_REPLY_OK
        && out.status == LG_REDIS_REVOKED && out.revoked == 2,
        "revoked by the second revocation key");
+    is_int(out.revoked_ttl, 86399000, "for that many ms more");
+    freeReplyObject(r);
+
+    r = resp("*3\r\n:-1\r\n:1\r\n:-1\r\n");
+    ok(lg_redis_limit_reply(r, 1, 0, res, &out) == LG_REDIS_REPLY_OK
+       && out.revoked == 1 && out.revoked_ttl == -1,
+       "a suspension without expiry");
+    freeReplyObject(r);
+
+    r = resp("*3\r\n:-1\r\n:1\r\n:-2\r\n");
+    ok(lg_redis_limit_reply(r, 1, 0, res, &out) == LG_REDIS_REPLY_OK
+       && out.revoked_ttl == 1, "one that expired meanwhile: a moment");
+    freeReplyObject(r);
+
+    r = resp("*2\r\n:-1\r\n:2\r\n");
+    is_int(lg_redis_limit_reply(r, 2, 1, res, &out),
+           LG_REDIS_REPLY_UNEXPECTED, "a revocation without its lifetime");
+    freeReplyObject(r);
+
+    r = resp("*3\r\n:-1\r\n:1\r\n$2\r\n10\r\n");
+    is_int(lg_redis_limit_reply(r, 1, 0, res, &out),
+           LG_REDIS_REPLY_UNEXPECTED, "a lifetime that is no number");
     freeReplyObject(r);
 
     r = resp("*5\r\n:1\r\n:3\r\n:0\r\n:7\r\n$4\r\nLrec\r\n");
@@ -214,7 +236,7 @@ test_limit_reply(void)
            LG_REDIS_REPLY_UNEXPECTED, "a string where a number goes");
     freeReplyObject(r);
 
-    r = resp("*2\r\n:-1\r\n:0\r\n");
+    r = resp("*3\r\n:-1\r\n:0\r\n:-1\r\n");
     is_int(lg_redis_limit_reply(r, 1, 0, res, &out),
            LG_REDIS_REPLY_UNEXPECTED, "revocation key 0 does not exist");
     freeReplyObject(r);

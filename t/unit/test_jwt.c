@@ -311,6 +311,130 @@ test_claims(void)
 }
 
 
+/* issue 12: what a token says is checked before anything uses it */
+
+static void
+test_fields(void)
+{
+    char  v[600];
+
+    claim_case("jti", "\"j-1\\r\\nX-Injected: 1\"", LG_TOKEN_BAD_CLAIM,
+               "jti with CR LF");
+    claim_case("sub", "\"svc\\nacme\"", LG_TOKEN_BAD_CLAIM, "sub with LF");
+    claim_case("sub", "\"svc\\u0000acme\"", LG_TOKEN_BAD_PAYLOAD,
+               "sub with NUL (the payload parser refuses it first)");
+    claim_case("client_id", "\"ac\\tme\"", LG_TOKEN_BAD_CLAIM,
+               "partner claim with a tab");
+    claim_case("jti", "\"caf\\u00e9\"", LG_TOKEN_BAD_CLAIM,
+               "jti with a non-ASCII character");
+    claim_case("jti", "\"j\\u007f\"", LG_TOKEN_BAD_CLAIM, "jti with DEL");
+    claim_case("sub", "\"svc acme\"", LG_TOKEN_OK, "sub with a space");
+    claim_case("scope", "\"a:read\\tb:write\"", LG_TOKEN_BAD_CLAIM,
+               "scope with a tab");
+    claim_case("scope", "\"a:read\\r\\nb\"", LG_TOKEN_BAD_CLAIM,
+               "scope with CR LF");
+    claim_case("scope", "\"a:read b\\\"c\"", LG_TOKEN_OK,
+               "a quote in a scope is printable (escaped where it is used)");
+
+    v[0] = '"';
+    memset(v + 1, 'j', 256);
+    v[257] = '"';
+    v[258] = '\0';
+    claim_case("jti", v, LG_TOKEN_OK, "jti of 256 bytes");
+
+    v[257] = 'j';
+    v[258] = '"';
+    v[259] = '\0';
+    claim_case("jti", v, LG_TOKEN_BAD_CLAIM, "jti of 257 bytes");
+    claim_case("sub", v, LG_TOKEN_BAD_CLAIM, "sub of 257 bytes");
+    claim_case("client_id", v, LG_TOKEN_BAD_CLAIM, "partner of 257 bytes");
+    claim_case("scope", v, LG_TOKEN_BAD_CLAIM, "a scope of 257 bytes");
+}
+
+
+/*
+ * issue 12: what the verified-token cache compares, the issuer's rules
+ * and the key itself
+ */
+
+static void
+test_cache_identity(void)
+{
+    char             *j1, *j2, text[8192];
+    EVP_PKEY         *other;
+    lg_error_t        err;
+    lg_jwk_set_t     *a, *b, *c;
+    unsigned char     d0[32], d1[32];
+    lg_jwt_rules_t    r;
+    const lg_jwk_t   *ka, *kb, *kc;
+    static const char *one[] = { "logistics-api" };
+
+    other = tj_keygen("EC", "P-256", 0);
+    j1 = tj_jwk(ec, "ec", "\"use\":\"sig\"");
+    j2 = tj_jwk(other, "ec", "\"use\":\"sig\"");
+
+    snprintf(text, sizeof(text), "{\"keys\":[%s]}", j1);
+    a = lg_jwk_set_parse_buffer("a", text, strlen(text), 0, &err);
+    b = lg_jwk_set_parse_buffer("b", text, strlen(text), 0, &err);
+    snprintf(text, sizeof(text), "{\"keys\":[%s]}", j2);
+    c = lg_jwk_set_parse_buffer("c", text, strlen(text), 0, &err);
+
+    if (ok(a && b && c, "three key sets")
+        && lg_jwk_set_find(a, "ec", 2, LG_JWS_ES256, &ka) == LG_JWK_FOUND
+        && lg_jwk_set_find(b, "ec", 2, LG_JWS_ES256, &kb) == LG_JWK_FOUND
+        && lg_jwk_set_find(c, "ec", 2, LG_JWS_ES256, &kc) == LG_JWK_FOUND)
+    {
+        ok(memcmp(ka->thumbprint, kb->thumbprint, 32) == 0,
+           "the same key parsed twice: the same thumbprint");
+        ok(memcmp(ka->thumbprint, kc->thumbprint, 32) != 0,
+           "another key under the same kid: another thumbprint");
+    }
+
+    lg_jwk_set_free(a);
+    lg_jwk_set_free(b);
+    lg_jwk_set_free(c);
+    EVP_PKEY_free(other);
+    free(j1);
+    free(j2);
+
+    is_int(lg_jwt_rules_digest(&rules, d0), 0, "rules digest");
+    r = rules;
+    lg_jwt_rules_digest(&r, d1);
+    ok(memcmp(d0, d1, 32) == 0, "the same rules: the same digest");
+
+    r = rules;
+    r.naudiences = 1;
+    r.audiences = one;
+    lg_jwt_rules_digest(&r, d1);
+    ok(memcmp(d0, d1, 32) != 0, "one audience less: another digest");
+
+    r = rules;
+    r.jws.algs |= LG_JWS_ALG_BIT(LG_JWS_PS256);
+    lg_jwt_rules_digest(&r, d1);
+    ok(memcmp(d0, d1, 32) != 0, "another algorithm: another digest");
+
+    r = rules;
+    r.typ = NULL;
+    lg_jwt_rules_digest(&r, d1);
+    ok(memcmp(d0, d1, 32) != 0, "typ dropped: another digest");
+
+    r = rules;
+    r.max_lifetime = 7200;
+    lg_jwt_rules_digest(&r, d1);
+    ok(memcmp(d0, d1, 32) != 0, "another lifetime: another digest");
+
+    r = rules;
+    r.iss = "https://idp.example.com/v2";
+    lg_jwt_rules_digest(&r, d1);
+    ok(memcmp(d0, d1, 32) != 0, "another iss: another digest");
+
+    r = rules;
+    r.partner_claim = "azp";
+    lg_jwt_rules_digest(&r, d1);
+    ok(memcmp(d0, d1, 32) != 0, "another partner claim: another digest");
+}
+
+
 static void
 test_typ(void)
 {
@@ -561,6 +685,8 @@ main(void)
 
     test_valid();
     test_claims();
+    test_fields();
+    test_cache_identity();
     test_typ();
     test_attacks();
 

@@ -818,7 +818,7 @@ $srv
         location / {
             logistics_gateway on;
             proxy_pass http://odoo;
-            proxy_set_header Host \$host;
+            proxy_set_header Host \$logistics_upstream_host;
 $loc
         }
 
