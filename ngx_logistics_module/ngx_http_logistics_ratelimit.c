@@ -331,6 +331,8 @@ ngx_http_logistics_limits_redis(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
+    ngx_http_logistics_count1(LG_MF_REDIS_COMMANDS, LG_REDIS_CMD_LIMIT);
+
     if (claim) {
         lm->claim = NGX_HTTP_LOGISTICS_CLAIM_SENT;
     }

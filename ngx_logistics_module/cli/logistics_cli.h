@@ -17,6 +17,9 @@ int lg_cli_suspend(int argc, char **argv, int suspend);
 /* revoke one token id of a partner in Redis; 2 means usage */
 int lg_cli_revoke_token(int argc, char **argv);
 
+/* set or lift the brownout level of every gateway node; 2 means usage */
+int lg_cli_degrade(int argc, char **argv);
+
 /*
  * webhook-sign, webhook-verify, webhook-keygen: 0 done (verify: the
  * request verifies), 1 refused or failed, 2 unusable arguments or files

@@ -50,6 +50,9 @@ lg_cli_usage(FILE *out)
         "       logistics-policy reinstate PARTNER REDIS-OPTIONS\n"
         "       logistics-policy revoke-token PARTNER JTI REDIS-OPTIONS "
         "[--ttl SECONDS]\n"
+        "       logistics-policy degrade --level deferrable|normal|off "
+        "[--ttl 15m]\n"
+        "                        REDIS-OPTIONS\n"
         "       logistics-policy validate --schema SCHEMA "
         "[--format-assertion]\n"
         "                                 [--time RUNS] INSTANCE...\n"
@@ -78,6 +81,10 @@ lg_cli_usage(FILE *out)
         "        through Redis (key lg:{PARTNER}:suspended)\n"
         "revoke-token  refuse one access token (by its jti) on every node\n"
         "        (key lg:{PARTNER}:jti:JTI, default TTL one day)\n"
+        "degrade  brownout: every node sheds deferrable (or normal and\n"
+        "        deferrable) requests of protected APIs with 503 degraded\n"
+        "        within a second, until the ttl ends or --level off (key\n"
+        "        lg:brownout); critical requests are never shed\n"
         "validate  check JSON documents against a JSON Schema (2020-12, or\n"
         "        draft-07 by $schema) exactly as the gateway does; print\n"
         "        \"valid PATH\" or \"invalid PATH: LOCATION: reason\" (first\n"
@@ -551,6 +558,16 @@ main(int argc, char **argv)
 
     if (strcmp(argv[1], "revoke-token") == 0) {
         rc = lg_cli_revoke_token(argc - 2, argv + 2);
+
+        if (rc == 2) {
+            lg_cli_usage(stderr);
+        }
+
+        return rc;
+    }
+
+    if (strcmp(argv[1], "degrade") == 0) {
+        rc = lg_cli_degrade(argc - 2, argv + 2);
 
         if (rc == 2) {
             lg_cli_usage(stderr);
