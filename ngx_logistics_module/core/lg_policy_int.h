@@ -23,6 +23,8 @@
  *                         idempotency, body sizes, schemas
  *   lg_policy_partners.c  "partners": keys, limits, credentials, mtls
  *   lg_policy_issuers.c   "issuers" and partners' "jwt" bindings
+ *   lg_policy_webhooks.c  partners' "webhook" and "subscriptions", routes'
+ *                         "auth": ["webhook"]
  *   lg_policy_lookup.c    what requests look up in a compiled policy
  *
  * A new section is a new file with its compile function (and a finish
@@ -83,7 +85,7 @@ struct lg_compile_s {
  */
 
 typedef struct {
-    const char      *name;
+    const char      *name;           /* NULL: a pass over other sections */
     unsigned         included:1;     /* may appear in included files too */
     lg_section_pt    compile;        /* NULL: allowed and ignored */
     lg_section_pt    finish;         /* NULL: nothing to finish */
@@ -136,6 +138,7 @@ int lg_compile_apis(lg_compile_t *c);
 int lg_finish_apis(lg_compile_t *c);
 int lg_compile_partners(lg_compile_t *c);
 int lg_finish_partners(lg_compile_t *c);
+int lg_finish_webhooks(lg_compile_t *c);
 
 /* used by sections other than their own */
 
@@ -145,6 +148,11 @@ int lg_compile_scope_set(lg_compile_t *c, json_t *list, uint64_t **bits,
     lg_str_t **names, size_t *nnames);
 int lg_compile_bindings(lg_compile_t *c, json_t *jwt,
     lg_partner_t *partner);
+int lg_compile_webhook(lg_compile_t *c, json_t *webhook,
+    lg_partner_t *partner);
+int lg_compile_subscriptions(lg_compile_t *c, json_t *subscriptions,
+    lg_partner_t *partner);
+int lg_compile_webhook_route(lg_compile_t *c, json_t *r, lg_route_t *out);
 unsigned lg_method_parse(const char *name, size_t len);
 
 /* lg_policy_lookup.c: the orders compiled tables are sorted in */
