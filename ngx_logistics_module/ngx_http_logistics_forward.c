@@ -18,6 +18,8 @@ static ngx_int_t ngx_http_logistics_rewrite_headers(ngx_http_request_t *r,
 static ngx_int_t ngx_http_logistics_push(ngx_list_t *headers, const char *key,
     const char *lowcase, u_char *value, size_t len);
 static ngx_uint_t ngx_http_logistics_strip(ngx_table_elt_t *h);
+static ngx_uint_t ngx_http_logistics_webhook_header(
+    ngx_http_logistics_ctx_t *ctx, ngx_table_elt_t *h);
 static ngx_int_t ngx_http_logistics_traceparent_valid(ngx_str_t *value);
 
 
@@ -170,6 +172,35 @@ ngx_http_logistics_strip(ngx_table_elt_t *h)
 }
 
 
+/* a webhook's signature headers: the proof stays with the gateway */
+
+static ngx_uint_t
+ngx_http_logistics_webhook_header(ngx_http_logistics_ctx_t *ctx,
+    ngx_table_elt_t *h)
+{
+    int       role;
+    lg_str_t  name;
+
+    if (!ctx->auth.webhook) {
+        return 0;
+    }
+
+    for (role = 0; role < LG_WEBHOOK_NHEADERS; role++) {
+        name = lg_webhook_header_name(ctx->partner->webhook,
+                                      (lg_webhook_header_e) role);
+
+        if (name.len && name.len == h->key.len
+            && ngx_strncasecmp(h->key.data, (u_char *) name.data, name.len)
+               == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 /*
  * The request headers are rebuilt rather than patched: whatever
  * proxy_pass_request_headers or proxy_set_header say, the credential the
@@ -229,7 +260,9 @@ ngx_http_logistics_rewrite_headers(ngx_http_request_t *r,
             i = 0;
         }
 
-        if (ngx_http_logistics_strip(&h[i])) {
+        if (ngx_http_logistics_strip(&h[i])
+            || ngx_http_logistics_webhook_header(ctx, &h[i]))
+        {
 
             if (keep_tracestate && tracestate == NULL
                 && h[i].key.len == sizeof("tracestate") - 1
@@ -257,6 +290,9 @@ ngx_http_logistics_rewrite_headers(ngx_http_request_t *r,
 
     } else if (ctx->auth.mtls) {
         ngx_str_set(&method, "mtls");
+
+    } else if (ctx->auth.webhook) {
+        ngx_str_set(&method, "webhook");
 
     } else {
         ngx_str_set(&method, "api_key");
@@ -305,6 +341,15 @@ ngx_http_logistics_rewrite_headers(ngx_http_request_t *r,
                                    "x-logistics-token-id",
                                    ctx->auth.token_jti.data,
                                    ctx->auth.token_jti.len)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ctx->webhook.id.len
+        && ngx_http_logistics_push(headers, "X-Logistics-Webhook-Id",
+                                   "x-logistics-webhook-id",
+                                   ctx->webhook.id.data, ctx->webhook.id.len)
            != NGX_OK)
     {
         return NGX_ERROR;

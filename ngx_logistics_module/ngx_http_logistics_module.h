@@ -47,6 +47,7 @@ typedef struct {
     ngx_uint_t                  fail_mode;     /* LG_FAIL_*; unset: policy */
     ngx_flag_t                  legacy_headers;
     ngx_flag_t                  token_cache;
+    ngx_flag_t                  webhook_outbound;  /* Odoo's events */
 } ngx_http_logistics_loc_conf_t;
 
 

@@ -24,7 +24,11 @@ typedef enum {
     NGX_HTTP_LOGISTICS_VAR_TOKEN_SUB,
     NGX_HTTP_LOGISTICS_VAR_SCOPES,
     NGX_HTTP_LOGISTICS_VAR_TOKEN_CACHE,
-    NGX_HTTP_LOGISTICS_VAR_IDEMPOTENCY
+    NGX_HTTP_LOGISTICS_VAR_IDEMPOTENCY,
+    NGX_HTTP_LOGISTICS_VAR_WEBHOOK_ID,
+    NGX_HTTP_LOGISTICS_VAR_WEBHOOK_EVENT,
+    NGX_HTTP_LOGISTICS_VAR_WEBHOOK_URL,
+    NGX_HTTP_LOGISTICS_VAR_WEBHOOK_DELIVERY
 } ngx_http_logistics_var_e;
 
 
@@ -71,6 +75,20 @@ static ngx_http_variable_t  ngx_http_logistics_vars[] = {
 
     { ngx_string("logistics_idempotency"), NULL, ngx_http_logistics_variable,
       NGX_HTTP_LOGISTICS_VAR_IDEMPOTENCY, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("logistics_webhook_id"), NULL, ngx_http_logistics_variable,
+      NGX_HTTP_LOGISTICS_VAR_WEBHOOK_ID, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("logistics_webhook_event"), NULL,
+      ngx_http_logistics_variable,
+      NGX_HTTP_LOGISTICS_VAR_WEBHOOK_EVENT, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("logistics_webhook_url"), NULL, ngx_http_logistics_variable,
+      NGX_HTTP_LOGISTICS_VAR_WEBHOOK_URL, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("logistics_webhook_delivery"), NULL,
+      ngx_http_logistics_variable,
+      NGX_HTTP_LOGISTICS_VAR_WEBHOOK_DELIVERY, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -163,6 +181,30 @@ ngx_http_logistics_variable(ngx_http_request_t *r,
 
     case NGX_HTTP_LOGISTICS_VAR_IDEMPOTENCY:
         ngx_http_logistics_idem_value(ctx, &value);
+        break;
+
+    case NGX_HTTP_LOGISTICS_VAR_WEBHOOK_ID:
+        value = ctx->webhook.id.len ? ctx->webhook.id : ctx->outbound.id;
+        break;
+
+    case NGX_HTTP_LOGISTICS_VAR_WEBHOOK_EVENT:
+        if (ctx->outbound.event) {
+            value.data = (u_char *) ctx->outbound.event->type.data;
+            value.len = ctx->outbound.event->type.len;
+        }
+        break;
+
+    /* proxy_pass's target: only once the event is signed */
+
+    case NGX_HTTP_LOGISTICS_VAR_WEBHOOK_URL:
+        if (ctx->outbound.sent) {
+            value.data = (u_char *) ctx->outbound.event->url.data;
+            value.len = ctx->outbound.event->url.len;
+        }
+        break;
+
+    case NGX_HTTP_LOGISTICS_VAR_WEBHOOK_DELIVERY:
+        ngx_http_logistics_delivery_outcome(r, ctx, &value);
         break;
 
     case NGX_HTTP_LOGISTICS_VAR_TOKEN_CACHE:
