@@ -723,8 +723,12 @@ lg_url_check(const char *url, size_t len)
         return "the host must be a lowercase name or an IP address";
     }
 
-    if (bracket == 1 || (colon && port == 0)) {
-        return "must be https://host[:port]/path";
+    if (bracket == 1) {
+        return "an IPv6 address needs its closing bracket";
+    }
+
+    if (colon && port == 0) {
+        return "the port must be 1 to 65535";
     }
 
     /* path and query: RFC 3986 characters, escapes of two hex digits */
