@@ -81,7 +81,10 @@ ngx_http_logistics_idem_prepare_step(ngx_http_request_t *r,
         key = (const char *) ctx->webhook.key.data;
         len = ctx->webhook.key.len;
         kind = LG_KEY_WEBHOOK;
-        body = &ctx->webhook.body;
+
+        /* a key that is the body's digest stands for the body: no rehash */
+        body = ctx->webhook.id_signed ? &ctx->webhook.body
+                                      : &ctx->webhook.key;
 
     } else if (h == NULL) {
         if (ctx->route->idempotency == LG_IDEM_REQUIRED) {

@@ -181,6 +181,7 @@ ngx_http_logistics_webhook_verify(ngx_http_request_t *r,
 
     wh->body.data = data;
     wh->body.len = len;
+    wh->id_signed = res.id_signed;
 
     ctx->partner = sender;
     ctx->scopes = sender->scopes;

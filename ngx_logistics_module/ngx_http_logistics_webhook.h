@@ -21,6 +21,8 @@ typedef struct {
                                                   signed id, or the body's
                                                   digest; len 0: none */
     ngx_str_t                   body;          /* the bytes verified */
+    unsigned                    id_signed:1;   /* else the key is the
+                                                  body's digest */
     unsigned                    reading:1;
     unsigned                    done:1;        /* read completely */
 } ngx_http_logistics_webhook_ctx_t;
