@@ -115,6 +115,18 @@ lg_compile_subscriptions(lg_compile_t *c, json_t *subscriptions,
         return lg_fail(c, "out of memory");
     }
 
+    /* the URLs first: they need no secret */
+
+    saved = lg_json_path_key(&c->path, "events");
+
+    if (lg_compile_events(c, json_object_get(subscriptions, "events"), subs)
+        != 0)
+    {
+        return -1;
+    }
+
+    lg_json_path_pop(&c->path, saved);
+
     subs->signer = lg_webhook_compile(c, subscriptions, LG_WEBHOOK_SIGN);
     if (subs->signer == NULL) {
         return -1;
@@ -135,16 +147,6 @@ lg_compile_subscriptions(lg_compile_t *c, json_t *subscriptions,
         return lg_fail(c, "the %s scheme sends one signature: list one "
                        "secret file", lg_webhook_scheme_name(scheme));
     }
-
-    saved = lg_json_path_key(&c->path, "events");
-
-    if (lg_compile_events(c, json_object_get(subscriptions, "events"), subs)
-        != 0)
-    {
-        return -1;
-    }
-
-    lg_json_path_pop(&c->path, saved);
 
     partner->subscriptions = subs;
 
