@@ -238,17 +238,13 @@ lg_schema_num_multiple(const lg_schema_num_t *x, const lg_schema_num_t *m)
     double      q, r;
     json_int_t  xi, mi;
 
+    /* integers as they are; integral reals are converted below */
+    xi = x->i;
+    mi = m->i;
+
     if ((x->is_int || lg_schema_real_to_int(x->d, &xi))
         && (m->is_int || lg_schema_real_to_int(m->d, &mi)))
     {
-        if (x->is_int) {
-            xi = x->i;
-        }
-
-        if (m->is_int) {
-            mi = m->i;
-        }
-
         if (mi == 0) {
             return 0;
         }
