@@ -210,8 +210,8 @@ ngx_http_logistics_body_bytes(ngx_http_request_t *r, u_char **data,
 
     if (cl->next == NULL && !cl->buf->in_file) {
         /* the usual case, a body that fit client_body_buffer_size */
-        *data = cl->buf->pos;
         *len = cl->buf->last - cl->buf->pos;
+        *data = *len ? cl->buf->pos : (u_char *) "";
         return NGX_OK;
     }
 
@@ -230,7 +230,11 @@ ngx_http_logistics_body_bytes(ngx_http_request_t *r, u_char **data,
         b = cl->buf;
 
         if (!b->in_file) {
-            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            /* a chunked body ends on an empty buffer, pos NULL */
+            if (b->last != b->pos) {
+                p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            }
+
             continue;
         }
 

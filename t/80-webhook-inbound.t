@@ -465,7 +465,8 @@ my $raw = Lg::Test::http(
     . "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
     . join('', map { "$_: " . hget($h, $_) . "\r\n" } qw(webhook-id webhook-timestamp webhook-signature))
     . "\r\n" . sprintf("%x\r\n%s\r\n0\r\n\r\n", length $big, $big), port => $p);
-is(parse_response($raw)->{status}, 413, 'a chunked body over max_body_size: 413');
+is(parse_response($raw)->{status}, 413, 'a chunked body over max_body_size: 413')
+    or diag $raw;
 
 $body = '{"status":"delivered"}';
 $h = sign('standard', ['acme-new.key'], $body);
