@@ -274,6 +274,21 @@ is($r->{status}, 502, 'a certificate for another name: 502 (TLS verification is 
 is(out_line('out-tls')->{o}, 'error', 'delivery error');
 is(scalar @{ deliveries('acme') }, $before, 'and nothing was delivered');
 
+# a chunked body from Odoo is signed and sent as it arrived
+
+my $chunked = '{"order":"SO43","lines":[' . join(',', ('[1,2,3]') x 40) . ']}';
+$r = http("POST /events/acme/order.confirmed HTTP/1.1\r\nHost: odoo\r\n"
+    . "Connection: close\r\nContent-Type: application/json\r\n"
+    . "Idempotency-Key: evt-chunked\r\nTransfer-Encoding: chunked\r\n\r\n"
+    . join('', map { sprintf("%x\r\n%s\r\n", length $_, $_) }
+                   unpack('(A100)*', $chunked))
+    . "0\r\n\r\n", port => $p);
+is(parse_response($r)->{status}, 200, 'a chunked event: delivered');
+$dl = deliveries('acme')->[-1];
+is($dl->{body}, $chunked, 'the partner got the whole body');
+ok($dl->{verified} && $dl->{headers}{'webhook-id'} eq 'evt-chunked',
+   'signed over it') or diag $dl->{reason};
+
 # ed25519 and GitHub
 
 $r = event('/events/edge/order.confirmed', $body, 'Idempotency-Key' => 'evt-edge-1');
