@@ -858,6 +858,19 @@ lg_metrics_layout_check(const void *block, size_t size)
             {
                 return NULL;
             }
+
+            /* and its words are this build's: the JSON view's bound */
+
+            if (lg_dims[i].nwords != 0) {
+                p = (i == LG_DIM_DECISION) ? lg_decisions[j].word.data
+                                           : lg_dims[i].words[j];
+
+                if (v->raw_len[0] != strlen(p)
+                    || memcmp(lg_metrics_raw(v, 0), p, v->raw_len[0]) != 0)
+                {
+                    return NULL;
+                }
+            }
         }
     }
 
