@@ -22,13 +22,17 @@
  * "Authorization: ApiKey"), an OAuth 2 bearer token (RFC 6750, RFC 9068;
  * ngx_http_logistics_bearer.c) or, on routes that accept it, a client
  * certificate registered for a partner.  Two different credentials in
- * one request are refused: which one would be authorised?
+ * one request are refused: which one would be authorised?  A webhook
+ * route names its partner in its {partner} segment; the webhook step
+ * checks the signature with that partner's secrets, and nothing else.
  */
 
 static ngx_int_t ngx_http_logistics_apikey(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, const lg_policy_t *policy,
     ngx_str_t *key);
 static ngx_int_t ngx_http_logistics_mtls(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, const lg_policy_t *policy);
+static ngx_int_t ngx_http_logistics_webhook_sender(
     ngx_http_logistics_ctx_t *ctx, const lg_policy_t *policy);
 #if (NGX_HTTP_SSL)
 static const lg_partner_t *ngx_http_logistics_san_partner(
@@ -91,6 +95,10 @@ ngx_http_logistics_auth_step(ngx_http_request_t *r,
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
     policy = lmcf->policy;
     auth = ctx->route->auth;
+
+    if (auth == LG_AUTH_WEBHOOK) {
+        return ngx_http_logistics_webhook_sender(ctx, policy);
+    }
 
     ngx_http_logistics_scheme(r->headers_in.authorization, "Bearer ", 7,
                               &token);
@@ -187,6 +195,34 @@ ngx_http_logistics_apikey(ngx_http_request_t *r,
         return ngx_http_logistics_refuse(ctx, LG_PROBLEM_UNAUTHORIZED,
                                          "suspended-partner");
     }
+}
+
+
+/*
+ * The partner a webhook URL names: only its secrets will be tried, so a
+ * partner cannot sign as another, whatever it puts in the URL.  Other
+ * credentials on the request (some carriers add their own) are not the
+ * gateway's to check; they never reach Odoo.
+ */
+
+static ngx_int_t
+ngx_http_logistics_webhook_sender(ngx_http_logistics_ctx_t *ctx,
+    const lg_policy_t *policy)
+{
+    const lg_str_t  *name;
+
+    name = &ctx->routing.match.params[ctx->route->partner_param];
+
+    ctx->auth.webhook = 1;
+    ctx->auth.sender = lg_policy_webhook_sender(policy, name->data,
+                                                name->len);
+
+    if (ctx->auth.sender == NULL) {
+        return ngx_http_logistics_refuse(ctx, LG_PROBLEM_INVALID_SIGNATURE,
+                                         "webhook-partner-unknown");
+    }
+
+    return NGX_OK;
 }
 
 

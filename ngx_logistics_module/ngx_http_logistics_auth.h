@@ -24,6 +24,9 @@ typedef struct {
     unsigned                    mtls:1;
     unsigned                    refetched:1;   /* keys fetched once for
                                                   an unknown kid */
+    unsigned                    webhook:1;     /* a webhook route */
+    const lg_partner_t         *sender;        /* the partner its URL
+                                                  names, not verified */
     ngx_http_logistics_jwks_fetch_t  jwks;     /* while waiting for keys */
 } ngx_http_logistics_auth_ctx_t;
 
@@ -31,7 +34,8 @@ typedef struct {
 /*
  * Who is calling: an API key, a bearer token (may wait for the issuer's
  * keys) or a client certificate.  Sets ctx->partner, ctx->key and
- * ctx->scopes.  401.
+ * ctx->scopes.  On webhook routes only the partner the URL names, whose
+ * signature the webhook step checks.  401.
  */
 ngx_int_t ngx_http_logistics_auth_step(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx);

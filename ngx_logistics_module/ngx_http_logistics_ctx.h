@@ -19,6 +19,8 @@
 #include "ngx_http_logistics_inspect.h"
 #include "ngx_http_logistics_route.h"
 #include "ngx_http_logistics_auth.h"
+#include "ngx_http_logistics_webhook.h"
+#include "ngx_http_logistics_outbound.h"
 #include "ngx_http_logistics_authorize.h"
 #include "ngx_http_logistics_ratelimit.h"
 #include "ngx_http_logistics_body.h"
@@ -59,6 +61,8 @@ struct ngx_http_logistics_ctx_s {
     ngx_http_logistics_inspect_t      in;
     ngx_http_logistics_route_ctx_t    routing;
     ngx_http_logistics_auth_ctx_t     auth;
+    ngx_http_logistics_webhook_ctx_t  webhook;
+    ngx_http_logistics_outbound_ctx_t  outbound;
     ngx_http_logistics_limits_ctx_t   limits;
     ngx_http_logistics_body_ctx_t     body;
     ngx_http_logistics_idem_ctx_t     idem;

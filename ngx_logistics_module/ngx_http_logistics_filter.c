@@ -111,6 +111,16 @@ ngx_http_logistics_header_filter(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
+    /* Odoo learns the id of its event, to retry with the same one */
+
+    if (ctx->outbound.sent
+        && ngx_http_logistics_add_out_header(r, "X-Logistics-Webhook-Id",
+                                             &ctx->outbound.id)
+           == NULL)
+    {
+        return NGX_ERROR;
+    }
+
     if (ctx->idem.state == NGX_HTTP_LOGISTICS_IDEM_NEW) {
         /* Odoo's answer to a claimed key: keep it, or release the key */
         ngx_http_logistics_idem_header(r, ctx);

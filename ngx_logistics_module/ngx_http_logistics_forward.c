@@ -21,6 +21,8 @@ static ngx_int_t ngx_http_logistics_host(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, ngx_list_t *headers);
 static ngx_table_elt_t *ngx_http_logistics_push(ngx_list_t *headers,
     ngx_uint_t name, u_char *value, size_t len);
+static ngx_uint_t ngx_http_logistics_webhook_header(
+    ngx_http_logistics_ctx_t *ctx, ngx_table_elt_t *h);
 
 
 /*
@@ -61,6 +63,7 @@ static ngx_str_t  ngx_http_logistics_allow_list[] = {
 #define NGX_HTTP_LOGISTICS_H_HOST          9
 #define NGX_HTTP_LOGISTICS_H_FORWARDED_HOST  10
 #define NGX_HTTP_LOGISTICS_H_AUTHORIZATION   11
+#define NGX_HTTP_LOGISTICS_H_WEBHOOK_ID      12
 
 typedef struct {
     ngx_str_t                   key;
@@ -86,6 +89,8 @@ static ngx_http_logistics_name_t  ngx_http_logistics_names[] = {
     { ngx_string("Host"), ngx_string("host"), 0 },
     { ngx_string("X-Forwarded-Host"), ngx_string("x-forwarded-host"), 0 },
     { ngx_string("Authorization"), ngx_string("authorization"), 0 },
+    { ngx_string("X-Logistics-Webhook-Id"),
+      ngx_string("x-logistics-webhook-id"), 0 },
     { ngx_null_string, ngx_null_string, 0 }
 };
 
@@ -158,6 +163,35 @@ ngx_http_logistics_allowed(ngx_table_elt_t *h, const lg_api_t *api)
 }
 
 
+/* a webhook's signature headers: the proof stays with the gateway */
+
+static ngx_uint_t
+ngx_http_logistics_webhook_header(ngx_http_logistics_ctx_t *ctx,
+    ngx_table_elt_t *h)
+{
+    int       role;
+    lg_str_t  name;
+
+    if (!ctx->auth.webhook) {
+        return 0;
+    }
+
+    for (role = 0; role < LG_WEBHOOK_NHEADERS; role++) {
+        name = lg_webhook_header_name(ctx->partner->webhook,
+                                      (lg_webhook_header_e) role);
+
+        if (name.len && name.len == h->key.len
+            && ngx_strncasecmp(h->key.data, (u_char *) name.data, name.len)
+               == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 /*
  * The request headers are rebuilt rather than patched: whatever
  * proxy_pass_request_headers says, a header the partner sent reaches Odoo
@@ -214,7 +248,10 @@ ngx_http_logistics_rewrite_headers(ngx_http_request_t *r,
             i = 0;
         }
 
-        if (ngx_http_logistics_allowed(&h[i], api)) {
+        /* a webhook's signature stays here, even if the API lists it */
+        if (ngx_http_logistics_allowed(&h[i], api)
+            && !ngx_http_logistics_webhook_header(ctx, &h[i]))
+        {
             copy = ngx_list_push(headers);
             if (copy == NULL) {
                 return NGX_ERROR;
@@ -295,6 +332,9 @@ ngx_http_logistics_gateway_headers(ngx_http_request_t *r,
     } else if (ctx->auth.mtls) {
         ngx_str_set(&method, "mtls");
 
+    } else if (ctx->auth.webhook) {
+        ngx_str_set(&method, "webhook");
+
     } else {
         ngx_str_set(&method, "api_key");
     }
@@ -335,6 +375,16 @@ ngx_http_logistics_gateway_headers(ngx_http_request_t *r,
         && ngx_http_logistics_push(headers, NGX_HTTP_LOGISTICS_H_TOKEN_ID,
                                    ctx->auth.token_jti.data,
                                    ctx->auth.token_jti.len)
+           == NULL)
+    {
+        return NGX_ERROR;
+    }
+
+    /* the event id a signature vouched for (1 to 255 visible bytes) */
+
+    if (ctx->webhook.id.len
+        && ngx_http_logistics_push(headers, NGX_HTTP_LOGISTICS_H_WEBHOOK_ID,
+                                   ctx->webhook.id.data, ctx->webhook.id.len)
            == NULL)
     {
         return NGX_ERROR;

@@ -47,6 +47,7 @@ static const ngx_http_logistics_step_t  ngx_http_logistics_zone_steps[] = {
     { ngx_string("inspect"), ngx_http_logistics_inspect_step, 0 },
     { ngx_string("route"), ngx_http_logistics_route_step, 0 },
     { ngx_string("authenticate"), ngx_http_logistics_auth_step, 0 },
+    { ngx_string("webhook"), ngx_http_logistics_webhook_step, 0 },
     { ngx_string("authorize"), ngx_http_logistics_authorize_step, 0 },
     { ngx_string("limits"), ngx_http_logistics_limits_step, 0 },
     { ngx_string("body"), ngx_http_logistics_body_step, 0 },
@@ -65,6 +66,7 @@ static const ngx_http_logistics_step_t  ngx_http_logistics_redis_steps[] = {
     { ngx_string("inspect"), ngx_http_logistics_inspect_step, 0 },
     { ngx_string("route"), ngx_http_logistics_route_step, 0 },
     { ngx_string("authenticate"), ngx_http_logistics_auth_step, 0 },
+    { ngx_string("webhook"), ngx_http_logistics_webhook_step, 0 },
     { ngx_string("authorize"), ngx_http_logistics_authorize_step, 0 },
     { ngx_string("body"), ngx_http_logistics_body_step,
       NGX_HTTP_LOGISTICS_STEP_DEFERS },
@@ -75,6 +77,20 @@ static const ngx_http_logistics_step_t  ngx_http_logistics_redis_steps[] = {
     { ngx_string("idempotency"), ngx_http_logistics_idem_step, 0 },
     { ngx_string("protect"), ngx_http_logistics_protect_step, 0 },
     { ngx_string("forward"), ngx_http_logistics_forward_step, 0 },
+    { ngx_null_string, NULL, 0 }
+};
+
+
+/*
+ * Odoo's events to partners (logistics_webhook_outbound): which
+ * subscription, then the body signed for it; proxy_pass sends it.
+ */
+
+static const ngx_http_logistics_step_t  ngx_http_logistics_outbound_steps[] =
+{
+    { ngx_string("inspect"), ngx_http_logistics_inspect_step, 0 },
+    { ngx_string("subscription"), ngx_http_logistics_subscription_step, 0 },
+    { ngx_string("sign"), ngx_http_logistics_sign_step, 0 },
     { ngx_null_string, NULL, 0 }
 };
 
@@ -99,7 +115,7 @@ ngx_http_logistics_access_handler(ngx_http_request_t *r)
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_logistics_module);
     ctx = ngx_http_get_module_ctx(r, ngx_http_logistics_module);
 
-    if (!lcf->enable) {
+    if (!lcf->enable && !lcf->webhook_outbound) {
 
         if (ctx != NULL && ctx->entered && ctx->step == 0) {
             /*
@@ -139,7 +155,8 @@ ngx_http_logistics_access_handler(ngx_http_request_t *r)
     }
 
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
-    steps = lmcf->steps;
+    steps = lcf->webhook_outbound ? ngx_http_logistics_outbound_steps
+                                  : lmcf->steps;
 
     for ( ;; ) {
         step = &steps[ctx->step];

@@ -25,6 +25,10 @@
  * for a different request 422.  A 5xx answer, an upstream timeout or a
  * client that goes away releases the claim, so the partner can retry for
  * real.  The records' format is lg_idem.h's.
+ *
+ * A verified webhook needs no header: its event id (or its body's digest,
+ * ngx_http_logistics_webhook.c) is the key, under lg:{partner}:wh:, kept
+ * for the policy's webhook_ttl, so a redelivered event reaches Odoo once.
  */
 
 /*
@@ -68,7 +72,9 @@ ngx_http_logistics_idem_prepare_step(ngx_http_request_t *r,
 {
     u_char                             *p;
     size_t                              len;
+    lg_key_e                            kind;
     lg_str_t                            parts[9];
+    ngx_str_t                          *body;
     const char                         *key;
     ngx_table_elt_t                    *h, *ct;
     ngx_pool_cleanup_t                 *cln;
@@ -77,23 +83,33 @@ ngx_http_logistics_idem_prepare_step(ngx_http_request_t *r,
 
     idem = &ctx->idem;
     h = ctx->in.idem_key;
+    kind = LG_KEY_IDEM;
+    body = &ctx->body.bytes;
 
     if (ctx->route->idempotency == LG_IDEM_OFF) {
         return NGX_OK;
     }
 
-    if (h == NULL) {
+    if (ctx->webhook.key.len) {
+        key = (const char *) ctx->webhook.key.data;
+        len = ctx->webhook.key.len;
+        kind = LG_KEY_WEBHOOK;
+
+        /* a key that is the body's digest stands for the body: no rehash */
+        body = ctx->webhook.id_signed ? &ctx->webhook.body
+                                      : &ctx->webhook.key;
+
+    } else if (h == NULL) {
         if (ctx->route->idempotency == LG_IDEM_REQUIRED) {
             return ngx_http_logistics_refuse(ctx, LG_PROBLEM_IDEM_KEY,
                                              "idempotency-key-missing");
         }
 
         return NGX_OK;
-    }
 
-    if (lg_idem_key_parse((const char *) h->value.data, h->value.len, &key,
-                          &len)
-        != 0)
+    } else if (lg_idem_key_parse((const char *) h->value.data, h->value.len,
+                                 &key, &len)
+               != 0)
     {
         return ngx_http_logistics_refuse(ctx, LG_PROBLEM_IDEM_KEY,
                                          "idempotency-key-malformed");
@@ -120,8 +136,8 @@ ngx_http_logistics_idem_prepare_step(ngx_http_request_t *r,
     parts[6].data = ct ? (const char *) ct->value.data : "";
     parts[6].len = ct ? ct->value.len : 0;
     parts[7] = parts[1];
-    parts[8].data = (const char *) ctx->body.bytes.data;
-    parts[8].len = ctx->body.bytes.len;
+    parts[8].data = (const char *) body->data;
+    parts[8].len = body->len;
 
     if (lg_sha256_parts(parts, 9, idem->fp) != 0) {
         return NGX_ERROR;
@@ -129,7 +145,7 @@ ngx_http_logistics_idem_prepare_step(ngx_http_request_t *r,
 
     /* lg:{partner}:idem:<key>: a partner's keys are its own */
 
-    idem->key.len = lg_key_len(LG_KEY_IDEM, ctx->partner->id.len, len);
+    idem->key.len = lg_key_len(kind, ctx->partner->id.len, len);
     idem->key.data = ngx_pnalloc(r->pool, idem->key.len);
 
     idem->lock.data = ngx_pnalloc(r->pool, LG_IDEM_LOCK_LEN);
@@ -139,7 +155,7 @@ ngx_http_logistics_idem_prepare_step(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (lg_key_build((char *) idem->key.data, idem->key.len, LG_KEY_IDEM,
+    if (lg_key_build((char *) idem->key.data, idem->key.len, kind,
                      ctx->partner->id.data, ctx->partner->id.len, key, len)
         == 0)
     {
@@ -630,19 +646,25 @@ ngx_http_logistics_idem_store(ngx_http_request_t *r,
     idem->state = NGX_HTTP_LOGISTICS_IDEM_STORED;
     ngx_http_logistics_count0_n(LG_MF_IDEMPOTENCY_STORED_BYTES, len);
 
+    /* a webhook's id outlives every replay its signature allows */
+
     if (lmcf->redis != NULL) {
         ngx_http_logistics_idem_redis_swap(ctx, rec, len,
-                                           &policy->idem_ttl_px);
+                                           ctx->webhook.key.len
+                                           ? &policy->webhook_ttl_px
+                                           : &policy->idem_ttl_px);
         return;
     }
 
     expect = idem->lock;
 
     if (ngx_http_logistics_zone_blob_swap(lmcf->idem_zone, &idem->key,
-                                          &expect, rec, len,
-                                          ngx_http_logistics_now()
-                                          + policy->idem_ttl * 1000,
-                                          r->connection->log)
+                                 &expect, rec, len,
+                                 ngx_http_logistics_now()
+                                 + (ctx->webhook.key.len ? policy->webhook_ttl
+                                                         : policy->idem_ttl)
+                                   * 1000,
+                                 r->connection->log)
         == NGX_DECLINED)
     {
         /* full, or the lock expired: a retry runs again, never twice */

@@ -1173,6 +1173,11 @@ ngx_http_logistics_metrics_auth(ngx_http_logistics_ctx_t *ctx,
     } else if (ctx->auth.mtls) {
         method = LG_AUTH_METHOD_MTLS;
 
+    } else if (ctx->auth.webhook
+               || (ctx->route != NULL && ctx->route->auth == LG_AUTH_WEBHOOK))
+    {
+        method = LG_AUTH_METHOD_WEBHOOK;
+
     } else if (ctx->key != NULL || ctx->in.api_key != NULL
                || decision == LG_DECISION_API_KEY_NOT_ACCEPTED
                || decision == LG_DECISION_MALFORMED_CREDENTIALS

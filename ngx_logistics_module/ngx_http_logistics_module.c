@@ -130,6 +130,13 @@ static ngx_command_t  ngx_http_logistics_commands[] = {
       offsetof(ngx_http_logistics_loc_conf_t, enable),
       &ngx_http_logistics_gateway_post_handler },
 
+    { ngx_string("logistics_webhook_outbound"),
+      NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_logistics_loc_conf_t, webhook_outbound),
+      &ngx_http_logistics_gateway_post_handler },
+
     { ngx_string("logistics_deny_log_level"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_enum_slot,
@@ -237,6 +244,7 @@ ngx_http_logistics_create_loc_conf(ngx_conf_t *cf)
     lcf->legacy_headers = NGX_CONF_UNSET;
     lcf->token_cache = NGX_CONF_UNSET;
     lcf->trace_context = NGX_CONF_UNSET;
+    lcf->webhook_outbound = NGX_CONF_UNSET;
 
     return lcf;
 }
@@ -259,6 +267,7 @@ ngx_http_logistics_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->legacy_headers, prev->legacy_headers, 0);
     ngx_conf_merge_value(conf->token_cache, prev->token_cache, 1);
     ngx_conf_merge_value(conf->trace_context, prev->trace_context, 1);
+    ngx_conf_merge_value(conf->webhook_outbound, prev->webhook_outbound, 0);
 
     return NGX_CONF_OK;
 }
@@ -514,6 +523,17 @@ ngx_http_logistics_postconfiguration(ngx_conf_t *cf)
                       "the policy \"%V\" sets rate limits: add "
                       "\"logistics_zone name:size\" to the http block",
                       &lmcf->policy_file);
+        return NGX_ERROR;
+    }
+
+    if (lmcf->policy->webhook_routes && lmcf->zone == NULL
+        && lmcf->redis == NULL)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "the policy \"%V\" receives webhooks, which reach "
+                      "Odoo once by their event ids: add \"logistics_zone "
+                      "name:size\" (or \"logistics_redis\") to the http "
+                      "block", &lmcf->policy_file);
         return NGX_ERROR;
     }
 

@@ -65,6 +65,7 @@ typedef struct {
     ngx_flag_t                  legacy_headers;
     ngx_flag_t                  token_cache;
     ngx_flag_t                  trace_context; /* W3C headers are ours */
+    ngx_flag_t                  webhook_outbound;  /* Odoo's events */
 } ngx_http_logistics_loc_conf_t;
 
 

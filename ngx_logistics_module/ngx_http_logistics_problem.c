@@ -154,6 +154,18 @@ ngx_http_logistics_deny(ngx_http_request_t *r, ngx_http_logistics_ctx_t *ctx)
                         "partner is required.");
         }
 
+        if (auth == LG_AUTH_WEBHOOK) {
+            /* no registered scheme: the signature headers are the proof */
+            ngx_str_set(&value, "Webhook realm=\"logistics\"");
+
+            r->headers_out.www_authenticate =
+                ngx_http_logistics_add_out_header(r, "WWW-Authenticate",
+                                                  &value);
+            if (r->headers_out.www_authenticate == NULL) {
+                return ngx_http_logistics_finish(r, NGX_ERROR);
+            }
+        }
+
         if (auth & LG_AUTH_API_KEY) {
             ngx_str_set(&value, "ApiKey realm=\"logistics\"");
 

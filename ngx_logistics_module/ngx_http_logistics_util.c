@@ -184,3 +184,72 @@ ngx_http_logistics_cert_sha256(ngx_http_request_t *r, u_char *digest)
 
 #endif
 }
+
+
+/* the whole body in one buffer (memory, or nginx's temp file) */
+
+ngx_int_t
+ngx_http_logistics_body_bytes(ngx_http_request_t *r, u_char **data,
+    size_t *len)
+{
+    u_char       *p;
+    off_t         total;
+    ssize_t       n;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    total = 0;
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+        *data = (u_char *) "";
+        *len = 0;
+        return NGX_OK;
+    }
+
+    cl = r->request_body->bufs;
+
+    if (cl->next == NULL && !cl->buf->in_file) {
+        /* the usual case, a body that fit client_body_buffer_size */
+        *len = cl->buf->last - cl->buf->pos;
+        *data = *len ? cl->buf->pos : (u_char *) "";
+        return NGX_OK;
+    }
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        total += ngx_buf_size(cl->buf);
+    }
+
+    p = ngx_pnalloc(r->pool, (size_t) total + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    *data = p;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (!b->in_file) {
+            /* a chunked body ends on an empty buffer, pos NULL */
+            if (b->last != b->pos) {
+                p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            }
+
+            continue;
+        }
+
+        /* just written by nginx, so from the page cache */
+        n = ngx_read_file(b->file, p, (size_t) (b->file_last - b->file_pos),
+                          b->file_pos);
+
+        if (n != b->file_last - b->file_pos) {
+            return NGX_ERROR;
+        }
+
+        p += n;
+    }
+
+    *len = p - *data;
+
+    return NGX_OK;
+}

@@ -49,6 +49,13 @@ void ngx_http_logistics_suspend(ngx_http_request_t *r);
 /* runs the request's phases again, from where it waits */
 void ngx_http_logistics_resume(ngx_http_request_t *r);
 
+/*
+ * The request body, once read, in one buffer: nginx's own when it fit
+ * client_body_buffer_size, else a copy (from its temp file too).
+ */
+ngx_int_t ngx_http_logistics_body_bytes(ngx_http_request_t *r, u_char **data,
+    size_t *len);
+
 /* SHA-256 of the client certificate (DER): NGX_DECLINED when none */
 ngx_int_t ngx_http_logistics_cert_sha256(ngx_http_request_t *r,
     u_char *digest);

@@ -32,7 +32,11 @@ typedef enum {
     NGX_HTTP_LOGISTICS_VAR_RATELIMIT_REMAINING,
     NGX_HTTP_LOGISTICS_VAR_SCHEMA_ERRORS,
     NGX_HTTP_LOGISTICS_VAR_PRIORITY,
-    NGX_HTTP_LOGISTICS_VAR_ODOO_IN_FLIGHT
+    NGX_HTTP_LOGISTICS_VAR_ODOO_IN_FLIGHT,
+    NGX_HTTP_LOGISTICS_VAR_WEBHOOK_ID,
+    NGX_HTTP_LOGISTICS_VAR_WEBHOOK_EVENT,
+    NGX_HTTP_LOGISTICS_VAR_WEBHOOK_URL,
+    NGX_HTTP_LOGISTICS_VAR_WEBHOOK_DELIVERY
 } ngx_http_logistics_var_e;
 
 
@@ -113,6 +117,19 @@ static ngx_http_variable_t  ngx_http_logistics_vars[] = {
     { ngx_string("logistics_odoo_in_flight"), NULL,
       ngx_http_logistics_variable, NGX_HTTP_LOGISTICS_VAR_ODOO_IN_FLIGHT,
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
+    { ngx_string("logistics_webhook_id"), NULL, ngx_http_logistics_variable,
+      NGX_HTTP_LOGISTICS_VAR_WEBHOOK_ID, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("logistics_webhook_event"), NULL,
+      ngx_http_logistics_variable,
+      NGX_HTTP_LOGISTICS_VAR_WEBHOOK_EVENT, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("logistics_webhook_url"), NULL, ngx_http_logistics_variable,
+      NGX_HTTP_LOGISTICS_VAR_WEBHOOK_URL, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("logistics_webhook_delivery"), NULL,
+      ngx_http_logistics_variable,
+      NGX_HTTP_LOGISTICS_VAR_WEBHOOK_DELIVERY, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -205,6 +222,30 @@ ngx_http_logistics_variable(ngx_http_request_t *r,
 
     case NGX_HTTP_LOGISTICS_VAR_IDEMPOTENCY:
         ngx_http_logistics_idem_value(ctx, &value);
+        break;
+
+    case NGX_HTTP_LOGISTICS_VAR_WEBHOOK_ID:
+        value = ctx->webhook.id.len ? ctx->webhook.id : ctx->outbound.id;
+        break;
+
+    case NGX_HTTP_LOGISTICS_VAR_WEBHOOK_EVENT:
+        if (ctx->outbound.event) {
+            value.data = (u_char *) ctx->outbound.event->type.data;
+            value.len = ctx->outbound.event->type.len;
+        }
+        break;
+
+    /* proxy_pass's target: only once the event is signed */
+
+    case NGX_HTTP_LOGISTICS_VAR_WEBHOOK_URL:
+        if (ctx->outbound.sent) {
+            value.data = (u_char *) ctx->outbound.event->url.data;
+            value.len = ctx->outbound.event->url.len;
+        }
+        break;
+
+    case NGX_HTTP_LOGISTICS_VAR_WEBHOOK_DELIVERY:
+        ngx_http_logistics_delivery_outcome(r, ctx, &value);
         break;
 
     case NGX_HTTP_LOGISTICS_VAR_TOKEN_CACHE:

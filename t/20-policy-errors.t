@@ -410,6 +410,101 @@ my @cases = (
     [ 'a partner cap while no API protects Odoo', sub {
           $_[0]{partners}{acme}{max_in_flight} = 4 },
       qr/\$\.partners\.acme\.max_in_flight: no API has an "odoo" section, so this would apply to nothing/ ],
+    # webhooks
+    [ 'webhook without secret files', sub {
+          $_[0]{partners}{acme}{webhook} = { scheme => 'standard' } },
+      qr/\$\.partners\.acme\.webhook: missing required field "secret_files"/ ],
+    [ 'a secret written into the policy', sub {
+          $_[0]{partners}{acme}{webhook} = { secret => 'whsec_abc',
+                                             secret_files => ['s.key'] } },
+      qr/\$\.partners\.acme\.webhook\.secret: unknown field/ ],
+    [ 'missing webhook secret file', sub {
+          $_[0]{partners}{acme}{webhook} = { secret_files => ['secrets/none.key'] } },
+      qr/\$\.partners\.acme\.webhook\.secret_files\[0\]: cannot open ".*secrets\/none\.key": No such file/ ],
+    [ 'empty webhook secret file', sub {
+          write_file('secrets/empty.key', "\n");
+          $_[0]{partners}{acme}{webhook} = { secret_files => ['secrets/empty.key'] } },
+      qr/\.webhook\.secret_files\[0\]: "secrets\/empty\.key" is empty/ ],
+    [ 'standard secret without whsec_', sub {
+          write_file('secrets/raw.key', "a raw shared secret of some length\n");
+          $_[0]{partners}{acme}{webhook} = { secret_files => ['secrets/raw.key'] } },
+      qr/\.webhook\.secret_files\[0\]: "secrets\/raw\.key": a Standard Webhooks secret is "whsec_"/ ],
+    [ 'five webhook secrets', sub {
+          write_file("secrets/w$_.key", "whsec_" . ("QUJD" x 8) . "$_\n") for 1 .. 5;
+          $_[0]{partners}{acme}{webhook} = {
+              secret_files => [ map { "secrets/w$_.key" } 1 .. 5 ] } },
+      qr/\.webhook\.secret_files: must be an array of 1 to 4 file names/ ],
+    [ 'one webhook secret for two partners', sub {
+          write_file('secrets/shared.key', "shared secret of two carriers\n");
+          $_[0]{partners}{acme}{webhook} = { scheme => 'github',
+              secret_files => ['secrets/shared.key'] };
+          $_[0]{partners}{other} = { scopes => [],
+              webhook => { scheme => 'stripe',
+                           secret_files => ['secrets/shared.key'] } } },
+      qr/\$\.partners\.other\.webhook\.secret_files\[0\]: the same secret is already used at .*\$\.partners\.acme\.webhook\.secret_files\[0\]/ ],
+    [ 'unknown webhook scheme', sub {
+          $_[0]{partners}{acme}{webhook} = { scheme => 'svix',
+                                             secret_files => ['s.key'] } },
+      qr/\.webhook\.scheme: must be "standard", "stripe", "github" or "hmac"/ ],
+    [ 'tolerance on a scheme without timestamps', sub {
+          write_file('secrets/gh.key', "a github secret of some length\n");
+          $_[0]{partners}{acme}{webhook} = { scheme => 'github', tolerance => '5m',
+              secret_files => ['secrets/gh.key'] } },
+      qr/\$\.partners\.acme\.webhook: "tolerance" needs a signed timestamp, which the github scheme has not/ ],
+    [ 'tolerance over a day', sub {
+          $_[0]{partners}{acme}{webhook} = { tolerance => '2d',
+                                             secret_files => ['s.key'] } },
+      qr/\.webhook\.tolerance: invalid duration "2d"/ ],
+    [ 'hmac scheme without its header', sub {
+          $_[0]{partners}{acme}{webhook} = { scheme => 'hmac',
+                                             secret_files => ['s.key'] } },
+      qr/\$\.partners\.acme\.webhook: the hmac scheme needs "signature_header"/ ],
+    [ 'subscription without events', sub {
+          $_[0]{partners}{acme}{subscriptions} = { secret_files => ['s.key'] } },
+      qr/\$\.partners\.acme\.subscriptions: missing required field "events"/ ],
+    [ 'subscription over plain http', sub {
+          write_file('secrets/out.key', "whsec_" . ("QUJD" x 8) . "\n");
+          $_[0]{partners}{acme}{subscriptions} = { secret_files => ['secrets/out.key'],
+              events => { 'order.confirmed' => 'http://hooks.acme.example/x' } } },
+      qr/\.subscriptions\.events\["order\.confirmed"\]: must be an https:\/\/ URL/ ],
+    [ 'subscription URL without a path', sub {
+          write_file('secrets/out.key', "whsec_" . ("QUJD" x 8) . "\n");
+          $_[0]{partners}{acme}{subscriptions} = { secret_files => ['secrets/out.key'],
+              events => { done => 'https://hooks.acme.example' } } },
+      qr/\.subscriptions\.events\.done: must be https:\/\/host\[:port\]\/path/ ],
+    [ 'subscription URL with a password', sub {
+          write_file('secrets/out.key', "whsec_" . ("QUJD" x 8) . "\n");
+          $_[0]{partners}{acme}{subscriptions} = { secret_files => ['secrets/out.key'],
+              events => { done => 'https://u:p@hooks.acme.example/x' } } },
+      qr/\.subscriptions\.events\.done: (no user information|the port must be a number)/ ],
+    [ 'invalid event type', sub {
+          write_file('secrets/out.key', "whsec_" . ("QUJD" x 8) . "\n");
+          $_[0]{partners}{acme}{subscriptions} = { secret_files => ['secrets/out.key'],
+              events => { 'Order Confirmed' => 'https://h.example/x' } } },
+      qr/\.subscriptions\.events\["Order Confirmed"\]: invalid event type/ ],
+    [ 'two secrets for a one-signature scheme', sub {
+          write_file('secrets/o1.key', "first outbound github secret\n");
+          write_file('secrets/o2.key', "second outbound github secret\n");
+          $_[0]{partners}{acme}{subscriptions} = { scheme => 'github',
+              secret_files => ['secrets/o1.key', 'secrets/o2.key'],
+              events => { done => 'https://h.example/x' } } },
+      qr/\.subscriptions\.secret_files: the github scheme sends one signature/ ],
+    [ 'webhook beside another method', sub {
+          $_[0]{apis}{shipments}{routes}[0]{path} = '/hooks/{partner}';
+          $_[0]{apis}{shipments}{routes}[0]{auth} = ['webhook', 'api_key'] },
+      qr/\.routes\[0\]\.auth: "webhook" cannot be combined with other methods/ ],
+    [ 'webhook route without a partner segment', sub {
+          $_[0]{apis}{shipments}{routes}[0]{auth} = ['webhook'] },
+      qr/\.routes\[0\]\.path: a webhook route names its partner in a \{partner\} segment/ ],
+    [ 'webhook route on GET', sub {
+          $_[0]{apis}{shipments}{routes}[1]{path} = '/hooks/{partner}';
+          $_[0]{apis}{shipments}{routes}[1]{auth} = ['webhook'] },
+      qr/\.routes\[1\]\.method: a webhook route takes POST/ ],
+    [ 'webhook route without idempotency', sub {
+          $_[0]{apis}{shipments}{routes}[0]{path} = '/hooks/{partner}';
+          $_[0]{apis}{shipments}{routes}[0]{auth} = ['webhook'];
+          $_[0]{apis}{shipments}{routes}[0]{idempotency} = 'off' },
+      qr/\.routes\[0\]\.idempotency: a webhook route is always idempotent/ ],
 );
 
 # a valid policy passes both checks
@@ -541,6 +636,22 @@ for my $c (['include', sub { $_[0]{include} = ['secrets/token.key'] }],
     my ($nrc, $nout) = nginx_t($file);
     unlike($nout, qr/s3cr3t|T0ken|do-not/, "$what: nginx -t quotes none of it");
 }
+# webhooks reach Odoo once by their ids: nginx -t wants a state store
+
+$cur = "$dir/webhook-zone";
+write_file('secrets/in.key', "whsec_" . ("QUJD" x 8) . "\n");
+$p = base();
+$p->{partners}{acme}{webhook} = { secret_files => ['secrets/in.key'] };
+$p->{apis}{shipments}{routes}[0]{path} = '/hooks/{partner}';
+$p->{apis}{shipments}{routes}[0]{auth} = ['webhook'];
+my $whp = write_file('policy.json', $json->encode($p));
+$cur = $dir;
+$out = `$cli check $whp 2>&1`;
+is($?, 0, 'a webhook policy compiles') or diag $out;
+($rc, $text) = nginx_t($whp);
+isnt($rc, 0, 'nginx -t: webhooks without logistics_zone or logistics_redis fail');
+like($text, qr/\[emerg\].*receives webhooks, which reach Odoo once by their event ids: add "logistics_zone/,
+     'and say what to add');
 
 done_testing();
 

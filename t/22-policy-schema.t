@@ -84,4 +84,38 @@ for my $name (sort keys %bad) {
     is($? >> 8, 1, "$name: invalid against the schema");
 }
 
+# the webhook sections: a typo and a plain-http subscription are invalid
+
+for my $case (
+    [ 'secret_file', '{"webhook": {"secret_file": ["a.key"]}}' ],
+    [ 'http URL', '{"subscriptions": {"secret_files": ["a.key"],'
+                  . ' "events": {"order.confirmed": "http://h.example/x"}}}' ],
+    [ 'webhook and api_key', undef ],
+) {
+    my ($what, $partner) = @$case;
+    my $text = defined $partner
+        ? '{"scopes": {}, "partners": {"p": ' . ($partner =~ s/^\{/{"scopes": [], /r)
+          . '}, "apis": {}}'
+        : '{"scopes": {}, "apis": {"a": {"versions": {"v1": {"upstream_prefix": ""}},'
+          . ' "routes": [{"id": "r", "method": "POST", "path": "/h/{partner}",'
+          . ' "scopes": [], "auth": ["webhook", "sso"]}]}}}';
+    open my $w, '>', "$dir/wh.json" or die;
+    print $w $text;
+    close $w;
+    $out = `$cli validate --schema $schema $dir/wh.json 2>&1`;
+    is($? >> 8, 1, "webhooks: $what is invalid against the schema") or diag $out;
+}
+
+my $ok = '{"scopes": {}, "partners": {"p": {"scopes": [], "webhook": {"scheme":'
+    . ' "hmac", "signature_header": "X-Sig", "timestamp_header": "X-Ts",'
+    . ' "payload": "{timestamp}.{body}", "digest": "sha512", "encoding": "base64",'
+    . ' "tolerance": "2m", "secret_files": ["a.key"]}, "subscriptions": {'
+    . '"secret_files": ["b.key"], "events": {"picking.done":'
+    . ' "https://h.example:8443/x?y=1"}}}}, "apis": {}}';
+open my $w, '>', "$dir/wh-ok.json" or die;
+print $w $ok;
+close $w;
+$out = `$cli validate --schema $schema $dir/wh-ok.json 2>&1`;
+is($? >> 8, 0, 'webhooks: a carrier HMAC and a subscription are valid') or diag $out;
+
 done_testing();

@@ -29,6 +29,7 @@ static const lg_key_kind_t  lg_key_kinds[] = {
     lg_key_kind("suspended", 0),                /* LG_KEY_SUSPENDED */
     lg_key_kind("jti", 1),                      /* LG_KEY_JTI */
     lg_key_kind("idem", 1),                     /* LG_KEY_IDEM */
+    lg_key_kind("wh", 1),                       /* LG_KEY_WEBHOOK */
 };
 
 

@@ -19,6 +19,8 @@
  *     lg:{<partner>}:suspended        its suspension
  *     lg:{<partner>}:jti:<jti>        a revoked token id
  *     lg:{<partner>}:idem:<key>       an idempotency record
+ *     lg:{<partner>}:wh:<key>         a webhook's idempotency record, by
+ *                                     its event id (or body digest)
  *
  * The braces are a Redis Cluster hash tag: Redis hashes only what lies
  * between the first '{' of a key and the first '}' after it, so all of a
@@ -38,7 +40,8 @@ typedef enum {
     LG_KEY_ROUTE_RATE,          /* lg:{p}:rl:<route id> */
     LG_KEY_SUSPENDED,           /* lg:{p}:suspended */
     LG_KEY_JTI,                 /* lg:{p}:jti:<jti> */
-    LG_KEY_IDEM                 /* lg:{p}:idem:<key> */
+    LG_KEY_IDEM,                /* lg:{p}:idem:<key> */
+    LG_KEY_WEBHOOK              /* lg:{p}:wh:<key> */
 } lg_key_e;
 
 

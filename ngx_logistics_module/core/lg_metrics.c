@@ -113,6 +113,40 @@ static const lg_decision_word_t  lg_decisions[LG_DECISION_LAST] = {
     { lg_s("gateway-bypassed"), 500, LG_PROBLEM_INTERNAL,
       "a request that skipped the access phase reached a gateway "
       "location's content" },
+    { lg_s("webhook-signature-missing"), 401, LG_PROBLEM_INVALID_SIGNATURE,
+      "a webhook without its signature header" },
+    { lg_s("webhook-timestamp-missing"), 401, LG_PROBLEM_WEBHOOK_TIMESTAMP,
+      "a webhook without the timestamp its scheme signs" },
+    { lg_s("webhook-id-missing"), 401, LG_PROBLEM_INVALID_SIGNATURE,
+      "a webhook without the id its scheme signs" },
+    { lg_s("webhook-header-duplicate"), 401, LG_PROBLEM_INVALID_SIGNATURE,
+      "a webhook header sent twice" },
+    { lg_s("webhook-header-too-long"), 401, LG_PROBLEM_INVALID_SIGNATURE,
+      "a webhook header over 4 KB" },
+    { lg_s("webhook-signature-malformed"), 401, LG_PROBLEM_INVALID_SIGNATURE,
+      "a webhook signature that cannot be read" },
+    { lg_s("webhook-timestamp-malformed"), 401, LG_PROBLEM_WEBHOOK_TIMESTAMP,
+      "a webhook timestamp that is not unix seconds" },
+    { lg_s("webhook-id-malformed"), 401, LG_PROBLEM_INVALID_SIGNATURE,
+      "a webhook id that is not 1 to 255 visible characters" },
+    { lg_s("webhook-too-many-signatures"), 401, LG_PROBLEM_INVALID_SIGNATURE,
+      "more than 8 signatures in one header" },
+    { lg_s("webhook-signature-unsupported"), 401,
+      LG_PROBLEM_INVALID_SIGNATURE,
+      "no signature of a kind the partner's keys can check" },
+    { lg_s("webhook-signature-invalid"), 401, LG_PROBLEM_INVALID_SIGNATURE,
+      "no signature matches the body with the partner's secrets" },
+    { lg_s("webhook-timestamp-too-old"), 401, LG_PROBLEM_WEBHOOK_TIMESTAMP,
+      "a webhook signed longer ago than the tolerance" },
+    { lg_s("webhook-timestamp-in-future"), 401, LG_PROBLEM_WEBHOOK_TIMESTAMP,
+      "a webhook signed further ahead than the tolerance" },
+    { lg_s("webhook-internal-error"), 500, LG_PROBLEM_INTERNAL,
+      "the gateway failed to check a webhook signature" },
+    { lg_s("webhook-partner-unknown"), 401, LG_PROBLEM_INVALID_SIGNATURE,
+      "a webhook URL naming no partner that sends webhooks" },
+    { lg_s("no-subscription"), 404, LG_PROBLEM_NO_SUBSCRIPTION,
+      "an event from Odoo for a partner or event type without a "
+      "subscription" },
     { lg_s("-"), 0, LG_PROBLEM_LAST,
       "the request ended before a decision (client gone while waiting)" },
 };
@@ -123,7 +157,7 @@ static const char *const  lg_status_words[] = {
 };
 
 static const char *const  lg_auth_method_words[] = {
-    "none", "api_key", "bearer", "mtls"
+    "none", "api_key", "bearer", "mtls", "webhook"
 };
 
 static const char *const  lg_auth_result_words[] = {
@@ -841,6 +875,19 @@ lg_metrics_layout_check(const void *block, size_t size)
                     && lg_metrics_raw(v, 1)[v->raw_len[1]] != '\0'))
             {
                 return NULL;
+            }
+
+            /* and its words are this build's: the JSON view's bound */
+
+            if (lg_dims[i].nwords != 0) {
+                p = (i == LG_DIM_DECISION) ? lg_decisions[j].word.data
+                                           : lg_dims[i].words[j];
+
+                if (v->raw_len[0] != strlen(p)
+                    || memcmp(lg_metrics_raw(v, 0), p, v->raw_len[0]) != 0)
+                {
+                    return NULL;
+                }
             }
         }
     }

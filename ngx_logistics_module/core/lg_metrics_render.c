@@ -1247,11 +1247,19 @@ lg_metrics_json(const lg_metrics_layout_t *layout,
 size_t
 lg_metrics_json_bound(const lg_metrics_layout_t *layout, size_t digest_len)
 {
-    size_t  per_decision, partner, route, issuer, total;
+    size_t  i, word, per_decision, partner, route, issuer, total;
 
     /* a number is at most 20 digits, 27 characters as seconds */
 
-    per_decision = 6 * 26 + 3 + 20;
+    word = 0;
+
+    for (i = 0; i < LG_DECISION_LAST; i++) {
+        if (lg_decision((lg_decision_e) i)->word.len > word) {
+            word = lg_decision((lg_decision_e) i)->word.len;
+        }
+    }
+
+    per_decision = 6 * word + 3 + 20;
 
     partner = 6 * lg_metrics_max_raw(layout, LG_DIM_PARTNER) + 256
               + LG_DECISION_LAST * per_decision

@@ -40,7 +40,8 @@ static int lg_policy_digest(lg_compile_t *c);
  * apis before the partners bound to them and limited on them.  "$schema"
  * is only allowed, for editors.  A row without a name is a pass over
  * members of other sections once they compiled ("protect" reads the
- * APIs' "odoo", the routes' "priority" and the partners' caps).
+ * APIs' "odoo", the routes' "priority" and the partners' caps; webhooks
+ * index the partners once they are all compiled).
  */
 
 static const lg_policy_section_t  lg_policy_sections[] = {
@@ -56,6 +57,7 @@ static const lg_policy_section_t  lg_policy_sections[] = {
     { "apis",        1, lg_compile_apis,        lg_finish_apis },
     { "partners",    1, lg_compile_partners,    lg_finish_partners },
     { NULL,          0, lg_compile_protect,     NULL },
+    { NULL,          0, NULL,                   lg_finish_webhooks },
 };
 
 #define LG_NSECTIONS                                                          \

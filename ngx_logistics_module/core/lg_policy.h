@@ -17,6 +17,7 @@
 #include "lg_ratelimit.h"
 #include "lg_schema.h"
 #include "lg_time.h"
+#include "lg_webhook.h"
 
 
 #define LG_METHOD_GET       0x01
@@ -30,6 +31,8 @@
 #define LG_AUTH_API_KEY     0x01
 #define LG_AUTH_BEARER      0x02
 #define LG_AUTH_MTLS        0x04
+#define LG_AUTH_WEBHOOK     0x08        /* alone: the signature is the
+                                           credential */
 
 #define LG_IDEM_OFF         0
 #define LG_IDEM_OPTIONAL    1
@@ -61,6 +64,7 @@ typedef struct lg_route_s     lg_route_t;
 typedef struct lg_node_s      lg_node_t;
 typedef struct lg_issuer_s    lg_issuer_t;
 typedef struct lg_protect_conf_s  lg_protect_conf_t;
+typedef struct lg_subscriptions_s  lg_subscriptions_t;
 
 
 typedef struct {
@@ -92,6 +96,29 @@ struct lg_partner_s {
     lg_str_t       *route_limit_keys;  /* by route->index, beside
                                           route_rates */
     size_t          index;             /* in policy->partners */
+    lg_webhook_t   *webhook;           /* what it signs its webhooks
+                                          with; NULL: it sends none */
+    lg_subscriptions_t  *subscriptions;  /* the events Odoo sends it;
+                                            NULL: none */
+};
+
+
+/*
+ * A partner's "subscriptions": for each event type it takes, the URL it
+ * takes it at, and the scheme and keys the gateway signs with.  The URL
+ * comes from here only, never from Odoo's request.
+ */
+
+typedef struct {
+    lg_str_t        type;              /* "order.confirmed" */
+    lg_str_t        url;               /* "https://host/path" */
+} lg_event_t;
+
+
+struct lg_subscriptions_s {
+    lg_webhook_t   *signer;
+    lg_event_t     *events;            /* sorted by type */
+    size_t          nevents;
 };
 
 
@@ -187,6 +214,8 @@ struct lg_route_s {
     unsigned        idempotency;       /* LG_IDEM_* */
     unsigned        body;              /* LG_BODY_*; GET and DELETE:
                                           none unless the policy says */
+    size_t          partner_param;     /* webhook routes: which of the
+                                          parameters names the partner */
 };
 
 
@@ -258,6 +287,15 @@ struct lg_policy_s {
     lg_protect_conf_t    *protect;     /* lg_policy_protect.h; NULL: no
                                           API protects its Odoo */
     unsigned              has_limits:1;
+
+    lg_partner_t        **webhook_partners;  /* with a "webhook" or
+                                                "subscriptions", by id */
+    size_t                nwebhook_partners;
+    size_t                webhook_routes;    /* routes with "webhook" */
+    int64_t               webhook_ttl;  /* msec an event id is kept: the
+                                           idempotency ttl, at least twice
+                                           the longest tolerance */
+    lg_str_t              webhook_ttl_px;
 };
 
 
@@ -306,6 +344,19 @@ const lg_partner_t *lg_policy_cert_partner(const lg_policy_t *policy,
  */
 const lg_partner_t *lg_policy_san_partner(const lg_policy_t *policy,
     int type, const char *san, size_t len);
+
+/*
+ * Webhooks (lg_policy_webhooks.c): the partner a webhook URL names, if it
+ * sends webhooks; the partner an event for Odoo is for, if it has
+ * subscriptions; and the subscription of one of its event types.  NULL:
+ * none.
+ */
+const lg_partner_t *lg_policy_webhook_sender(const lg_policy_t *policy,
+    const char *id, size_t len);
+const lg_partner_t *lg_policy_subscriber(const lg_policy_t *policy,
+    const char *id, size_t len);
+const lg_event_t *lg_policy_subscription(const lg_partner_t *partner,
+    const char *type, size_t len);
 
 
 #endif /* _LG_POLICY_H_INCLUDED_ */

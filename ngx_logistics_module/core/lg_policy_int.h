@@ -28,6 +28,8 @@
  *   lg_policy_protect.c   "protect Odoo": the APIs' "odoo", the routes'
  *                         "priority" and "breaker_group", the partners'
  *                         "max_in_flight" and "priority_ceiling"
+ *   lg_policy_webhooks.c  partners' "webhook" and "subscriptions", routes'
+ *                         "auth": ["webhook"]
  *   lg_policy_lookup.c    what requests look up in a compiled policy
  *
  * A new section is a new file with its compile function (and a finish
@@ -89,7 +91,7 @@ struct lg_compile_s {
  */
 
 typedef struct {
-    const char      *name;           /* NULL: a pass, no member */
+    const char      *name;           /* NULL: a pass over other sections */
     unsigned         included:1;     /* may appear in included files too */
     lg_section_pt    compile;        /* NULL: allowed and ignored */
     lg_section_pt    finish;         /* NULL: nothing to finish */
@@ -151,6 +153,7 @@ int lg_finish_apis(lg_compile_t *c);
 int lg_compile_partners(lg_compile_t *c);
 int lg_finish_partners(lg_compile_t *c);
 int lg_compile_protect(lg_compile_t *c);
+int lg_finish_webhooks(lg_compile_t *c);
 
 /* used by sections other than their own */
 
@@ -160,6 +163,11 @@ int lg_compile_scope_set(lg_compile_t *c, json_t *list, uint64_t **bits,
     lg_str_t **names, size_t *nnames);
 int lg_compile_bindings(lg_compile_t *c, json_t *jwt,
     lg_partner_t *partner);
+int lg_compile_webhook(lg_compile_t *c, json_t *webhook,
+    lg_partner_t *partner);
+int lg_compile_subscriptions(lg_compile_t *c, json_t *subscriptions,
+    lg_partner_t *partner);
+int lg_compile_webhook_route(lg_compile_t *c, json_t *r, lg_route_t *out);
 unsigned lg_method_parse(const char *name, size_t len);
 
 /* lg_policy_lookup.c: the orders compiled tables are sorted in */

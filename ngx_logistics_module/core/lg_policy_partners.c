@@ -9,7 +9,8 @@
  * routes a partner may call, API keys (hashes only), rate limits, the
  * Odoo credential bound to it, and the client certificates (mtls) that
  * identify it.  Its token bindings ("jwt") are the issuers' business
- * (lg_policy_issuers.c).
+ * (lg_policy_issuers.c), its "webhook" and "subscriptions" the webhooks'
+ * (lg_policy_webhooks.c).
  */
 
 #include <errno.h>
@@ -61,7 +62,8 @@ static int lg_compile_names(lg_compile_t *c, json_t *list, const char *field,
 static const char *const  lg_partner_fields[] = {
     "name", "suspended", "scopes", "routes", "api_keys",
     "odoo_credential_file", "api_key_max_age", "rate_limit", "jwt", "mtls",
-    "max_in_flight", "priority_ceiling", NULL
+    "max_in_flight", "priority_ceiling",
+    "webhook", "subscriptions", NULL
 };
 
 static const char *const  lg_partner_required[] = {
@@ -212,7 +214,11 @@ lg_compile_partner(lg_compile_t *c, const char *id, json_t *pj,
         || lg_partner_part(c, pj, "rate_limit", lg_compile_limits, out) != 0
         || lg_partner_credential(c, pj, out) != 0
         || lg_partner_part(c, pj, "jwt", lg_compile_bindings, out) != 0
-        || lg_partner_part(c, pj, "mtls", lg_compile_mtls, out) != 0)
+        || lg_partner_part(c, pj, "mtls", lg_compile_mtls, out) != 0
+        || lg_partner_part(c, pj, "webhook", lg_compile_webhook, out) != 0
+        || lg_partner_part(c, pj, "subscriptions", lg_compile_subscriptions,
+                           out)
+           != 0)
     {
         return -1;
     }
@@ -351,11 +357,14 @@ lg_partner_keys(lg_compile_t *c, json_t *pj, lg_partner_t *out)
 
     if (v == NULL) {
         if (json_object_get(pj, "jwt") == NULL
-            && json_object_get(pj, "mtls") == NULL)
+            && json_object_get(pj, "mtls") == NULL
+            && json_object_get(pj, "webhook") == NULL
+            && json_object_get(pj, "subscriptions") == NULL)
         {
             return lg_fail(c, "missing required field \"api_keys\" (or "
-                           "\"jwt\" or \"mtls\"): the partner has no way "
-                           "to authenticate");
+                           "\"jwt\", \"mtls\", \"webhook\" or "
+                           "\"subscriptions\"): the partner has no way to "
+                           "authenticate and nothing to receive");
         }
 
         v = json_array();

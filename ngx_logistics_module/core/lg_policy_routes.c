@@ -53,6 +53,7 @@ static const lg_policy_word_t  lg_auth_methods[] = {
     { "api_key", LG_AUTH_API_KEY },
     { "bearer",  LG_AUTH_BEARER },
     { "mtls",    LG_AUTH_MTLS },
+    { "webhook", LG_AUTH_WEBHOOK },
     { NULL, 0 }
 };
 
@@ -129,7 +130,8 @@ lg_compile_route(lg_compile_t *c, lg_api_t *api, json_t *r, lg_route_t *out)
 
     if (lg_route_versions(c, json_object_get(r, "versions"), api, out) != 0
         || lg_route_auth(c, json_object_get(r, "auth"), out) != 0
-        || lg_route_options(c, r, out) != 0)
+        || lg_route_options(c, r, out) != 0
+        || lg_compile_webhook_route(c, r, out) != 0)
     {
         return -1;
     }
@@ -286,7 +288,8 @@ lg_route_auth(lg_compile_t *c, json_t *list, lg_route_t *out)
 
         if (m->name == NULL) {
             return lg_fail(c, "unknown authentication method (supported:"
-                           " \"api_key\", \"bearer\", \"mtls\")");
+                           " \"api_key\", \"bearer\", \"mtls\", "
+                           "\"webhook\")");
         }
 
         if (out->auth & m->value) {

@@ -87,6 +87,15 @@ static const lg_problem_type_t  lg_problems[LG_PROBLEM_LAST] = {
     { 503, "degraded", "Service degraded",
       "This kind of request is paused for now to keep essential traffic "
       "flowing; retry after the number of seconds in Retry-After." },
+    { 401, "invalid-signature", "Invalid webhook signature",
+      "The webhook signature is missing, malformed or does not match the "
+      "body; sign the exact bytes you send with a current secret." },
+    { 401, "webhook-timestamp", "Webhook timestamp out of range",
+      "The webhook timestamp is missing, malformed or too far from the "
+      "current time; check the sender's clock and send the delivery "
+      "again, newly signed." },
+    { 404, "no-subscription", "No subscription",
+      "The partner has no subscription for this event type." },
 };
 
 

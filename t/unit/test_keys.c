@@ -17,7 +17,7 @@
 #include "lg_policy.h"
 
 
-#define NKINDS  5
+#define NKINDS  6
 
 
 /*
@@ -75,6 +75,12 @@ test_names(void)
 
     n = lg_key_build(buf, sizeof(buf), LG_KEY_IDEM, "p", 1, "abc", 3);
     is_str(buf, "lg:{p}:idem:abc", "idempotency record");
+    is_int(n, strlen(buf), "its length");
+
+    n = lg_key_build(buf, sizeof(buf), LG_KEY_WEBHOOK, "acme", 4,
+                     "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W", 31);
+    is_str(buf, "lg:{acme}:wh:msg_2KWPBgLlAfxdpx2AI54pPJ85f4W",
+           "webhook event id");
     is_int(n, strlen(buf), "its length");
 
     /* the argument is bytes, not a C string */

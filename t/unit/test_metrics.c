@@ -72,7 +72,16 @@ static const char  *lg_glue_words[] = {
     "unknown-certificate", "unknown-issuer", "unknown-key",
     "unknown-partner", "unsupported-media-type", "version-required",
     "version-sunset", "concurrency-limited", "odoo-saturated",
-    "odoo-unavailable", "degraded", NULL
+    "odoo-unavailable", "degraded",
+    /* webhooks: lg_webhook_status_word() and the glue's own */
+    "webhook-signature-missing", "webhook-timestamp-missing",
+    "webhook-id-missing", "webhook-header-duplicate",
+    "webhook-header-too-long", "webhook-signature-malformed",
+    "webhook-timestamp-malformed", "webhook-id-malformed",
+    "webhook-too-many-signatures", "webhook-signature-unsupported",
+    "webhook-signature-invalid", "webhook-timestamp-too-old",
+    "webhook-timestamp-in-future", "webhook-internal-error",
+    "webhook-partner-unknown", "no-subscription", NULL
 };
 
 
@@ -178,6 +187,36 @@ test_words(void)
            != LG_DECISION_LAST, "glue reason \"%s\" is a decision word",
            lg_glue_words[i]);
     }
+
+    /* every webhook verdict is a decision answered with its problem */
+
+    for (i = 1, j = 0; i < LG_WEBHOOK_STATUS_COUNT; i++) {
+        const char       *w;
+        lg_problem_e      want;
+        lg_decision_e     dec;
+
+        w = lg_webhook_status_word((lg_webhook_status_e) i);
+        dec = lg_decision_parse(w, strlen(w));
+
+        switch (lg_webhook_status_problem((lg_webhook_status_e) i)) {
+        case LG_WEBHOOK_PROBLEM_TIMESTAMP:
+            want = LG_PROBLEM_WEBHOOK_TIMESTAMP;
+            break;
+        case LG_WEBHOOK_PROBLEM_SIGNATURE:
+            want = LG_PROBLEM_INVALID_SIGNATURE;
+            break;
+        default:
+            want = LG_PROBLEM_INTERNAL;
+        }
+
+        if (dec == LG_DECISION_LAST || lg_decision(dec)->problem != want) {
+            ok(0, "webhook verdict \"%s\" is a decision with its problem",
+               w);
+            j++;
+        }
+    }
+
+    is_int(j, 0, "every webhook verdict is a decision with its problem");
 
     is_int(lg_decision_parse("rate", 4), LG_DECISION_LAST,
            "a prefix of a word is no word");
