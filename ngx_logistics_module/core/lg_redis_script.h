@@ -100,9 +100,10 @@ int lg_redis_limit_reply(const redisReply *reply, size_t nlimits, int claim,
     lg_rate_result_t *results, lg_redis_limit_reply_t *out);
 
 /*
- * Checks the script's whole reply for a batch of "n" requests: LG_REDIS_REPLY_OK
- * when each request's element can go to lg_redis_limit_reply(), else
- * the error (text in "out") or UNEXPECTED, which fails every request.
+ * Checks the script's whole reply for a batch of "n" requests:
+ * LG_REDIS_REPLY_OK when each request's element can go to
+ * lg_redis_limit_reply(); else ERROR (its text in "out") or UNEXPECTED,
+ * which fail every request of the batch.
  */
 int lg_redis_batch_reply(const redisReply *reply, size_t n,
     lg_redis_limit_reply_t *out);
