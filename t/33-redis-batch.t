@@ -162,6 +162,17 @@ my @w0 = worker_pids();
        "80 requests cost $calls script calls (EVALSHA), not 80");
 }
 
+# SCRIPT FLUSH under a batch: the script is loaded again, the call resent
+
+{
+    $t->redis_cli('SCRIPT', 'FLUSH');
+    my @s = open_conns(10);
+    send_all(\@s, [($K{wide}) x 10]);
+    my @st = read_statuses(\@s);
+    is_deeply(\@st, [(200) x 10],
+              'after SCRIPT FLUSH a batch of 10 is answered (NOSCRIPT)');
+}
+
 # 2. limit states have no lifetime; suspensions keep theirs
 
 is($t->redis_cli('PTTL', 'lg:{burst}:rl'), '-1',
