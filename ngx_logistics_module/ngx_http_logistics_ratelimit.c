@@ -24,6 +24,12 @@
  * idempotency step prepared a claim (that is why, with Redis, the limits
  * run after the body: the claim needs the body's fingerprint).
  *
+ * With Redis the checks are batched: the requests of a worker that reach
+ * this step in one event-loop iteration share one script call per
+ * cluster slot (lg_redis_script.h), sent from an event posted by the
+ * first of them, which nginx runs after the iteration's I/O events: no
+ * timer, so a lone request is not delayed.
+ *
  * When Redis cannot answer, a suspension or revocation this node has seen
  * (kept in the zone with the lifetime Redis gave it) is still refused;
  * the policy's revocation_fail_mode may make every such request 503
