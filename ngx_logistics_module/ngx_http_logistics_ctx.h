@@ -25,6 +25,7 @@
 #include "ngx_http_logistics_idem.h"
 #include "ngx_http_logistics_forward.h"
 #include "ngx_http_logistics_trace.h"
+#include "ngx_http_logistics_protect.h"
 
 
 /*
@@ -61,6 +62,7 @@ struct ngx_http_logistics_ctx_s {
     ngx_http_logistics_limits_ctx_t   limits;
     ngx_http_logistics_body_ctx_t     body;
     ngx_http_logistics_idem_ctx_t     idem;
+    ngx_http_logistics_protect_ctx_t  protect;
     ngx_http_logistics_forward_ctx_t  forward;
     ngx_http_logistics_trace_t        trace;    /* W3C, once asked for */
 };

@@ -56,7 +56,17 @@ ngx_http_logistics_header_filter(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_logistics_module);
 
+    if (r->header_only) {
+        /* no body will follow: an Odoo slot is free now */
+        ngx_http_logistics_protect_header(r, ctx);
+    }
+
     if (ctx == NULL) {
+        if (r->internal) {
+            /* an error page: the request's context went with a redirect */
+            ngx_http_logistics_idem_redirected(r);
+        }
+
         return ngx_http_next_header_filter(r);
     }
 
@@ -164,7 +174,10 @@ ngx_http_logistics_header_filter(ngx_http_request_t *r)
 }
 
 
-/* a copy of the response of a claimed Idempotency-Key */
+/*
+ * A copy of the response of a claimed Idempotency-Key; the Odoo slot of
+ * the request once its answer is complete.
+ */
 
 static ngx_int_t
 ngx_http_logistics_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
@@ -179,6 +192,8 @@ ngx_http_logistics_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         {
             ngx_http_logistics_idem_body(r, ctx, in);
         }
+
+        ngx_http_logistics_protect_body(r, ctx, in);
     }
 
     return ngx_http_next_body_filter(r, in);

@@ -51,6 +51,8 @@ static ngx_int_t ngx_http_logistics_guard_tree(ngx_http_logistics_walk_t *w,
 static ngx_int_t ngx_http_logistics_guard_check(ngx_http_logistics_walk_t *w,
     ngx_http_core_loc_conf_t *clcf);
 static ngx_uint_t ngx_http_logistics_guard_on(void **loc_conf);
+static ngx_uint_t ngx_http_logistics_guard_try_files(ngx_conf_t *cf,
+    ngx_http_core_loc_conf_t *clcf);
 static ngx_http_core_loc_conf_t *ngx_http_logistics_guard_target(
     ngx_http_logistics_walk_t *w, ngx_str_t *uri);
 static ngx_int_t ngx_http_logistics_guard_rewrite(ngx_http_request_t *r);
@@ -271,6 +273,37 @@ ngx_http_logistics_guard_on(void **loc_conf)
 }
 
 
+/*
+ * Whether a location has try_files, whose fallback may be a location
+ * that proxies.  nginx 1.22 keeps try_files in a module of its own
+ * (ngx_http_try_files_module) whose configuration is private; it is
+ * found by name, and its first member is the try_files array (NULL when
+ * unset).  Without that module, "yes": the caller then refuses.
+ */
+
+static ngx_uint_t
+ngx_http_logistics_guard_try_files(ngx_conf_t *cf,
+    ngx_http_core_loc_conf_t *clcf)
+{
+    void        **conf;
+    ngx_uint_t    i;
+    ngx_module_t *m;
+
+    for (i = 0; cf->cycle->modules[i] != NULL; i++) {
+        m = cf->cycle->modules[i];
+
+        if (m->type == NGX_HTTP_MODULE
+            && ngx_strcmp(m->name, "ngx_http_try_files_module") == 0)
+        {
+            conf = clcf->loc_conf[m->ctx_index];
+            return conf == NULL || *conf != NULL;
+        }
+    }
+
+    return 1;
+}
+
+
 static ngx_int_t
 ngx_http_logistics_guard_check(ngx_http_logistics_walk_t *w,
     ngx_http_core_loc_conf_t *clcf)
@@ -334,12 +367,23 @@ ngx_http_logistics_guard_check(ngx_http_logistics_walk_t *w,
             to = ngx_http_logistics_guard_target(w, target);
         }
 
+        if (to != NULL && to->handler == NULL
+            && !ngx_http_logistics_guard_try_files(w->cf, to))
+        {
+            /*
+             * a location without a content handler of its own (no
+             * proxy_pass or other *_pass) and without try_files serves a
+             * file or a "return": an error page, which reaches nothing
+             */
+            continue;
+        }
+
         if (to == NULL || !ngx_http_logistics_guard_on(to->loc_conf)) {
             ngx_log_error(NGX_LOG_EMERG, w->cf->log, 0,
                           "\"logistics_gateway\" location \"%V\" has "
                           "\"error_page ... %V\", which redirects into a "
-                          "location without the gateway (or one that "
-                          "cannot be told at start)",
+                          "location that proxies without the gateway (or "
+                          "one that cannot be told at start)",
                           &clcf->name, target);
             return NGX_ERROR;
         }

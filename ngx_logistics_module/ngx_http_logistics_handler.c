@@ -53,6 +53,7 @@ static const ngx_http_logistics_step_t  ngx_http_logistics_zone_steps[] = {
     { ngx_string("idempotency-key"), ngx_http_logistics_idem_prepare_step,
       0 },
     { ngx_string("idempotency"), ngx_http_logistics_idem_step, 0 },
+    { ngx_string("protect"), ngx_http_logistics_protect_step, 0 },
     { ngx_string("forward"), ngx_http_logistics_forward_step, 0 },
     { ngx_null_string, NULL, 0 }
 };
@@ -72,6 +73,7 @@ static const ngx_http_logistics_step_t  ngx_http_logistics_redis_steps[] = {
     { ngx_string("limits"), ngx_http_logistics_limits_step,
       NGX_HTTP_LOGISTICS_STEP_PRECEDES },
     { ngx_string("idempotency"), ngx_http_logistics_idem_step, 0 },
+    { ngx_string("protect"), ngx_http_logistics_protect_step, 0 },
     { ngx_string("forward"), ngx_http_logistics_forward_step, 0 },
     { ngx_null_string, NULL, 0 }
 };

@@ -27,6 +27,17 @@
  * real.  The records' format is lg_idem.h's.
  */
 
+/*
+ * A claim's cleanup keeps the context itself: an internal redirect (an
+ * error_page for Odoo's 502) zeroes r->ctx, and the claim must still be
+ * released.
+ */
+typedef struct {
+    ngx_http_request_t             *request;
+    ngx_http_logistics_ctx_t       *ctx;
+} ngx_http_logistics_idem_cleanup_t;
+
+
 static ngx_int_t ngx_http_logistics_idem_decide(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, ngx_str_t *data);
 static ngx_int_t ngx_http_logistics_idem_replay(ngx_http_request_t *r,
@@ -78,13 +89,14 @@ ngx_int_t
 ngx_http_logistics_idem_prepare_step(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx)
 {
-    u_char                         *p;
-    size_t                          len;
-    lg_str_t                        parts[9];
-    const char                     *key;
-    ngx_table_elt_t                *h, *ct;
-    ngx_pool_cleanup_t             *cln;
-    ngx_http_logistics_idem_ctx_t  *idem;
+    u_char                             *p;
+    size_t                              len;
+    lg_str_t                            parts[9];
+    const char                         *key;
+    ngx_table_elt_t                    *h, *ct;
+    ngx_pool_cleanup_t                 *cln;
+    ngx_http_logistics_idem_ctx_t      *idem;
+    ngx_http_logistics_idem_cleanup_t  *ic;
 
     idem = &ctx->idem;
     h = ctx->in.idem_key;
@@ -166,13 +178,17 @@ ngx_http_logistics_idem_prepare_step(ngx_http_request_t *r,
 
     /* a claim this request holds is released if it ends without a store */
 
-    cln = ngx_pool_cleanup_add(r->pool, 0);
+    cln = ngx_pool_cleanup_add(r->pool,
+                               sizeof(ngx_http_logistics_idem_cleanup_t));
     if (cln == NULL) {
         return NGX_ERROR;
     }
 
+    ic = cln->data;
+    ic->request = r;
+    ic->ctx = ctx;
+
     cln->handler = ngx_http_logistics_idem_cleanup;
-    cln->data = r;
 
     return NGX_OK;
 }
@@ -402,8 +418,10 @@ ngx_http_logistics_idem_replay(ngx_http_request_t *r,
 
 /*
  * On the way out (header filter): a 5xx (Odoo failed, the upstream timed
- * out) releases the claim so the partner can retry; any other status
- * starts the capture.
+ * out) releases the claim so the partner can retry, and so does a
+ * refusal of the gateway's own after the claim (the Odoo budget's 429
+ * or 503: Odoo never saw the request); any other status starts the
+ * capture.
  */
 
 void
@@ -425,7 +443,9 @@ ngx_http_logistics_idem_header(ngx_http_request_t *r,
         ngx_null_string
     };
 
-    if (r->headers_out.status >= NGX_HTTP_INTERNAL_SERVER_ERROR) {
+    if (r->headers_out.status >= NGX_HTTP_INTERNAL_SERVER_ERROR
+        || ctx->answer.reason != NULL)
+    {
         ngx_http_logistics_idem_release(r, ctx);
         return;
     }
@@ -729,20 +749,42 @@ ngx_http_logistics_idem_redis_swap(ngx_http_request_t *r,
 }
 
 
+/*
+ * The header of an error page after an internal redirect (error_page
+ * for Odoo's 502 or 504): the request's context is gone from r->ctx, the
+ * claim is found through its cleanup.  A 5xx releases it now, before the
+ * partner can see the answer and retry; anything else is released when
+ * the request ends (an error page is not Odoo's answer to keep).
+ */
+
+void
+ngx_http_logistics_idem_redirected(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t                 *cln;
+    ngx_http_logistics_idem_cleanup_t  *ic;
+
+    if (r->headers_out.status < NGX_HTTP_INTERNAL_SERVER_ERROR) {
+        return;
+    }
+
+    for (cln = r->pool->cleanup; cln != NULL; cln = cln->next) {
+        if (cln->handler == ngx_http_logistics_idem_cleanup) {
+            ic = cln->data;
+            ngx_http_logistics_idem_release(r, ic->ctx);
+            return;
+        }
+    }
+}
+
+
 /* the request ends: a claim neither stored nor released is released */
 
 static void
 ngx_http_logistics_idem_cleanup(void *data)
 {
-    ngx_http_request_t  *r = data;
+    ngx_http_logistics_idem_cleanup_t  *ic = data;
 
-    ngx_http_logistics_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_logistics_module);
-
-    if (ctx != NULL) {
-        ngx_http_logistics_idem_release(r, ctx);
-    }
+    ngx_http_logistics_idem_release(ic->request, ic->ctx);
 }
 
 

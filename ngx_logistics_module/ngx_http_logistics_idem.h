@@ -69,6 +69,9 @@ void ngx_http_logistics_idem_header(ngx_http_request_t *r,
 void ngx_http_logistics_idem_body(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, ngx_chain_t *in);
 
+/* an error page after an internal redirect: a 5xx releases the claim */
+void ngx_http_logistics_idem_redirected(ngx_http_request_t *r);
+
 /* $logistics_idempotency */
 void ngx_http_logistics_idem_value(ngx_http_logistics_ctx_t *ctx,
     ngx_str_t *v);

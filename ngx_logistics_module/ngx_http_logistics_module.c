@@ -20,6 +20,8 @@
 #include "ngx_http_logistics_filter.h"
 #include "ngx_http_logistics_idem.h"
 #include "ngx_http_logistics_jwks.h"
+#include "ngx_http_logistics_protect.h"
+#include "ngx_http_logistics_brownout.h"
 #include "ngx_http_logistics_ratelimit.h"
 #include "ngx_http_logistics_shm.h"
 #include "ngx_http_logistics_variables.h"
@@ -135,6 +137,20 @@ static ngx_command_t  ngx_http_logistics_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_logistics_loc_conf_t, deny_log_level),
       &ngx_http_logistics_log_levels },
+
+    { ngx_string("logistics_odoo_status"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_logistics_odoo_status_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("logistics_brownout"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_logistics_brownout_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
 
     { ngx_string("logistics_problem_type_base"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -393,17 +409,26 @@ ngx_http_logistics_init_process(ngx_cycle_t *cycle)
     (void) mallopt(M_TRIM_THRESHOLD, 8 * 1024 * 1024);
 #endif
 
+    if (ngx_http_logistics_protect_init_process(cycle, lmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     if (lmcf->redis == NULL) {
         return NGX_OK;
     }
 
-    return ngx_http_logistics_redis_init_process(cycle, lmcf->redis);
+    if (ngx_http_logistics_redis_init_process(cycle, lmcf->redis) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_logistics_brownout_init_process(cycle, lmcf);
 }
 
 
 static void
 ngx_http_logistics_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_http_logistics_brownout_exit_process();
     ngx_http_logistics_redis_exit_process();
     ngx_http_logistics_jwks_exit();
 }
@@ -498,6 +523,10 @@ ngx_http_logistics_postconfiguration(ngx_conf_t *cf)
         || ngx_http_logistics_idem_init(cf, lmcf) != NGX_OK
         || ngx_http_logistics_issuer_rules(cf, lmcf) != NGX_OK)
     {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_logistics_protect_init(cf, lmcf) != NGX_OK) {
         return NGX_ERROR;
     }
 

@@ -27,6 +27,8 @@
 
 typedef struct ngx_http_logistics_ctx_s  ngx_http_logistics_ctx_t;
 typedef struct ngx_http_logistics_step_s  ngx_http_logistics_step_t;
+typedef struct ngx_http_logistics_protect_conf_s
+    ngx_http_logistics_protect_conf_t;
 
 
 /* what a cached token's verdict depends on, per issuer */
@@ -51,6 +53,8 @@ typedef struct {
     ngx_int_t                   http_host_index;  /* forward step's */
     ngx_int_t                   proxy_host_index;
     ngx_http_logistics_issuer_rules_t  *issuer_rules;  /* by issuer index */
+    ngx_http_logistics_protect_conf_t  *protect;  /* NULL: no API protects
+                                                    its Odoo */
 } ngx_http_logistics_main_conf_t;
 
 

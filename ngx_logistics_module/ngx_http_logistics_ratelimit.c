@@ -517,6 +517,7 @@ ngx_http_logistics_limits_send(void)
                                              ngx_http_logistics_limits_reply,
                                              call, ngx_cycle->log);
     if (call->op != NULL) {
+        ngx_http_logistics_count1(LG_MF_REDIS_COMMANDS, LG_REDIS_CMD_LIMIT);
         return;
     }
 

@@ -244,7 +244,6 @@ ngx_http_logistics_redis_call(const u_char *hash_key, size_t hash_len,
     op->data = data;
 
     ngx_add_timer(&op->timer, ngx_http_logistics_redis.conf->timeout);
-    ngx_http_logistics_count1(LG_MF_REDIS_COMMANDS, LG_REDIS_CMD_LIMIT);
 
     return op;
 }

@@ -26,15 +26,31 @@
  * evicted.  Idempotency records live in a zone of their own that never
  * evicts a record or lock before it expires: a stored response dropped
  * early would let a retry book the shipment twice.
+ *
+ * Beside the tree, a list of permanent blocks: state that must never be
+ * evicted (counters of requests in flight, circuit breakers) and that
+ * workers of every configuration generation share by name.
  */
 
 #define NGX_HTTP_LOGISTICS_EVICT_MAX   8       /* live entries per alloc */
 #define NGX_HTTP_LOGISTICS_SWEEP_MAX   4096    /* entries looked at */
 
+typedef struct ngx_http_logistics_block_s  ngx_http_logistics_block_t;
+
+struct ngx_http_logistics_block_s {
+    ngx_http_logistics_block_t   *next;
+    uint32_t                      hash;
+    u_short                       len;
+    size_t                        size;
+    u_char                       *data;      /* size bytes, 8-aligned */
+    u_char                        name[1];
+};
+
 struct ngx_http_logistics_shctx_s {
     ngx_rbtree_t                  rbtree;
     ngx_rbtree_node_t             sentinel;
     ngx_queue_t                   queue;
+    ngx_http_logistics_block_t   *blocks;     /* permanent, by name */
 };
 
 
@@ -152,10 +168,61 @@ ngx_http_logistics_zone_create(ngx_conf_t *cf, ngx_str_t *name,
         return NULL;
     }
 
+    if (ngx_array_init(&zone->inits, cf->pool, 2,
+                       2 * sizeof(void *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
     shm_zone->init = ngx_http_logistics_zone_init;
     shm_zone->data = zone;
 
     return shm_zone;
+}
+
+
+ngx_int_t
+ngx_http_logistics_zone_on_init(ngx_conf_t *cf, ngx_shm_zone_t *shm_zone,
+    ngx_http_logistics_zone_init_pt handler, void *data)
+{
+    void                       **h;
+    ngx_http_logistics_zone_t   *zone;
+
+    zone = shm_zone->data;
+
+    h = ngx_array_push(&zone->inits);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h[0] = (void *) handler;
+    h[1] = data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_logistics_zone_ready(ngx_shm_zone_t *shm_zone)
+{
+    void                            **h;
+    ngx_uint_t                        i;
+    ngx_http_logistics_zone_t        *zone;
+    ngx_http_logistics_zone_init_pt   handler;
+
+    zone = shm_zone->data;
+    h = zone->inits.elts;
+
+    for (i = 0; i < zone->inits.nelts; i++) {
+        handler = (ngx_http_logistics_zone_init_pt) h[2 * i];
+
+        if (handler(shm_zone, h[2 * i + 1]) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }
 
 
@@ -173,14 +240,14 @@ ngx_http_logistics_zone_init(ngx_shm_zone_t *shm_zone, void *data)
         /* a reload: keep every counter */
         zone->sh = ozone->sh;
         zone->shpool = ozone->shpool;
-        return NGX_OK;
+        return ngx_http_logistics_zone_ready(shm_zone);
     }
 
     zone->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
 
     if (shm_zone->shm.exists) {
         zone->sh = zone->shpool->data;
-        return NGX_OK;
+        return ngx_http_logistics_zone_ready(shm_zone);
     }
 
     zone->sh = ngx_slab_alloc(zone->shpool,
@@ -194,6 +261,7 @@ ngx_http_logistics_zone_init(ngx_shm_zone_t *shm_zone, void *data)
     ngx_rbtree_init(&zone->sh->rbtree, &zone->sh->sentinel,
                     ngx_http_logistics_rbtree_insert);
     ngx_queue_init(&zone->sh->queue);
+    zone->sh->blocks = NULL;
 
     len = sizeof(" in logistics_zone \"\"") + shm_zone->shm.name.len;
 
@@ -207,7 +275,80 @@ ngx_http_logistics_zone_init(ngx_shm_zone_t *shm_zone, void *data)
 
     zone->shpool->log_nomem = 0;
 
-    return NGX_OK;
+    return ngx_http_logistics_zone_ready(shm_zone);
+}
+
+
+void *
+ngx_http_logistics_zone_block(ngx_shm_zone_t *shm_zone, const u_char *name,
+    size_t len, size_t size)
+{
+    u_char                      *p;
+    uint32_t                     hash;
+    ngx_http_logistics_block_t  *b;
+    ngx_http_logistics_zone_t   *zone;
+
+    zone = shm_zone->data;
+    hash = ngx_crc32_short((u_char *) name, len);
+
+    if (len > 65535) {
+        return NULL;
+    }
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    for (b = zone->sh->blocks; b != NULL; b = b->next) {
+        if (b->hash == hash && b->len == len
+            && ngx_memcmp(b->name, name, len) == 0)
+        {
+            ngx_shmtx_unlock(&zone->shpool->mutex);
+            return b->size == size ? b->data : NULL;
+        }
+    }
+
+    p = ngx_slab_calloc_locked(zone->shpool,
+                               sizeof(ngx_http_logistics_block_t) + len + 8
+                               + size);
+    if (p == NULL) {
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        return NULL;
+    }
+
+    b = (ngx_http_logistics_block_t *) p;
+    b->hash = hash;
+    b->len = (u_short) len;
+    b->size = size;
+    ngx_memcpy(b->name, name, len);
+    b->data = ngx_align_ptr(b->name + len, 8);
+
+    b->next = zone->sh->blocks;
+    zone->sh->blocks = b;
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    return b->data;
+}
+
+
+void *
+ngx_http_logistics_zone_calloc(ngx_shm_zone_t *shm_zone, size_t size)
+{
+    ngx_http_logistics_zone_t  *zone;
+
+    zone = shm_zone->data;
+
+    return ngx_slab_calloc(zone->shpool, size);
+}
+
+
+void
+ngx_http_logistics_zone_free(ngx_shm_zone_t *shm_zone, void *p)
+{
+    ngx_http_logistics_zone_t  *zone;
+
+    zone = shm_zone->data;
+
+    ngx_slab_free(zone->shpool, p);
 }
 
 

@@ -26,11 +26,16 @@ typedef struct {
 
 typedef struct ngx_http_logistics_shctx_s  ngx_http_logistics_shctx_t;
 
+/* run once the zone is ready, at every (re)load, in the master */
+typedef ngx_int_t (*ngx_http_logistics_zone_init_pt)(ngx_shm_zone_t *shm_zone,
+    void *data);
+
 typedef struct {
     ngx_http_logistics_shctx_t   *sh;
     ngx_slab_pool_t              *shpool;
     ngx_uint_t                    keep_live;  /* never evict what has not
                                                  expired */
+    ngx_array_t                   inits;      /* of init handlers */
 } ngx_http_logistics_zone_t;
 
 
@@ -54,6 +59,31 @@ ngx_shm_zone_t *ngx_http_logistics_zone_add_kept(ngx_conf_t *cf,
 ngx_int_t ngx_http_logistics_zone_limit(ngx_shm_zone_t *shm_zone,
     ngx_http_logistics_limit_t *limits, ngx_uint_t n, int64_t now,
     ngx_log_t *log);
+
+
+/*
+ * Someone else's part of the zone is set up when the zone is ready: for
+ * a new zone and for one kept across a reload alike, in the master,
+ * before any worker of the new configuration runs.  A handler that fails
+ * fails the (re)load.
+ */
+ngx_int_t ngx_http_logistics_zone_on_init(ngx_conf_t *cf,
+    ngx_shm_zone_t *shm_zone, ngx_http_logistics_zone_init_pt handler,
+    void *data);
+
+/*
+ * A block of "size" bytes that lives as long as the zone, across
+ * reloads, never evicted nor freed (in-flight counters, circuit
+ * breakers, the brownout level): the block of that name, created
+ * zero-filled the first time.  NULL when the zone is full, or when a
+ * block of that name has another size.  Takes the zone lock.
+ */
+void *ngx_http_logistics_zone_block(ngx_shm_zone_t *shm_zone,
+    const u_char *name, size_t len, size_t size);
+
+/* memory of the zone for its owner's records (freed with _free) */
+void *ngx_http_logistics_zone_calloc(ngx_shm_zone_t *shm_zone, size_t size);
+void ngx_http_logistics_zone_free(ngx_shm_zone_t *shm_zone, void *p);
 
 
 /*

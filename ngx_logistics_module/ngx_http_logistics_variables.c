@@ -30,7 +30,9 @@ typedef enum {
     NGX_HTTP_LOGISTICS_VAR_SPAN_ID,
     NGX_HTTP_LOGISTICS_VAR_TRACEPARENT,
     NGX_HTTP_LOGISTICS_VAR_RATELIMIT_REMAINING,
-    NGX_HTTP_LOGISTICS_VAR_SCHEMA_ERRORS
+    NGX_HTTP_LOGISTICS_VAR_SCHEMA_ERRORS,
+    NGX_HTTP_LOGISTICS_VAR_PRIORITY,
+    NGX_HTTP_LOGISTICS_VAR_ODOO_IN_FLIGHT
 } ngx_http_logistics_var_e;
 
 
@@ -104,6 +106,13 @@ static ngx_http_variable_t  ngx_http_logistics_vars[] = {
     { ngx_string("logistics_schema_errors"), NULL,
       ngx_http_logistics_variable,
       NGX_HTTP_LOGISTICS_VAR_SCHEMA_ERRORS, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("logistics_priority"), NULL, ngx_http_logistics_variable,
+      NGX_HTTP_LOGISTICS_VAR_PRIORITY, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("logistics_odoo_in_flight"), NULL,
+      ngx_http_logistics_variable, NGX_HTTP_LOGISTICS_VAR_ODOO_IN_FLIGHT,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -220,6 +229,25 @@ ngx_http_logistics_variable(ngx_http_request_t *r,
     case NGX_HTTP_LOGISTICS_VAR_UPSTREAM_HOST:
         /* ngx_http_logistics_upstream_host() */
         break;
+
+    case NGX_HTTP_LOGISTICS_VAR_PRIORITY:
+        if (ngx_http_logistics_protect_priority_value(r, ctx, &value)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        break;
+
+    case NGX_HTTP_LOGISTICS_VAR_ODOO_IN_FLIGHT:
+        if (ngx_http_logistics_protect_in_flight_value(r, ctx, &value)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        break;
+
     default:
         if (ngx_http_logistics_audit_value(r, ctx,
                                            (ngx_http_logistics_var_e) data,

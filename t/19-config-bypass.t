@@ -42,6 +42,11 @@ my @refused = (
       "            error_page 404 /v2/fallback.json;\n",
       "        location ~ \\.json\$ { proxy_pass http://odoo; }\n",
       qr{error_page \.\.\. /v2/fallback\.json} ],
+    [ 'error_page into a static location with try_files',
+      "            error_page 502 /down/x;\n",
+      "        location /down/ { root %%TESTDIR%%; try_files \$uri \@plain; }\n"
+      . "        location \@plain { proxy_pass http://odoo; }\n",
+      qr{error_page \.\.\. /down/x} ],
     [ 'error_page with a variable target',
       "            error_page 404 /plain/\$uri;\n", '', qr/error_page/ ],
 );
@@ -63,6 +68,12 @@ my @accepted = (
       "            error_page 502 = \@gw;\n",
       "        location \@gw { logistics_gateway on; proxy_pass http://odoo; }\n" ],
     [ 'rewrite ... break', "            rewrite ^/x(/.*)\$ \$1 break;\n", '' ],
+    [ 'error_page into a static page',
+      "            error_page 502 504 /odoo-down.json;\n",
+      "        location = /odoo-down.json { internal; root %%TESTDIR%%; }\n" ],
+    [ 'error_page into a named location that returns',
+      "            error_page 502 = \@down;\n",
+      "        location \@down { return 503 '{\"odoo\":\"down\"}'; }\n" ],
 );
 
 for my $c (@accepted) {

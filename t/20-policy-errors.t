@@ -322,6 +322,94 @@ my @cases = (
     [ 'a SAN without its type', sub {
           $_[0]{partners}{acme}{mtls} = { sans => ['spiffe://logistics/3pl'] } },
       qr/\$\.partners\.acme\.mtls\.sans\[0\]: must start with the SAN's type: "dns:", "uri:" or "email:"/ ],
+
+    # protect Odoo: the APIs' odoo sections, priorities, partner caps
+    [ 'typo in an odoo section', sub {
+          $_[0]{apis}{shipments}{odoo} = { max_inflight => 8 } },
+      qr/\$\.apis\.shipments\.odoo\.max_inflight: unknown field/ ],
+    [ 'odoo section without max_in_flight', sub {
+          $_[0]{apis}{shipments}{odoo} = { critical_reserve => '20%' } },
+      qr/\$\.apis\.shipments\.odoo: missing required field "max_in_flight"/ ],
+    [ 'odoo max_in_flight 0', sub {
+          $_[0]{apis}{shipments}{odoo} = { max_in_flight => 0 } },
+      qr/\.odoo\.max_in_flight: must be an integer from 1 to 1000000/ ],
+    [ 'critical_reserve over 100%', sub {
+          $_[0]{apis}{shipments}{odoo} = { max_in_flight => 8,
+                                           critical_reserve => '120%' } },
+      qr/\.odoo\.critical_reserve: invalid percentage "120%"/ ],
+    [ 'critical_reserve in slots over the budget', sub {
+          $_[0]{apis}{shipments}{odoo} = { max_in_flight => 8,
+                                           critical_reserve => 9 } },
+      qr/\.odoo\.critical_reserve: must be an integer from 0 to 8/ ],
+    [ 'deferrable_cap above what non-critical traffic may hold', sub {
+          $_[0]{apis}{shipments}{odoo} = { max_in_flight => 8,
+              critical_reserve => '50%', deferrable_cap => '75%' } },
+      qr/\.odoo\.deferrable_cap: deferrable_cap must be between 0 and max_in_flight - critical_reserve \(here 6 of 8 slots\)/ ],
+    [ 'max_wait too long', sub {
+          $_[0]{apis}{shipments}{odoo} = { max_in_flight => 8,
+                                           max_wait => '20s' } },
+      qr/\.odoo\.max_wait: invalid duration "20s" \(e\.g\. "200ms", at most 10s\)/ ],
+    [ 'retry_after under a second', sub {
+          $_[0]{apis}{shipments}{odoo} = { max_in_flight => 8,
+                                           retry_after => '500ms' } },
+      qr/\.odoo\.retry_after: invalid duration "500ms"/ ],
+    [ 'breaker neither object nor false', sub {
+          $_[0]{apis}{shipments}{odoo} = { max_in_flight => 8,
+                                           breaker => 'on' } },
+      qr/\.odoo\.breaker: must be an object of breaker settings, or false/ ],
+    [ 'typo in breaker settings', sub {
+          $_[0]{apis}{shipments}{odoo} = { max_in_flight => 8,
+                                           breaker => { cooldown => '5s' } } },
+      qr/\.odoo\.breaker\.cooldown: unknown field/ ],
+    [ 'breaker window not divisible into buckets', sub {
+          $_[0]{apis}{shipments}{odoo} = { max_in_flight => 8,
+              breaker => { window => '10s', buckets => 3 } } },
+      qr/\.odoo\.breaker\.window: 10000ms is not a whole number of milliseconds per bucket \(3 buckets\)/ ],
+    [ 'breaker failure_ratio 0%', sub {
+          $_[0]{apis}{shipments}{odoo} = { max_in_flight => 8,
+              breaker => { failure_ratio => '0%' } } },
+      qr/\.odoo\.breaker\.failure_ratio: must be from 1% to 100%/ ],
+    [ 'breaker failure_ratio as a number', sub {
+          $_[0]{apis}{shipments}{odoo} = { max_in_flight => 8,
+              breaker => { failure_ratio => 0.5 } } },
+      qr/\.odoo\.breaker\.failure_ratio: must be a percentage such as "50%"/ ],
+    [ 'too many half-open probes', sub {
+          $_[0]{apis}{shipments}{odoo} = { max_in_flight => 8,
+              breaker => { half_open_probes => 64 } } },
+      qr/\.odoo\.breaker\.half_open_probes: must be an integer from 1 to 63/ ],
+    [ 'unknown route priority', sub {
+          $_[0]{apis}{shipments}{odoo} = { max_in_flight => 8 };
+          $_[0]{apis}{shipments}{routes}[0]{priority} = 'urgent' },
+      qr/\$\.apis\.shipments\.routes\[0\]\.priority: must be "critical", "normal" or "deferrable"/ ],
+    [ 'breaker_group without an odoo section', sub {
+          $_[0]{apis}{other} = { versions => { v1 => { upstream_prefix => '' } },
+              routes => [{ id => 'o', method => 'GET', path => '/o',
+                           scopes => [], breaker_group => 'g' }] };
+          $_[0]{apis}{shipments}{odoo} = { max_in_flight => 8 } },
+      qr/\$\.apis\.other\.routes\[0\]\.breaker_group: API "other" has no "odoo" section: there is no breaker to group/ ],
+    [ 'breaker_group with the breaker off', sub {
+          $_[0]{apis}{shipments}{odoo} = { max_in_flight => 8,
+                                           breaker => JSON::PP::false };
+          $_[0]{apis}{shipments}{routes}[1]{breaker_group} = 'reads' },
+      qr/\.routes\[1\]\.breaker_group: the breaker of API "shipments" is off/ ],
+    [ 'bad breaker_group name', sub {
+          $_[0]{apis}{shipments}{odoo} = { max_in_flight => 8 };
+          $_[0]{apis}{shipments}{routes}[1]{breaker_group} = 'Reads' },
+      qr/\.routes\[1\]\.breaker_group: must be a group name/ ],
+    [ 'partner max_in_flight as a string', sub {
+          $_[0]{apis}{shipments}{odoo} = { max_in_flight => 8 };
+          $_[0]{partners}{acme}{max_in_flight} = '2' },
+      qr/\$\.partners\.acme\.max_in_flight: must be an integer from 1 to 1000000/ ],
+    [ 'unknown partner priority_ceiling', sub {
+          $_[0]{apis}{shipments}{odoo} = { max_in_flight => 8 };
+          $_[0]{partners}{acme}{priority_ceiling} = 'low' },
+      qr/\$\.partners\.acme\.priority_ceiling: must be "critical", "normal" or "deferrable"/ ],
+    [ 'a priority while no API protects Odoo', sub {
+          $_[0]{apis}{shipments}{routes}[0]{priority} = 'critical' },
+      qr/\$\.apis\.shipments\.routes\[0\]\.priority: no API has an "odoo" section, so this would apply to nothing/ ],
+    [ 'a partner cap while no API protects Odoo', sub {
+          $_[0]{partners}{acme}{max_in_flight} = 4 },
+      qr/\$\.partners\.acme\.max_in_flight: no API has an "odoo" section, so this would apply to nothing/ ],
 );
 
 # a valid policy passes both checks
@@ -334,6 +422,23 @@ like($out, qr/^\Q$good\E: ok \(1 files, 2 scopes, 1 partners, 1 keys, 1 APIs, 2 
 
 my ($rc, $text) = nginx_t($good);
 is($rc, 0, 'valid policy: nginx -t succeeds') or diag $text;
+
+# a protected policy needs the zone for its counters
+
+my $prot = base();
+$prot->{apis}{shipments}{odoo} = { max_in_flight => 8,
+                                   critical_reserve => '25%' };
+$prot->{apis}{shipments}{routes}[0]{priority} = 'critical';
+$prot->{partners}{acme}{max_in_flight} = 2;
+my $protected = write_file('protected/policy.json', $json->encode($prot));
+$out = `$cli check $protected 2>&1`;
+is($?, 0, 'a policy with an odoo section passes check') or diag $out;
+($rc, $text) = nginx_t($protected);
+isnt($rc, 0, 'nginx -t without logistics_zone fails');
+like($text, qr/\[emerg\].*protects Odoo .*add "logistics_zone name:size"/,
+     'and asks for the zone');
+($rc, $text) = nginx_t($protected, 'logistics_zone z:1m;');
+is($rc, 0, 'with the zone it passes') or diag $text;
 
 # like nginx's include, a wildcard may match nothing (no such folder yet)
 my $p = base();
@@ -441,7 +546,8 @@ done_testing();
 
 
 sub nginx_t {
-    my ($policy) = @_;
+    my ($policy, $extra) = @_;
+    $extra //= '';
 
     my $conf = write_file("nginx-$$.conf", <<EOF);
 load_module $module;
@@ -450,6 +556,7 @@ pid $dir/nginx.pid;
 events { }
 http {
     logistics_policy $policy;
+    $extra
     server {
         listen 127.0.0.1:1;
         location / { logistics_gateway on; proxy_pass http://127.0.0.1:2; }

@@ -20,6 +20,9 @@ int lg_cli_redis_cleanup(int argc, char **argv);
 /* revoke one token id of a partner in Redis; 2 means usage */
 int lg_cli_revoke_token(int argc, char **argv);
 
+/* set or lift the brownout level of every gateway node; 2 means usage */
+int lg_cli_degrade(int argc, char **argv);
+
 /*
  * webhook-sign, webhook-verify, webhook-keygen: 0 done (verify: the
  * request verifies), 1 refused or failed, 2 unusable arguments or files

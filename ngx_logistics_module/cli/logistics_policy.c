@@ -52,6 +52,9 @@ lg_cli_usage(FILE *out)
         "[--ttl SECONDS]\n"
         "       logistics-policy redis-cleanup POLICY REDIS-OPTIONS "
         "[--dry-run]\n"
+        "       logistics-policy degrade --level deferrable|normal|off "
+        "[--ttl 15m]\n"
+        "                        REDIS-OPTIONS\n"
         "       logistics-policy validate --schema SCHEMA "
         "[--format-assertion]\n"
         "                                 [--time RUNS] INSTANCE...\n"
@@ -85,6 +88,10 @@ lg_cli_usage(FILE *out)
         "        not have: partners and routes that left it, or lost their\n"
         "        limit.  SCAN on every data node; --dry-run only lists them.\n"
         "        Run it after the reload that removed them\n"
+        "degrade  brownout: every node sheds deferrable (or normal and\n"
+        "        deferrable) requests of protected APIs with 503 degraded\n"
+        "        within a second, until the ttl ends or --level off (key\n"
+        "        lg:brownout); critical requests are never shed\n"
         "validate  check JSON documents against a JSON Schema (2020-12, or\n"
         "        draft-07 by $schema) exactly as the gateway does; print\n"
         "        \"valid PATH\" or \"invalid PATH: LOCATION: reason\" (first\n"
@@ -568,6 +575,16 @@ main(int argc, char **argv)
 
     if (strcmp(argv[1], "redis-cleanup") == 0) {
         rc = lg_cli_redis_cleanup(argc - 2, argv + 2);
+
+        if (rc == 2) {
+            lg_cli_usage(stderr);
+        }
+
+        return rc;
+    }
+
+    if (strcmp(argv[1], "degrade") == 0) {
+        rc = lg_cli_degrade(argc - 2, argv + 2);
 
         if (rc == 2) {
             lg_cli_usage(stderr);

@@ -8,9 +8,11 @@
  * "logistics-policy suspend | reinstate | revoke-token": the security
  * team's switch for a partner (or one token) on every gateway node at
  * once, through the Redis keys the nodes check on every request
- * (lg:{partner}:suspended, lg:{partner}:jti:JTI).  It reaches Redis the
- * way the gateway does: one node, a Sentinel group or a Cluster, over
- * TLS with the certificate and host name checked unless told otherwise.
+ * (lg:{partner}:suspended, lg:{partner}:jti:JTI).  "degrade" is the
+ * operator's brownout switch (lg:brownout, which every node reads twice
+ * a second).  It reaches Redis the way the gateway does: one node, a
+ * Sentinel group or a Cluster, over TLS with the certificate and host
+ * name checked unless told otherwise.
  */
 
 
@@ -25,8 +27,10 @@
 #include "lg_policy.h"
 #include "logistics_cli.h"
 #include "logistics_redis_conn.h"
+#include "lg_protect.h"
 #include "lg_redis_cluster.h"
 #include "lg_redis_sentinel.h"
+#include "lg_time.h"
 
 
 /* a redirect chain longer than this is a cluster in trouble */
@@ -48,8 +52,8 @@ typedef struct {
     const char          *sentinel_user;
     const char          *sentinel_password_file;
     const char          *ttl_text;
-    int                  db;
     int                  dry_run;           /* redis-cleanup */
+    int                  db;
     int                  tls_flag;
     int                  tls_verify;        /* -1: not given (on) */
     const char          *tls_ca;
@@ -106,15 +110,17 @@ static const lg_cli_redis_option_t  lg_cli_redis_options[] = {
 static int lg_cli_redis_parse(int argc, char **argv, int first,
     int allow_ttl, lg_cli_redis_opts_t *o);
 static int lg_cli_redis_check(lg_cli_redis_opts_t *o, int allow_ttl);
-static char *lg_cli_read_secret(const char *file);
-static int lg_cli_partner_ok(const char *partner);
 static int lg_cli_redis_prepare(lg_cli_redis_opts_t *o);
 static int lg_cli_cleanup_node(lg_cli_conn_t *c, const lg_policy_t *policy,
     int dry_run, size_t *found);
 static int lg_cli_limit_key_departed(const lg_policy_t *policy,
     const char *key, size_t len);
+static char *lg_cli_read_secret(const char *file);
+static int lg_cli_partner_ok(const char *partner);
 static int lg_cli_redis_key(lg_cli_redis_opts_t *o, const char *key,
     int set, const char *done);
+static int lg_cli_redis_run(lg_cli_redis_opts_t *o, const char *key,
+    int argc, const char **argv, const char *done);
 static void lg_cli_redis_opts_free(lg_cli_redis_opts_t *o);
 static lg_cli_conn_t *lg_cli_node_open(lg_cli_redis_opts_t *o,
     const lg_redis_addr_t *addr, const char *unix_path);
@@ -133,7 +139,7 @@ void
 lg_cli_redis_usage(FILE *out)
 {
     fprintf(out,
-        "Redis options of suspend, reinstate, revoke-token and\n"
+        "Redis options of suspend, reinstate, revoke-token, degrade and\n"
         "redis-cleanup, one of:\n"
         "        --redis HOST:PORT | --redis unix:PATH      one node\n"
         "        --sentinel NAME --sentinels HOST:PORT,...  the master of\n"
@@ -751,10 +757,8 @@ static int
 lg_cli_redis_key(lg_cli_redis_opts_t *o, const char *key, int set,
     const char *done)
 {
-    int          i, argc;
+    int          argc;
     char         ttl[32];
-    size_t       argvlen[5];
-    redisReply  *reply;
     const char  *argv[5];
 
     if (set && o->ttl) {
@@ -768,10 +772,6 @@ lg_cli_redis_key(lg_cli_redis_opts_t *o, const char *key, int set,
     }
 
     fflush(stdout);
-
-    if (lg_cli_redis_prepare(o) != 0) {
-        return 1;
-    }
 
     argc = 0;
     argv[argc++] = set ? "SET" : "DEL";
@@ -787,7 +787,25 @@ lg_cli_redis_key(lg_cli_redis_opts_t *o, const char *key, int set,
         argv[argc++] = ttl;
     }
 
-    for (i = 0; i < argc; i++) {
+    return lg_cli_redis_run(o, key, argc, argv, done);
+}
+
+
+/* one command on the key's node, however Redis is reached */
+
+static int
+lg_cli_redis_run(lg_cli_redis_opts_t *o, const char *key, int argc,
+    const char **argv, const char *done)
+{
+    int          i;
+    size_t       argvlen[8];
+    redisReply  *reply;
+
+    if (lg_cli_redis_prepare(o) != 0) {
+        return 1;
+    }
+
+    for (i = 0; i < argc && i < 8; i++) {
         argvlen[i] = strlen(argv[i]);
     }
 
@@ -883,6 +901,146 @@ lg_cli_suspend(int argc, char **argv, int suspend)
 
     rc = lg_cli_redis_key(&o, key, suspend, done);
     lg_cli_redis_opts_free(&o);
+
+    return rc;
+}
+
+
+/*
+ * degrade --level deferrable|normal|off [--ttl 15m] REDIS-OPTIONS: every
+ * gateway node sheds that class (503 degraded) within a second, until
+ * the ttl runs out or "--level off".  The value carries its own expiry
+ * (lg_protect.h), and PX lets Redis drop it on time as well.
+ */
+
+int
+lg_cli_degrade(int argc, char **argv)
+{
+    int                   i, n, rc;
+    char                  value[LG_BROWNOUT_ENCODED_MAX], px[32];
+    char                  done[256], **rest;
+    int64_t               ttl, now;
+    const char           *level_text, *ttl_text, *cmd[5];
+    struct timespec       ts;
+    lg_brownout_t         b;
+    lg_cli_redis_opts_t   o;
+
+    memset(&o, 0, sizeof(o));
+
+    level_text = NULL;
+    ttl_text = NULL;
+
+    /* --level and --ttl are ours, the rest are Redis options */
+
+    rest = calloc((size_t) argc + 1, sizeof(char *));
+    if (rest == NULL) {
+        return 1;
+    }
+
+    n = 0;
+
+    for (i = 0; i < argc; i++) {
+        if ((strcmp(argv[i], "--level") == 0 || strcmp(argv[i], "--ttl") == 0)
+            && i + 1 < argc)
+        {
+            if (argv[i][2] == 'l') {
+                level_text = argv[++i];
+
+            } else {
+                ttl_text = argv[++i];
+            }
+
+            continue;
+        }
+
+        rest[n++] = argv[i];
+    }
+
+    rc = 2;
+
+    if (level_text == NULL
+        || lg_brownout_level_parse(level_text, strlen(level_text), &b.level)
+           != 0)
+    {
+        fprintf(stderr, "degrade needs --level deferrable, normal or off\n");
+        goto done;
+    }
+
+    ttl = 0;
+
+    if (ttl_text != NULL) {
+        if (b.level == LG_BROWNOUT_OFF) {
+            fprintf(stderr, "--level off takes no --ttl\n");
+            goto done;
+        }
+
+        if (lg_duration_parse(ttl_text, strlen(ttl_text), &ttl) != 0
+            || ttl < 1000 || ttl > 7 * 86400 * 1000)
+        {
+            fprintf(stderr, "--ttl takes a duration from 1s to 7d, such as "
+                    "15m or 2h\n");
+            goto done;
+        }
+    }
+
+    if (lg_cli_redis_parse(n, rest, 0, 0, &o) != 0) {
+        goto done;
+    }
+
+    if (b.level == LG_BROWNOUT_OFF) {
+        printf("redis-cli -h ... DEL '%s'\n", LG_BROWNOUT_REDIS_KEY);
+        fflush(stdout);
+
+        cmd[0] = "DEL";
+        cmd[1] = LG_BROWNOUT_REDIS_KEY;
+
+        rc = lg_cli_redis_run(&o, LG_BROWNOUT_REDIS_KEY, 2, cmd,
+                              "brownout lifted on every gateway node "
+                              "(within a second)");
+        goto done;
+    }
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    now = (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+
+    b.expires = ttl ? now + ttl : 0;
+
+    if (lg_brownout_encode(&b, value, sizeof(value)) == 0) {
+        rc = 1;
+        goto done;
+    }
+
+    cmd[0] = "SET";
+    cmd[1] = LG_BROWNOUT_REDIS_KEY;
+    cmd[2] = value;
+
+    if (ttl) {
+        snprintf(px, sizeof(px), "%lld", (long long) ttl);
+        cmd[3] = "PX";
+        cmd[4] = px;
+
+        printf("redis-cli -h ... SET '%s' '%s' PX %s\n",
+               LG_BROWNOUT_REDIS_KEY, value, px);
+
+        snprintf(done, sizeof(done), "brownout level \"%s\" on every gateway "
+                 "node within a second, for %s", level_text, ttl_text);
+
+    } else {
+        printf("redis-cli -h ... SET '%s' '%s'\n", LG_BROWNOUT_REDIS_KEY,
+               value);
+
+        snprintf(done, sizeof(done), "brownout level \"%s\" on every gateway "
+                 "node within a second, until \"--level off\"", level_text);
+    }
+
+    fflush(stdout);
+
+    rc = lg_cli_redis_run(&o, LG_BROWNOUT_REDIS_KEY, ttl ? 5 : 3, cmd, done);
+
+done:
+
+    lg_cli_redis_opts_free(&o);
+    free(rest);
 
     return rc;
 }

@@ -199,6 +199,31 @@ lg_budget_read(const lg_budget_api_t *api, lg_budget_snapshot_t *snap)
 }
 
 
+int64_t
+lg_budget_reclaim(int64_t *counter, int64_t n)
+{
+    int64_t  v, take;
+
+    if (n <= 0) {
+        return 0;
+    }
+
+    v = lg_atomic_load(counter);
+
+    for ( ;; ) {
+        take = v < n ? v : n;
+
+        if (take <= 0) {
+            return 0;
+        }
+
+        if (lg_atomic_cas(counter, &v, v - take)) {
+            return take;
+        }
+    }
+}
+
+
 /* takes one unit if the counter is below "limit"; never goes above it */
 
 static int

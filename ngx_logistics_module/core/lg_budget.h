@@ -134,5 +134,12 @@ int lg_budget_release(lg_budget_ticket_t *ticket);
 
 void lg_budget_read(const lg_budget_api_t *api, lg_budget_snapshot_t *snap);
 
+/*
+ * Takes back "n" units that a process which died still held (its
+ * tickets will never be released): subtracts them without going below
+ * 0 and returns how many were subtracted.
+ */
+int64_t lg_budget_reclaim(int64_t *counter, int64_t n);
+
 
 #endif /* _LG_BUDGET_H_INCLUDED_ */

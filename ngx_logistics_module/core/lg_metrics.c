@@ -100,6 +100,14 @@ static const lg_decision_word_t  lg_decisions[LG_DECISION_LAST] = {
       "the original response was too large to keep" },
     { lg_s("idempotency-store-full"), 503, LG_PROBLEM_UNAVAILABLE,
       "the idempotency zone is full of live records" },
+    { lg_s("concurrency-limited"), 429, LG_PROBLEM_CONCURRENCY_LIMITED,
+      "the partner holds its max_in_flight requests inside Odoo" },
+    { lg_s("odoo-saturated"), 503, LG_PROBLEM_ODOO_SATURATED,
+      "no Odoo slot is free for the request's priority class" },
+    { lg_s("odoo-unavailable"), 503, LG_PROBLEM_ODOO_UNAVAILABLE,
+      "the circuit breaker in front of Odoo is open" },
+    { lg_s("degraded"), 503, LG_PROBLEM_DEGRADED,
+      "the brownout sheds the request's priority class" },
     { lg_s("internal-error"), 500, LG_PROBLEM_INTERNAL,
       "the gateway failed" },
     { lg_s("gateway-bypassed"), 500, LG_PROBLEM_INTERNAL,
@@ -129,7 +137,7 @@ static const char *const  lg_backend_words[] = { "zone", "redis" };
 static const char *const  lg_rate_words[] = { "allowed", "limited" };
 
 static const char *const  lg_redis_command_words[] = {
-    "limit", "store", "setup"
+    "limit", "store", "setup", "poll"
 };
 
 static const char *const  lg_redis_error_words[] = {

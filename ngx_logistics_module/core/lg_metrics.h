@@ -82,6 +82,10 @@ typedef enum {
     LG_DECISION_IDEMPOTENCY_MISMATCH,
     LG_DECISION_IDEMPOTENCY_RESPONSE_GONE,
     LG_DECISION_IDEMPOTENCY_STORE_FULL,
+    LG_DECISION_CONCURRENCY_LIMITED,
+    LG_DECISION_ODOO_SATURATED,
+    LG_DECISION_ODOO_UNAVAILABLE,
+    LG_DECISION_DEGRADED,
     LG_DECISION_INTERNAL_ERROR,
     LG_DECISION_GATEWAY_BYPASSED,
     LG_DECISION_NONE,              /* "-": ended before a decision */
@@ -151,6 +155,7 @@ typedef enum {
     LG_REDIS_CMD_LIMIT = 0,        /* the limit script of a request */
     LG_REDIS_CMD_STORE,            /* writes nobody waits for */
     LG_REDIS_CMD_SETUP,            /* AUTH, SELECT, SCRIPT LOAD */
+    LG_REDIS_CMD_POLL,             /* the brownout level, each second */
     LG_REDIS_CMD_LAST
 } lg_redis_command_e;
 

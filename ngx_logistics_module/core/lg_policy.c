@@ -38,7 +38,9 @@ static int lg_policy_digest(lg_compile_t *c);
  * that may be spread over included files, each after the sections it
  * refers to: scopes before everything that lists scopes, issuers and
  * apis before the partners bound to them and limited on them.  "$schema"
- * is only allowed, for editors.
+ * is only allowed, for editors.  A row without a name is a pass over
+ * members of other sections once they compiled ("protect" reads the
+ * APIs' "odoo", the routes' "priority" and the partners' caps).
  */
 
 static const lg_policy_section_t  lg_policy_sections[] = {
@@ -53,6 +55,7 @@ static const lg_policy_section_t  lg_policy_sections[] = {
     { "issuers",     1, lg_compile_issuers,     lg_finish_issuers },
     { "apis",        1, lg_compile_apis,        lg_finish_apis },
     { "partners",    1, lg_compile_partners,    lg_finish_partners },
+    { NULL,          0, lg_compile_protect,     NULL },
 };
 
 #define LG_NSECTIONS                                                          \
@@ -299,7 +302,9 @@ lg_add_doc(lg_compile_t *c, const char *file, int root)
     n = 0;
 
     for (i = 0; i < LG_NSECTIONS; i++) {
-        if (root || lg_policy_sections[i].included) {
+        if (lg_policy_sections[i].name != NULL
+            && (root || lg_policy_sections[i].included))
+        {
             allowed[n++] = lg_policy_sections[i].name;
         }
     }

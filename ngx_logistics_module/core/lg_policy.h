@@ -60,6 +60,7 @@ typedef struct lg_version_s   lg_version_t;
 typedef struct lg_route_s     lg_route_t;
 typedef struct lg_node_s      lg_node_t;
 typedef struct lg_issuer_s    lg_issuer_t;
+typedef struct lg_protect_conf_s  lg_protect_conf_t;
 
 
 typedef struct {
@@ -254,6 +255,8 @@ struct lg_policy_s {
     lg_str_t              warnings[LG_POLICY_MAX_WARNINGS];
     size_t                nwarnings;   /* "file: json.path: reason", for
                                           nginx -t and the CLI to show */
+    lg_protect_conf_t    *protect;     /* lg_policy_protect.h; NULL: no
+                                          API protects its Odoo */
     unsigned              has_limits:1;
 };
 

@@ -37,7 +37,7 @@ static void lg_point_at_route(lg_compile_t *c, size_t index);
 
 
 static const char *const  lg_api_fields[] = {
-    "versions", "routes", "forward_headers", NULL
+    "versions", "routes", "forward_headers", "odoo", NULL
 };
 
 static const char *const  lg_api_required[] = { "versions", "routes", NULL };

@@ -25,6 +25,9 @@
  *                         idempotency, body sizes, schemas
  *   lg_policy_partners.c  "partners": keys, limits, credentials, mtls
  *   lg_policy_issuers.c   "issuers" and partners' "jwt" bindings
+ *   lg_policy_protect.c   "protect Odoo": the APIs' "odoo", the routes'
+ *                         "priority" and "breaker_group", the partners'
+ *                         "max_in_flight" and "priority_ceiling"
  *   lg_policy_lookup.c    what requests look up in a compiled policy
  *
  * A new section is a new file with its compile function (and a finish
@@ -86,7 +89,7 @@ struct lg_compile_s {
  */
 
 typedef struct {
-    const char      *name;
+    const char      *name;           /* NULL: a pass, no member */
     unsigned         included:1;     /* may appear in included files too */
     lg_section_pt    compile;        /* NULL: allowed and ignored */
     lg_section_pt    finish;         /* NULL: nothing to finish */
@@ -147,6 +150,7 @@ int lg_compile_apis(lg_compile_t *c);
 int lg_finish_apis(lg_compile_t *c);
 int lg_compile_partners(lg_compile_t *c);
 int lg_finish_partners(lg_compile_t *c);
+int lg_compile_protect(lg_compile_t *c);
 
 /* used by sections other than their own */
 

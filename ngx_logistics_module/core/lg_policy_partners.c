@@ -61,7 +61,7 @@ static int lg_compile_names(lg_compile_t *c, json_t *list, const char *field,
 static const char *const  lg_partner_fields[] = {
     "name", "suspended", "scopes", "routes", "api_keys",
     "odoo_credential_file", "api_key_max_age", "rate_limit", "jwt", "mtls",
-    NULL
+    "max_in_flight", "priority_ceiling", NULL
 };
 
 static const char *const  lg_partner_required[] = {

@@ -32,7 +32,8 @@ static int lg_schema_files(lg_compile_t *c, lg_route_t *route,
 
 static const char *const  lg_route_fields[] = {
     "id", "method", "path", "scopes", "versions", "auth", "schema",
-    "max_body_size", "idempotency", "body", NULL
+    "max_body_size", "idempotency", "body", "priority", "breaker_group",
+    NULL
 };
 
 static const char *const  lg_route_required[] = {

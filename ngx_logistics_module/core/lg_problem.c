@@ -75,6 +75,18 @@ static const lg_problem_type_t  lg_problems[LG_PROBLEM_LAST] = {
     { 503, "unavailable", "Service unavailable",
       "The gateway cannot check its limits right now; retry after the "
       "number of seconds in Retry-After." },
+    { 429, "concurrency-limited", "Too many requests in progress",
+      "This partner has as many requests in progress as it may; retry "
+      "after the number of seconds in Retry-After." },
+    { 503, "odoo-saturated", "Backend saturated",
+      "The backend is serving as many requests as it can; retry after "
+      "the number of seconds in Retry-After." },
+    { 503, "odoo-unavailable", "Backend unavailable",
+      "The backend is failing; requests are held back until it recovers. "
+      "Retry after the number of seconds in Retry-After." },
+    { 503, "degraded", "Service degraded",
+      "This kind of request is paused for now to keep essential traffic "
+      "flowing; retry after the number of seconds in Retry-After." },
 };
 
 

@@ -71,7 +71,8 @@ static const char  *lg_glue_words[] = {
     "route-not-allowed", "state-unavailable", "suspended-partner",
     "unknown-certificate", "unknown-issuer", "unknown-key",
     "unknown-partner", "unsupported-media-type", "version-required",
-    "version-sunset", NULL
+    "version-sunset", "concurrency-limited", "odoo-saturated",
+    "odoo-unavailable", "degraded", NULL
 };
 
 

@@ -9,9 +9,14 @@
 #include <time.h>
 
 #include "unit.h"
+#include "fixture.h"
+
+#include <jansson.h>
 
 #include "lg_atomic.h"
 #include "lg_protect.h"
+#include "lg_policy_protect.h"
+#include "lg_protect_status.h"
 
 
 #define S  1000LL
@@ -1323,13 +1328,292 @@ test_protect(void)
 }
 
 
+/* what a worker that died held is taken back, never below 0 */
+
+static void
+test_budget_reclaim(void)
+{
+    int64_t  counter;
+
+    counter = 5;
+    is_int(lg_budget_reclaim(&counter, 3), 3, "reclaim 3 of 5");
+    is_int(counter, 2, "2 left");
+    is_int(lg_budget_reclaim(&counter, 4), 2, "reclaim 4 of 2 takes 2");
+    is_int(counter, 0, "the counter stops at 0");
+    is_int(lg_budget_reclaim(&counter, 1), 0, "nothing left to take");
+    is_int(lg_budget_reclaim(&counter, 0), 0, "reclaim 0");
+    is_int(lg_budget_reclaim(&counter, -2), 0, "a negative count is none");
+    is_int(counter, 0, "still 0");
+}
+
+
+/* a policy that protects one of its two APIs */
+
+static const char  lg_protect_policy[] =
+    "{\"scopes\": {\"r\": \"\"},\n"
+    " \"partners\": {\n"
+    "   \"bulk\": {\"scopes\": [\"r\"], \"api_keys\": [],\n"
+    "            \"mtls\": {\"subjects\": [\"CN=bulk\"]},\n"
+    "            \"max_in_flight\": 2, \"priority_ceiling\": \"normal\"},\n"
+    "   \"carrier\": {\"scopes\": [\"r\"], \"api_keys\": [],\n"
+    "               \"mtls\": {\"subjects\": [\"CN=carrier\"]}}},\n"
+    " \"apis\": {\n"
+    "   \"shipments\": {\n"
+    "     \"odoo\": {\"max_in_flight\": 8, \"critical_reserve\": \"25%\",\n"
+    "              \"deferrable_cap\": \"50%\", \"max_wait\": \"300ms\",\n"
+    "              \"retry_after\": \"1500ms\",\n"
+    "              \"breaker\": {\"window\": \"2s\", \"buckets\": 4}},\n"
+    "     \"versions\": {\"v1\": {\"upstream_prefix\": \"\"},\n"
+    "                  \"v2\": {\"upstream_prefix\": \"\"}},\n"
+    "     \"routes\": [\n"
+    "       {\"id\": \"create\", \"method\": \"POST\", \"path\": \"/s\",\n"
+    "        \"scopes\": [], \"priority\": \"critical\"},\n"
+    "       {\"id\": \"get\", \"method\": \"GET\", \"path\": \"/s/{id}\",\n"
+    "        \"scopes\": []},\n"
+    "       {\"id\": \"report\", \"method\": \"GET\", \"path\": \"/r\",\n"
+    "        \"scopes\": [], \"priority\": \"deferrable\",\n"
+    "        \"breaker_group\": \"reports\"}]},\n"
+    "   \"catalog\": {\n"
+    "     \"versions\": {\"v1\": {\"upstream_prefix\": \"\"}},\n"
+    "     \"routes\": [{\"id\": \"cat\", \"method\": \"GET\",\n"
+    "                 \"path\": \"/c\", \"scopes\": []}]}}}\n";
+
+
+static const lg_route_t *
+route_of(const lg_policy_t *p, const char *id)
+{
+    size_t  i;
+
+    for (i = 0; i < p->nroutes; i++) {
+        if (strcmp(p->routes[i]->id.data, id) == 0) {
+            return p->routes[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+static const lg_partner_t *
+partner_of(const lg_policy_t *p, const char *id)
+{
+    size_t  i;
+
+    for (i = 0; i < p->npartners; i++) {
+        if (strcmp(p->partners[i].id.data, id) == 0) {
+            return &p->partners[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+/* the compiled policy: budgets, classes, ceilings, breakers */
+
+static void
+test_policy(const lg_policy_t *p)
+{
+    size_t             i, b;
+    const lg_api_t    *shipments, *catalog;
+    const lg_odoo_t   *odoo;
+    const lg_route_t  *create, *get, *report;
+
+    shipments = catalog = NULL;
+
+    for (i = 0; i < p->napis; i++) {
+        if (strcmp(p->apis[i].name.data, "shipments") == 0) {
+            shipments = &p->apis[i];
+
+        } else {
+            catalog = &p->apis[i];
+        }
+    }
+
+    odoo = lg_protect_odoo(p, shipments);
+
+    if (!ok(odoo != NULL, "shipments has an odoo section")) {
+        return;
+    }
+
+    is_int(odoo->budget.max_in_flight, 8, "max_in_flight 8");
+    is_int(odoo->budget.critical_reserve, 2, "25%% of 8: 2 reserved");
+    is_int(odoo->budget.deferrable_cap, 4, "50%% of 8: a cap of 4");
+    is_int(odoo->max_wait, 300, "max_wait 300ms");
+    is_int(odoo->retry_after, 2, "retry_after 1500ms: 2 s, rounded up");
+    ok(odoo->has_breaker, "the breaker is on by default");
+    is_int(odoo->breaker.bucket_ms, 500, "a window of 2s in 4 buckets");
+    is_int(odoo->breaker.min_requests, 20, "other settings: the defaults");
+    ok(lg_protect_odoo(p, catalog) == NULL, "catalog has none");
+
+    create = route_of(p, "create");
+    get = route_of(p, "get");
+    report = route_of(p, "report");
+
+    is_int(lg_protect_priority(p, create, partner_of(p, "carrier")),
+           LG_PRIORITY_CRITICAL, "create is critical");
+    is_int(lg_protect_priority(p, create, partner_of(p, "bulk")),
+           LG_PRIORITY_NORMAL, "for bulk (ceiling normal) it is normal");
+    is_int(lg_protect_priority(p, report, partner_of(p, "bulk")),
+           LG_PRIORITY_DEFERRABLE, "a ceiling never raises a class");
+    is_int(lg_protect_priority(p, get, NULL), LG_PRIORITY_NORMAL,
+           "the default class is normal");
+    is_int(p->protect->partner_max[partner_of(p, "bulk")->index], 2,
+           "bulk's max_in_flight");
+    is_int(p->protect->partner_max[partner_of(p, "carrier")->index], 0,
+           "carrier: counted, no cap");
+
+    is_int(p->protect->nbreakers, 3, "a breaker per version and one group");
+    b = lg_protect_breaker(p, get, &shipments->versions[1]);
+    is_str(p->protect->breakers[b].key.data, "breaker:shipments:v:v2",
+           "get in v2: the v2 breaker");
+    b = lg_protect_breaker(p, get, &shipments->versions[0]);
+    is_str(p->protect->breakers[b].key.data, "breaker:shipments:v:v1",
+           "get in v1: the v1 breaker");
+    b = lg_protect_breaker(p, report, &shipments->versions[1]);
+    is_str(p->protect->breakers[b].key.data, "breaker:shipments:g:reports",
+           "report: its group's breaker in every version");
+    is_int(lg_protect_breaker(p, route_of(p, "cat"), &catalog->versions[0]),
+           LG_PROTECT_NO_BREAKER, "catalog: no breaker");
+}
+
+
+/* the status view: valid JSON with the numbers, cut like snprintf() */
+
+static void
+test_status(const lg_policy_t *p)
+{
+    char                   full[8192], cut[8192];
+    size_t                 i, len, n, bad, apii;
+    json_t                *j, *v;
+    int64_t                partners[2];
+    uint64_t               tr[3 * LG_PROTECT_EVENTS];
+    json_error_t           jerr;
+    lg_budget_snapshot_t   apis[2];
+    lg_breaker_snapshot_t  brk[3];
+    lg_protect_status_t    st;
+
+    memset(&st, 0, sizeof(st));
+    memset(apis, 0, sizeof(apis));
+    memset(brk, 0, sizeof(brk));
+    memset(tr, 0, sizeof(tr));
+
+    apii = strcmp(p->apis[0].name.data, "shipments") == 0 ? 0 : 1;
+
+    apis[apii].in_flight = 5;
+    apis[apii].critical = 1;
+    apis[apii].normal = 2;
+    apis[apii].deferrable = 2;
+    partners[0] = 2;
+    partners[1] = 3;
+    brk[1].state = LG_BREAKER_OPEN;
+    brk[1].failures = 12;
+    brk[1].total = 20;
+    tr[1 * LG_PROTECT_EVENTS + LG_BREAKER_EVENT_OPENED] = 3;
+
+    st.policy = p;
+    st.apis = apis;
+    st.partners = partners;
+    st.breakers = brk;
+    st.transitions = tr;
+    st.brownout.level = LG_BROWNOUT_DEFERRABLE;
+    st.brownout.expires = 1000000 + 90500;
+    st.brownout_source = "zone";
+    st.now = 1000000;
+    st.reclaimed = 7;
+
+    len = lg_protect_status_json(&st, full, sizeof(full));
+    ok(len < sizeof(full), "the view fits (%zu bytes)", len);
+
+    j = json_loads(full, 0, &jerr);
+
+    if (!ok(j != NULL, "the view is JSON")) {
+        printf("# %s: %s\n", jerr.text, full);
+        return;
+    }
+
+    v = json_object_get(j, "brownout");
+    is_str(json_string_value(json_object_get(v, "level")), "deferrable",
+           "brownout level");
+    is_int(json_integer_value(json_object_get(v, "retry_after")), 91,
+           "brownout: 90.5 s left, Retry-After 91");
+
+    v = json_array_get(json_object_get(j, "apis"), 0);
+    is_int(json_array_size(json_object_get(j, "apis")), 1,
+           "one API with a budget");
+    is_int(json_integer_value(json_object_get(v, "in_flight")), 5,
+           "in flight");
+    is_int(json_integer_value(json_object_get(v, "deferrable_cap")), 4,
+           "its cap");
+
+    v = json_object_get(j, "partners");
+    is_int(json_array_size(v), 2, "every partner");
+
+    for (i = 0; i < 2; i++) {
+        if (strcmp(json_string_value(json_object_get(json_array_get(v, i),
+                                                     "partner")), "bulk")
+            == 0)
+        {
+            is_int(json_integer_value(json_object_get(json_array_get(v, i),
+                                                      "max_in_flight")), 2,
+                   "bulk's cap");
+        }
+    }
+
+    v = json_array_get(json_object_get(j, "breakers"), 1);
+    is_str(json_string_value(json_object_get(v, "state")), "open",
+           "breaker 1 open");
+    is_int(json_integer_value(json_object_get(json_object_get(v,
+                                                "transitions"), "opened")),
+           3, "its transitions");
+    is_str(json_string_value(json_object_get(json_array_get(
+               json_object_get(j, "breakers"), 2), "group")), "reports",
+           "the group's breaker");
+    is_int(json_integer_value(json_object_get(j, "reclaimed")), 7,
+           "reclaimed slots");
+
+    json_decref(j);
+
+    /* every shorter buffer: the same length back, a terminated prefix */
+
+    bad = 0;
+
+    for (i = 0; i <= len; i++) {
+        memset(cut, 'x', sizeof(cut));
+        n = lg_protect_status_json(&st, cut, i);
+
+        if (n != len
+            || (i > 0 && (strlen(cut) >= i
+                          || strncmp(cut, full, strlen(cut)) != 0)))
+        {
+            bad++;
+        }
+    }
+
+    is_int(bad, 0, "cut at every size: snprintf()'s contract");
+    is_int(lg_protect_status_json(&st, NULL, 0), len, "measured with NULL");
+
+    /* an expired brownout shows as off */
+
+    st.now = st.brownout.expires;
+    (void) lg_protect_status_json(&st, full, sizeof(full));
+    like_str(full, "{\"brownout\":{\"level\":\"off\",\"expires\":null",
+             "an expired brownout is off");
+}
+
+
 int
 main(void)
 {
+    const char   *dir, *file;
+    lg_error_t    err;
+    lg_policy_t  *p;
+
     test_priority();
     test_budget_conf();
     test_budget();
     test_budget_threads();
+    test_budget_reclaim();
     test_breaker_conf();
     test_breaker_window();
     test_breaker_states();
@@ -1337,6 +1621,22 @@ main(void)
     test_breaker_threads();
     test_brownout();
     test_protect();
+
+    dir = lg_fixture_dir();
+    file = lg_fixture_write(dir, "protect.json", lg_protect_policy);
+
+    p = lg_policy_load(file, &err);
+
+    if (ok(p != NULL && p->protect != NULL, "a protected policy compiles")) {
+        test_policy(p);
+        test_status(p);
+        lg_policy_free(p);
+
+    } else {
+        printf("# %s\n", err.text);
+    }
+
+    lg_fixture_cleanup(dir);
 
     return lg_unit_done();
 }
