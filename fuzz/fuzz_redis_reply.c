@@ -93,6 +93,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     int                      claim;
     void                    *reply;
+    size_t                   i;
+    redisReply              *r;
     size_t                   nlimits;
     redisReader             *reader;
     lg_rate_result_t         results[2];
@@ -127,6 +129,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             && out.record != NULL && out.record_len > (size_t) 1 << 30)
         {
             abort();
+        }
+
+        /* the same bytes as a batch's reply: every element on its own */
+
+        r = reply;
+
+        if (lg_redis_batch_reply(r, r->type == REDIS_REPLY_ARRAY
+                                    ? r->elements : 1, &out)
+            == LG_REDIS_REPLY_OK)
+        {
+            for (i = 0; i < r->elements; i++) {
+                if (lg_redis_limit_reply(r->element[i], nlimits, claim,
+                                         results, &out)
+                    == LG_REDIS_REPLY_OK
+                    && out.record != NULL
+                    && out.record_len > (size_t) 1 << 30)
+                {
+                    abort();
+                }
+            }
         }
 
         freeReplyObject(reply);

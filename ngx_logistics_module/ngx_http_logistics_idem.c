@@ -55,8 +55,9 @@ static void ngx_http_logistics_idem_store(ngx_http_request_t *r,
 static ngx_int_t ngx_http_logistics_idem_room(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, size_t n);
 static void ngx_http_logistics_idem_cleanup(void *data);
-static void ngx_http_logistics_idem_redis_swap(ngx_http_logistics_ctx_t *ctx,
-    u_char *value, size_t len, const lg_str_t *px);
+static void ngx_http_logistics_idem_redis_swap(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, u_char *value, size_t len,
+    const lg_str_t *px);
 
 
 static const char  ngx_http_logistics_idem_swap_script[] =
@@ -64,6 +65,28 @@ static const char  ngx_http_logistics_idem_swap_script[] =
     "if ARGV[2] == '' then return redis.call('DEL', KEYS[1]) end "
     "return redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end "
     "return 0";
+
+
+/*
+ * The swap script is loaded on every Redis connection with the limit
+ * script and called by its SHA1: EVAL would send its text and make Redis
+ * hash it on every store and release.  After a SCRIPT FLUSH the
+ * transport loads it again and resends the command (NOSCRIPT).
+ */
+
+ngx_int_t
+ngx_http_logistics_idem_init(ngx_conf_t *cf,
+    ngx_http_logistics_main_conf_t *lmcf)
+{
+    if (lmcf->redis == NULL) {
+        return NGX_OK;
+    }
+
+    lmcf->idem_sha = ngx_http_logistics_redis_script(cf, lmcf->redis,
+                                          ngx_http_logistics_idem_swap_script);
+
+    return (lmcf->idem_sha != NULL) ? NGX_OK : NGX_ERROR;
+}
 
 
 ngx_int_t
@@ -649,7 +672,7 @@ ngx_http_logistics_idem_store(ngx_http_request_t *r,
     /* a webhook's id outlives every replay its signature allows */
 
     if (lmcf->redis != NULL) {
-        ngx_http_logistics_idem_redis_swap(ctx, rec, len,
+        ngx_http_logistics_idem_redis_swap(r, ctx, rec, len,
                                            ctx->webhook.key.len
                                            ? &policy->webhook_ttl_px
                                            : &policy->idem_ttl_px);
@@ -696,7 +719,7 @@ ngx_http_logistics_idem_release(ngx_http_request_t *r,
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
 
     if (lmcf->redis != NULL) {
-        ngx_http_logistics_idem_redis_swap(ctx, (u_char *) "", 0, &zero);
+        ngx_http_logistics_idem_redis_swap(r, ctx, (u_char *) "", 0, &zero);
         return;
     }
 
@@ -713,16 +736,20 @@ ngx_http_logistics_idem_release(ngx_http_request_t *r,
  */
 
 static void
-ngx_http_logistics_idem_redis_swap(ngx_http_logistics_ctx_t *ctx,
-    u_char *value, size_t len, const lg_str_t *px)
+ngx_http_logistics_idem_redis_swap(ngx_http_request_t *r,
+    ngx_http_logistics_ctx_t *ctx, u_char *value, size_t len,
+    const lg_str_t *px)
 {
-    const char  *argv[7];
-    size_t       argvlen[7];
+    const char                      *argv[7];
+    size_t                           argvlen[7];
+    ngx_http_logistics_main_conf_t  *lmcf;
 
-    argv[0] = "EVAL";
-    argvlen[0] = 4;
-    argv[1] = ngx_http_logistics_idem_swap_script;
-    argvlen[1] = sizeof(ngx_http_logistics_idem_swap_script) - 1;
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
+
+    argv[0] = "EVALSHA";
+    argvlen[0] = 7;
+    argv[1] = (char *) lmcf->idem_sha;
+    argvlen[1] = 40;
     argv[2] = "1";
     argvlen[2] = 1;
     argv[3] = (char *) ctx->idem.key.data;

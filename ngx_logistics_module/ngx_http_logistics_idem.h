@@ -48,6 +48,10 @@ typedef struct {
  * malformed; otherwise the fingerprint of the request and the lock record
  * that claims the key (with Redis, the limits step sends the claim).
  */
+/* configuration time: with Redis, the script that stores and releases */
+ngx_int_t ngx_http_logistics_idem_init(ngx_conf_t *cf,
+    ngx_http_logistics_main_conf_t *lmcf);
+
 ngx_int_t ngx_http_logistics_idem_prepare_step(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx);
 

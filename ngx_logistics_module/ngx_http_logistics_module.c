@@ -18,6 +18,7 @@
 #include "ngx_http_logistics_guard.h"
 #include "ngx_http_logistics_forward.h"
 #include "ngx_http_logistics_filter.h"
+#include "ngx_http_logistics_idem.h"
 #include "ngx_http_logistics_jwks.h"
 #include "ngx_http_logistics_protect.h"
 #include "ngx_http_logistics_brownout.h"
@@ -539,6 +540,7 @@ ngx_http_logistics_postconfiguration(ngx_conf_t *cf)
 
     if (ngx_http_logistics_limits_init(cf, lmcf) != NGX_OK
         || ngx_http_logistics_idem_zone(cf, lmcf) != NGX_OK
+        || ngx_http_logistics_idem_init(cf, lmcf) != NGX_OK
         || ngx_http_logistics_issuer_rules(cf, lmcf) != NGX_OK)
     {
         return NGX_ERROR;

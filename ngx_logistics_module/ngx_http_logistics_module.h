@@ -47,6 +47,7 @@ typedef struct {
                                                   without Redis */
     ngx_http_logistics_redis_conf_t  *redis;   /* logistics_redis */
     const u_char               *limit_sha;     /* the limit script's */
+    const u_char               *idem_sha;      /* the idempotency swap */
     const ngx_http_logistics_step_t  *steps;   /* the pipeline's order */
     ngx_int_t                   host_index;    /* $host, $http_host: the */
     ngx_int_t                   http_host_index;  /* forward step's */

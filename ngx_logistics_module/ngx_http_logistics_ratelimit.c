@@ -24,6 +24,12 @@
  * idempotency step prepared a claim (that is why, with Redis, the limits
  * run after the body: the claim needs the body's fingerprint).
  *
+ * With Redis the checks are batched: the requests of a worker that reach
+ * this step in one event-loop iteration share one script call per
+ * cluster slot (lg_redis_script.h), sent from an event posted by the
+ * first of them, which nginx runs after the iteration's I/O events: no
+ * timer, so a lone request is not delayed.
+ *
  * When Redis cannot answer, a suspension or revocation this node has seen
  * (kept in the zone with the lifetime Redis gave it) is still refused;
  * the policy's revocation_fail_mode may make every such request 503
@@ -36,9 +42,14 @@ static ngx_int_t ngx_http_logistics_limits_one_slot(ngx_conf_t *cf,
     const lg_policy_t *policy);
 static ngx_int_t ngx_http_logistics_revocation_keys(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx);
-static ngx_int_t ngx_http_logistics_limits_redis(ngx_http_request_t *r,
+static ngx_int_t ngx_http_logistics_limits_queue(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx);
+static void ngx_http_logistics_limits_flush(ngx_event_t *ev);
+static void ngx_http_logistics_limits_send(void);
 static void ngx_http_logistics_limits_reply(void *data, redisReply *reply,
+    const char *error);
+static void ngx_http_logistics_limits_answer(
+    ngx_http_logistics_limits_ctx_t *lm, redisReply *reply,
     const char *error);
 static ngx_int_t ngx_http_logistics_limits_decode(ngx_http_request_t *r,
     ngx_http_logistics_limits_ctx_t *lm, redisReply *reply);
@@ -47,6 +58,43 @@ static ngx_int_t ngx_http_logistics_limits_finish(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx);
 static ngx_int_t ngx_http_logistics_limits_verdict(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, ngx_int_t rc);
+
+
+/*
+ * One script call carries the limit checks of up to BATCH_MAX requests
+ * (and BATCH_BYTES of arguments); a larger batch makes several calls.
+ * A request carries at most 2 revocation keys, 2 limit keys and 1
+ * idempotency key, and 3 + 2 * 2 + 2 arguments.
+ */
+
+#define NGX_HTTP_LOGISTICS_BATCH_MAX     64
+#define NGX_HTTP_LOGISTICS_BATCH_BYTES   (64 * 1024)
+#define NGX_HTTP_LOGISTICS_BATCH_ARGC    (4 + 14 * NGX_HTTP_LOGISTICS_BATCH_MAX)
+
+
+/*
+ * A call in flight.  It is the transport's "data", not any request's: a
+ * request that ends while the call is out only clears its member slot,
+ * and the last one to leave cancels the call.
+ */
+
+struct ngx_http_logistics_limits_call_s {
+    ngx_http_logistics_redis_op_t    *op;
+    ngx_uint_t                        n;
+    ngx_uint_t                        live;
+    unsigned                          replying:1;
+    ngx_http_logistics_limits_ctx_t  *members[NGX_HTTP_LOGISTICS_BATCH_MAX];
+};
+
+
+/* the worker's next batch: the requests ready in this iteration */
+static ngx_queue_t   ngx_http_logistics_limits_batch;
+static ngx_event_t   ngx_http_logistics_limits_batch_event;
+
+static const char   *ngx_http_logistics_limits_argv[
+                                             NGX_HTTP_LOGISTICS_BATCH_ARGC];
+static size_t        ngx_http_logistics_limits_argvlen[
+                                             NGX_HTTP_LOGISTICS_BATCH_ARGC];
 
 
 ngx_int_t
@@ -176,14 +224,14 @@ ngx_http_logistics_limits_step(ngx_http_request_t *r,
             return NGX_ERROR;
         }
 
-        if (ngx_http_logistics_limits_redis(r, ctx) == NGX_OK) {
+        if (ngx_http_logistics_limits_queue(r, ctx) == NGX_OK) {
             lm->waiting = 1;
             ngx_http_logistics_suspend(r);
             return NGX_AGAIN;
         }
 
         lm->rc = NGX_ERROR;
-        lm->error = "not connected";
+        lm->error = "out of memory";
 
     } else if (lm->nlimits == 0) {
         return NGX_OK;
@@ -241,99 +289,39 @@ ngx_http_logistics_revocation_keys(ngx_http_request_t *r,
 
 
 /*
- * EVALSHA sha nkeys revocation-keys... limit-keys... [idem-key]
- *         nrev nlimits (T tau)... [lock px]
- * Revocation keys: the partner's suspension and, for a bearer token with
- * an id, that token's revocation (lg_redis_script.h).
+ * The request joins the worker's next batch; the batch leaves from an
+ * event posted now, which runs after the I/O events of this iteration
+ * (so every request that gets here meanwhile rides along) and before
+ * the transport writes: a lone request waits for nothing.
  */
 
 static ngx_int_t
-ngx_http_logistics_limits_redis(ngx_http_request_t *r,
+ngx_http_logistics_limits_queue(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx)
 {
-    size_t                            n, i, j, nrev, claim;
-    const char                      **argv;
-    size_t                           *argvlen;
-    u_char                           *p;
+    ngx_event_t                      *ev;
     ngx_pool_cleanup_t               *cln;
-    const lg_policy_t                *policy;
     ngx_http_logistics_limits_ctx_t  *lm;
-    ngx_http_logistics_main_conf_t   *lmcf;
 
-    lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
-    policy = lmcf->policy;
     lm = &ctx->limits;
+    ev = &ngx_http_logistics_limits_batch_event;
 
-    nrev = lm->nrev;
-    claim = ctx->idem.lock.len ? 1 : 0;
-    n = 3 + nrev + lm->nlimits + 2 + 2 * lm->nlimits + 3 * claim;
-
-    argv = ngx_palloc(r->pool, n * sizeof(char *));
-    argvlen = ngx_palloc(r->pool, n * sizeof(size_t));
-    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
     cln = ngx_pool_cleanup_add(r->pool, 0);
-
-    if (argv == NULL || argvlen == NULL || p == NULL || cln == NULL) {
+    if (cln == NULL) {
         return NGX_ERROR;
     }
 
-    i = 0;
-    argv[i] = "EVALSHA";
-    argvlen[i++] = 7;
-    argv[i] = (char *) lmcf->limit_sha;
-    argvlen[i++] = 40;
-
-    argv[i] = (char *) p;
-    argvlen[i++] = ngx_sprintf(p, "%ui", nrev + lm->nlimits + claim) - p;
-
-    for (j = 0; j < nrev; j++) {
-        argv[i] = (char *) lm->rev[j].data;
-        argvlen[i++] = lm->rev[j].len;
+    if (ev->handler == NULL) {
+        ngx_queue_init(&ngx_http_logistics_limits_batch);
+        ev->handler = ngx_http_logistics_limits_flush;
+        ev->log = ngx_cycle->log;
     }
 
-    for (j = 0; j < lm->nlimits; j++) {
-        argv[i] = (char *) lm->limits[j].key.data;
-        argvlen[i++] = lm->limits[j].key.len;
-    }
+    lm->request = r;
+    lm->queued = 1;
+    ngx_queue_insert_tail(&ngx_http_logistics_limits_batch, &lm->queue);
 
-    if (claim) {
-        argv[i] = (char *) ctx->idem.key.data;
-        argvlen[i++] = ctx->idem.key.len;
-    }
-
-    argv[i] = nrev == 2 ? "2" : "1";
-    argvlen[i++] = 1;
-    argv[i] = lm->nlimits == 2 ? "2" : (lm->nlimits ? "1" : "0");
-    argvlen[i++] = 1;
-
-    for (j = 0; j < lm->nlimits; j++) {
-        argv[i] = lm->limits[j].rate->interval_text;
-        argvlen[i++] = lm->limits[j].rate->interval_len;
-        argv[i] = lm->limits[j].rate->tolerance_text;
-        argvlen[i++] = lm->limits[j].rate->tolerance_len;
-    }
-
-    if (claim) {
-        argv[i] = (char *) ctx->idem.lock.data;
-        argvlen[i++] = ctx->idem.lock.len;
-
-        argv[i] = policy->idem_lock_px.data;
-        argvlen[i++] = policy->idem_lock_px.len;
-    }
-
-    /* every key carries the partner's {tag}: one cluster slot */
-    lm->op = ngx_http_logistics_redis_call(
-                              (u_char *) ctx->partner->suspended_key.data,
-                              ctx->partner->suspended_key.len, (int) i, argv,
-                              argvlen, ngx_http_logistics_limits_reply, r,
-                              r->connection->log);
-    if (lm->op == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_http_logistics_count1(LG_MF_REDIS_COMMANDS, LG_REDIS_CMD_LIMIT);
-
-    if (claim) {
+    if (ctx->idem.lock.len) {
         lm->claim = NGX_HTTP_LOGISTICS_CLAIM_SENT;
     }
 
@@ -341,7 +329,201 @@ ngx_http_logistics_limits_redis(ngx_http_request_t *r,
     cln->handler = ngx_http_logistics_limits_cleanup;
     cln->data = lm;
 
+    if (!ev->posted) {
+        ngx_post_event(ev, &ngx_posted_events);
+    }
+
     return NGX_OK;
+}
+
+
+static void
+ngx_http_logistics_limits_flush(ngx_event_t *ev)
+{
+    while (!ngx_queue_empty(&ngx_http_logistics_limits_batch)) {
+        ngx_http_logistics_limits_send();
+    }
+}
+
+
+/*
+ * One script call for the oldest waiting request and the others that
+ * fit with it: the same cluster slot (a request's keys all carry its
+ * partner's {tag}), up to BATCH_MAX requests and BATCH_BYTES.
+ *
+ * EVALSHA sha nkeys (revocation-keys limit-keys [idem-key])...
+ *         n (nrev nlimits claim (T tau)... [lock px])...
+ */
+
+static void
+ngx_http_logistics_limits_send(void)
+{
+    size_t                             bytes, size;
+    u_char                            *p;
+    unsigned                           slot;
+    ngx_uint_t                         i, j, m, cluster, claim;
+    ngx_queue_t                       *q, *next;
+    const char                       **argv;
+    size_t                            *argvlen;
+    ngx_http_logistics_ctx_t          *ctx;
+    ngx_http_logistics_limits_ctx_t   *lm;
+    ngx_http_logistics_limits_call_t  *call;
+    ngx_http_logistics_main_conf_t    *lmcf;
+
+    static const char  *digits = "012";
+    static u_char       nkeys[NGX_INT_T_LEN], count[NGX_INT_T_LEN];
+
+    q = ngx_queue_head(&ngx_http_logistics_limits_batch);
+    lm = ngx_queue_data(q, ngx_http_logistics_limits_ctx_t, queue);
+    lmcf = ngx_http_get_module_main_conf(lm->request,
+                                         ngx_http_logistics_module);
+
+    call = ngx_alloc(sizeof(ngx_http_logistics_limits_call_t),
+                     ngx_cycle->log);
+
+    if (call == NULL) {
+        /* no memory for a call: the oldest request fails alone */
+        ngx_queue_remove(q);
+        lm->queued = 0;
+        ngx_http_logistics_limits_answer(lm, NULL, "out of memory");
+        return;
+    }
+
+    cluster = (lmcf->redis->topology == NGX_HTTP_LOGISTICS_REDIS_CLUSTER);
+    slot = cluster ? lg_redis_key_slot((char *) lm->rev[0].data,
+                                       lm->rev[0].len)
+                   : 0;
+
+    call->op = NULL;
+    call->n = 0;
+    call->replying = 0;
+    bytes = 0;
+
+    for ( /* void */ ;
+         q != ngx_queue_sentinel(&ngx_http_logistics_limits_batch);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        lm = ngx_queue_data(q, ngx_http_logistics_limits_ctx_t, queue);
+
+        if (cluster
+            && lg_redis_key_slot((char *) lm->rev[0].data, lm->rev[0].len)
+               != slot)
+        {
+            continue;
+        }
+
+        ctx = ngx_http_get_module_ctx(lm->request, ngx_http_logistics_module);
+
+        size = 64 + lm->rev[0].len + lm->rev[1].len + ctx->idem.key.len
+               + ctx->idem.lock.len;
+
+        for (j = 0; j < lm->nlimits; j++) {
+            size += lm->limits[j].key.len;
+        }
+
+        if (call->n > 0 && bytes + size > NGX_HTTP_LOGISTICS_BATCH_BYTES) {
+            break;
+        }
+
+        bytes += size;
+
+        ngx_queue_remove(q);
+        lm->queued = 0;
+        lm->call = call;
+        lm->index = call->n;
+        call->members[call->n++] = lm;
+
+        if (call->n == NGX_HTTP_LOGISTICS_BATCH_MAX) {
+            break;
+        }
+    }
+
+    call->live = call->n;
+
+    argv = ngx_http_logistics_limits_argv;
+    argvlen = ngx_http_logistics_limits_argvlen;
+
+    argv[0] = "EVALSHA";
+    argvlen[0] = 7;
+    argv[1] = (char *) lmcf->limit_sha;
+    argvlen[1] = 40;
+    argv[2] = (char *) nkeys;
+    i = 3;
+
+    for (m = 0; m < call->n; m++) {
+        lm = call->members[m];
+        ctx = ngx_http_get_module_ctx(lm->request, ngx_http_logistics_module);
+
+        for (j = 0; j < lm->nrev; j++) {
+            argv[i] = (char *) lm->rev[j].data;
+            argvlen[i++] = lm->rev[j].len;
+        }
+
+        for (j = 0; j < lm->nlimits; j++) {
+            argv[i] = (char *) lm->limits[j].key.data;
+            argvlen[i++] = lm->limits[j].key.len;
+        }
+
+        if (lm->claim == NGX_HTTP_LOGISTICS_CLAIM_SENT) {
+            argv[i] = (char *) ctx->idem.key.data;
+            argvlen[i++] = ctx->idem.key.len;
+        }
+    }
+
+    p = ngx_sprintf(nkeys, "%ui", i - 3);
+    argvlen[2] = p - nkeys;
+
+    p = ngx_sprintf(count, "%ui", call->n);
+    argv[i] = (char *) count;
+    argvlen[i++] = p - count;
+
+    for (m = 0; m < call->n; m++) {
+        lm = call->members[m];
+        ctx = ngx_http_get_module_ctx(lm->request, ngx_http_logistics_module);
+        claim = (lm->claim == NGX_HTTP_LOGISTICS_CLAIM_SENT);
+
+        argv[i] = &digits[lm->nrev];
+        argvlen[i++] = 1;
+        argv[i] = &digits[lm->nlimits];
+        argvlen[i++] = 1;
+        argv[i] = &digits[claim];
+        argvlen[i++] = 1;
+
+        for (j = 0; j < lm->nlimits; j++) {
+            argv[i] = lm->limits[j].rate->interval_text;
+            argvlen[i++] = lm->limits[j].rate->interval_len;
+            argv[i] = lm->limits[j].rate->tolerance_text;
+            argvlen[i++] = lm->limits[j].rate->tolerance_len;
+        }
+
+        if (claim) {
+            argv[i] = (char *) ctx->idem.lock.data;
+            argvlen[i++] = ctx->idem.lock.len;
+            argv[i] = lmcf->policy->idem_lock_px.data;
+            argvlen[i++] = lmcf->policy->idem_lock_px.len;
+        }
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "logistics limits: one call, %ui requests, %ui keys",
+                   call->n, i - 3);
+
+    /* every key of the call carries a {tag} of this slot */
+    lm = call->members[0];
+
+    call->op = ngx_http_logistics_redis_call(lm->rev[0].data, lm->rev[0].len,
+                                             (int) i, argv, argvlen,
+                                             ngx_http_logistics_limits_reply,
+                                             call, ngx_cycle->log);
+    if (call->op != NULL) {
+        ngx_http_logistics_count1(LG_MF_REDIS_COMMANDS, LG_REDIS_CMD_LIMIT);
+        return;
+    }
+
+    /* Redis is not usable now: every request applies its fail mode */
+
+    ngx_http_logistics_limits_reply(call, NULL, "not connected");
 }
 
 
@@ -349,15 +531,67 @@ static void
 ngx_http_logistics_limits_reply(void *data, redisReply *reply,
     const char *error)
 {
-    ngx_http_request_t  *r = data;
+    ngx_http_logistics_limits_call_t  *call = data;
 
-    ngx_http_logistics_ctx_t         *ctx;
+    ngx_uint_t                        i;
+    lg_redis_limit_reply_t            out;
     ngx_http_logistics_limits_ctx_t  *lm;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_logistics_module);
-    lm = &ctx->limits;
+    call->op = NULL;
+    call->replying = 1;
 
-    lm->op = NULL;
+    if (reply != NULL) {
+        switch (lg_redis_batch_reply(reply, call->n, &out)) {
+
+        case LG_REDIS_REPLY_OK:
+            break;
+
+        case LG_REDIS_REPLY_ERROR:
+            error = "error reply";
+            reply = NULL;
+            break;
+
+        default:
+            error = "unexpected reply";
+            reply = NULL;
+            break;
+        }
+    }
+
+    /*
+     * Each request is let go before it resumes, so that a request which
+     * ends meanwhile finds nothing of this call to touch.
+     */
+
+    for (i = 0; i < call->n; i++) {
+        lm = call->members[i];
+
+        if (lm == NULL) {
+            continue;
+        }
+
+        call->members[i] = NULL;
+        lm->call = NULL;
+
+        ngx_http_logistics_limits_answer(lm,
+                                 reply != NULL ? reply->element[i] : NULL,
+                                 error);
+    }
+
+    ngx_free(call);
+}
+
+
+/* one request's part of the reply (or the call's failure): it resumes */
+
+static void
+ngx_http_logistics_limits_answer(ngx_http_logistics_limits_ctx_t *lm,
+    redisReply *reply, const char *error)
+{
+    ngx_http_request_t  *r;
+
+    r = lm->request;
+
     lm->waiting = 0;
     lm->replied = 1;
 
@@ -442,10 +676,34 @@ ngx_http_logistics_limits_cleanup(void *data)
 {
     ngx_http_logistics_limits_ctx_t  *lm = data;
 
-    if (lm->op != NULL) {
-        ngx_http_logistics_redis_cancel(lm->op);
-        lm->op = NULL;
+    ngx_http_logistics_limits_call_t  *call;
+
+    if (lm->queued) {
+        ngx_queue_remove(&lm->queue);
+        lm->queued = 0;
+        return;
     }
+
+    call = lm->call;
+
+    if (call == NULL) {
+        return;
+    }
+
+    lm->call = NULL;
+    call->members[lm->index] = NULL;
+
+    if (--call->live > 0 || call->replying) {
+        return;
+    }
+
+    /* nobody waits for this call any more: its reply goes nowhere */
+
+    if (call->op != NULL) {
+        ngx_http_logistics_redis_cancel(call->op);
+    }
+
+    ngx_free(call);
 }
 
 

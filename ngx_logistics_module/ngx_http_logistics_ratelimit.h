@@ -16,6 +16,10 @@
 #include "ngx_http_logistics_shm.h"
 
 
+typedef struct ngx_http_logistics_limits_call_s
+    ngx_http_logistics_limits_call_t;
+
+
 /* the Idempotency-Key claim that rode along with the limit check */
 #define NGX_HTTP_LOGISTICS_CLAIM_NONE     0
 #define NGX_HTTP_LOGISTICS_CLAIM_SENT     1   /* waiting for the reply */
@@ -25,24 +29,31 @@
 
 
 typedef struct {
-    ngx_http_logistics_limit_t      limits[2];
-    ngx_uint_t                      nlimits;
+    ngx_http_logistics_limit_t         limits[2];
+    ngx_uint_t                         nlimits;
 
     /* the revocation keys: the partner's suspension, the token's id */
-    ngx_str_t                       rev[2];
-    ngx_uint_t                      nrev;
+    ngx_str_t                          rev[2];
+    ngx_uint_t                         nrev;
 
     /* the state store's answer */
-    ngx_int_t                       rc;
-    int64_t                         revoked_ttl;  /* ms; -1: no expiry */
-    const char                     *error;      /* why Redis failed */
-    int64_t                         retry_after;  /* seconds, refused */
-    ngx_http_logistics_redis_op_t  *op;         /* while waiting */
-    ngx_str_t                       record;     /* CLAIM_FOUND */
-    unsigned                        claim:3;
-    unsigned                        waiting:1;
-    unsigned                        replied:1;
-    unsigned                        revoked_token:1;
+    ngx_int_t                          rc;
+    int64_t                            revoked_ttl; /* ms; -1: no expiry */
+    const char                        *error;       /* why Redis failed */
+    int64_t                            retry_after; /* s, when refused */
+    ngx_str_t                          record;      /* CLAIM_FOUND */
+
+    /* waiting: in the worker's next batch, or in a call in flight */
+    ngx_http_request_t                *request;
+    ngx_queue_t                        queue;       /* in the next batch */
+    ngx_http_logistics_limits_call_t  *call;        /* in flight */
+    ngx_uint_t                         index;       /* in that call */
+
+    unsigned                           claim:3;
+    unsigned                           queued:1;
+    unsigned                           waiting:1;
+    unsigned                           replied:1;
+    unsigned                           revoked_token:1;
 } ngx_http_logistics_limits_ctx_t;
 
 

@@ -15,6 +15,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Lg::Test;
 use Lg::Redis;
+use JSON::PP;
 
 Lg::Redis->need(qw(redis-server redis-sentinel redis-cli openssl));
 
@@ -247,6 +248,40 @@ like($out, qr/-MOVED $slot, following to 127\.0\.0\.1:$to->{port}/,
 is($rs->cli($to, 'EXISTS', "lg:{$remote}:suspended"), '0',
    '  key deleted on the new owner');
 is($rs->cli($to, 'EXISTS', $kept), '1', '  the migrated key is there');
+
+# redis-cleanup walks every master: limit states of the partners the
+# policy has stay, the others go, wherever their slots live
+
+my @kept = @partners[0 .. 5];
+my @left = @partners[6 .. 11];
+for my $p (@partners) {
+    my $node = $rs->key_owner($c, "lg:{$p}:rl");
+    $rs->cli($node, 'SET', "lg:{$p}:rl", '1');
+}
+$t->write_file('cleanup-policy.json', JSON::PP->new->canonical->encode({
+    scopes => { 'tracking:read' => '' },
+    partners => { map { $_ => {
+        scopes => ['tracking:read'],
+        api_keys => [{ id => 'k', sha256 => Lg::Test::key_sha256("k-$_") }],
+        rate_limit => { rate => '10/s' } } } @kept },
+    apis => { shipments => {
+        versions => { v2 => { upstream_prefix => '/api/v2' } },
+        routes => [{ id => 'get', method => 'GET', path => '/shipments/{id}',
+                     scopes => ['tracking:read'] }] } },
+}));
+my %nodes_of = map { $rs->key_owner($c, "lg:{$_}:rl")->{port} => 1 } @left;
+($rc, $out) = run_cli('redis-cleanup', $t->testdir() . '/cleanup-policy.json',
+                      @seed);
+is($rc, 0, 'redis-cleanup on a cluster') or diag $out;
+like($out, qr/^6 limit states .* deleted$/m, '  six states deleted')
+    or diag $out;
+is(scalar(grep { $rs->cli($rs->key_owner($c, "lg:{$_}:rl"), 'EXISTS',
+                          "lg:{$_}:rl") eq '0' } @left), 6,
+   '  those of the departed partners, on ' . scalar(keys %nodes_of)
+   . ' masters');
+is(scalar(grep { $rs->cli($rs->key_owner($c, "lg:{$_}:rl"), 'EXISTS',
+                          "lg:{$_}:rl") eq '1' } @kept), 6,
+   '  those of the current partners stay');
 
 # redirects that a client must not follow
 

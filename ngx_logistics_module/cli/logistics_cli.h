@@ -14,6 +14,9 @@
 /* suspend (1) or reinstate (0) a partner in Redis; 2 means usage */
 int lg_cli_suspend(int argc, char **argv, int suspend);
 
+/* delete the limit states POLICY does not have; 2 means usage */
+int lg_cli_redis_cleanup(int argc, char **argv);
+
 /* revoke one token id of a partner in Redis; 2 means usage */
 int lg_cli_revoke_token(int argc, char **argv);
 

@@ -50,6 +50,8 @@ lg_cli_usage(FILE *out)
         "       logistics-policy reinstate PARTNER REDIS-OPTIONS\n"
         "       logistics-policy revoke-token PARTNER JTI REDIS-OPTIONS "
         "[--ttl SECONDS]\n"
+        "       logistics-policy redis-cleanup POLICY REDIS-OPTIONS "
+        "[--dry-run]\n"
         "       logistics-policy degrade --level deferrable|normal|off "
         "[--ttl 15m]\n"
         "                        REDIS-OPTIONS\n"
@@ -81,6 +83,11 @@ lg_cli_usage(FILE *out)
         "        through Redis (key lg:{PARTNER}:suspended)\n"
         "revoke-token  refuse one access token (by its jti) on every node\n"
         "        (key lg:{PARTNER}:jti:JTI, default TTL one day)\n"
+        "redis-cleanup  delete from Redis the rate limit states\n"
+        "        (lg:{PARTNER}:rl, lg:{PARTNER}:rl:ROUTE) that POLICY does\n"
+        "        not have: partners and routes that left it, or lost their\n"
+        "        limit.  SCAN on every data node; --dry-run only lists them.\n"
+        "        Run it after the reload that removed them\n"
         "degrade  brownout: every node sheds deferrable (or normal and\n"
         "        deferrable) requests of protected APIs with 503 degraded\n"
         "        within a second, until the ttl ends or --level off (key\n"
@@ -558,6 +565,16 @@ main(int argc, char **argv)
 
     if (strcmp(argv[1], "revoke-token") == 0) {
         rc = lg_cli_revoke_token(argc - 2, argv + 2);
+
+        if (rc == 2) {
+            lg_cli_usage(stderr);
+        }
+
+        return rc;
+    }
+
+    if (strcmp(argv[1], "redis-cleanup") == 0) {
+        rc = lg_cli_redis_cleanup(argc - 2, argv + 2);
 
         if (rc == 2) {
             lg_cli_usage(stderr);

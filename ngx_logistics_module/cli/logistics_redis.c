@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "lg_keys.h"
+#include "lg_policy.h"
 #include "logistics_cli.h"
 #include "logistics_redis_conn.h"
 #include "lg_protect.h"
@@ -51,6 +52,7 @@ typedef struct {
     const char          *sentinel_user;
     const char          *sentinel_password_file;
     const char          *ttl_text;
+    int                  dry_run;           /* redis-cleanup */
     int                  db;
     int                  tls_flag;
     int                  tls_verify;        /* -1: not given (on) */
@@ -90,6 +92,7 @@ static const lg_cli_redis_option_t  lg_cli_redis_options[] = {
       offsetof(lg_cli_redis_opts_t, sentinel_password_file) },
     { "--db", LG_CLI_OPT_INT, offsetof(lg_cli_redis_opts_t, db) },
     { "--ttl", LG_CLI_OPT_STR, offsetof(lg_cli_redis_opts_t, ttl_text) },
+    { "--dry-run", LG_CLI_OPT_FLAG, offsetof(lg_cli_redis_opts_t, dry_run) },
     { "--tls", LG_CLI_OPT_FLAG, offsetof(lg_cli_redis_opts_t, tls_flag) },
     { "--tls-ca", LG_CLI_OPT_STR, offsetof(lg_cli_redis_opts_t, tls_ca) },
     { "--tls-cert", LG_CLI_OPT_STR,
@@ -107,6 +110,11 @@ static const lg_cli_redis_option_t  lg_cli_redis_options[] = {
 static int lg_cli_redis_parse(int argc, char **argv, int first,
     int allow_ttl, lg_cli_redis_opts_t *o);
 static int lg_cli_redis_check(lg_cli_redis_opts_t *o, int allow_ttl);
+static int lg_cli_redis_prepare(lg_cli_redis_opts_t *o);
+static int lg_cli_cleanup_node(lg_cli_conn_t *c, const lg_policy_t *policy,
+    int dry_run, size_t *found);
+static int lg_cli_limit_key_departed(const lg_policy_t *policy,
+    const char *key, size_t len);
 static char *lg_cli_read_secret(const char *file);
 static int lg_cli_partner_ok(const char *partner);
 static int lg_cli_redis_key(lg_cli_redis_opts_t *o, const char *key,
@@ -131,8 +139,8 @@ void
 lg_cli_redis_usage(FILE *out)
 {
     fprintf(out,
-        "Redis options of suspend, reinstate, revoke-token and degrade, one "
-        "of:\n"
+        "Redis options of suspend, reinstate, revoke-token, degrade and\n"
+        "redis-cleanup, one of:\n"
         "        --redis HOST:PORT | --redis unix:PATH      one node\n"
         "        --sentinel NAME --sentinels HOST:PORT,...  the master of\n"
         "              a Sentinel group (default port 26379)\n"
@@ -248,8 +256,13 @@ lg_cli_redis_check(lg_cli_redis_opts_t *o, int allow_ttl)
         return 2;
     }
 
+    if (o->dry_run && allow_ttl != 2) {
+        fprintf(stderr, "--dry-run is for redis-cleanup\n");
+        return 2;
+    }
+
     if (o->ttl_text != NULL) {
-        if (!allow_ttl) {
+        if (allow_ttl != 1) {
             fprintf(stderr, "--ttl is for suspend and revoke-token\n");
             return 2;
         }
@@ -711,6 +724,33 @@ lg_cli_cluster_command(lg_cli_redis_opts_t *o, const char *key, int argc,
 }
 
 
+/* the passwords read from their files, the TLS context: 0, or 1 */
+
+static int
+lg_cli_redis_prepare(lg_cli_redis_opts_t *o)
+{
+    if (o->password_file != NULL) {
+        o->password = lg_cli_read_secret(o->password_file);
+        if (o->password == NULL) {
+            return 1;
+        }
+    }
+
+    if (o->sentinel_password_file != NULL) {
+        o->sentinel_password = lg_cli_read_secret(o->sentinel_password_file);
+        if (o->sentinel_password == NULL) {
+            return 1;
+        }
+    }
+
+    if (o->tls.enabled && lg_cli_tls_init(&o->tls) != 0) {
+        return 1;
+    }
+
+    return 0;
+}
+
+
 /* SET key 1 [EX ttl] or DEL key, printing the redis-cli equivalent */
 
 static int
@@ -761,21 +801,7 @@ lg_cli_redis_run(lg_cli_redis_opts_t *o, const char *key, int argc,
     size_t       argvlen[8];
     redisReply  *reply;
 
-    if (o->password_file != NULL) {
-        o->password = lg_cli_read_secret(o->password_file);
-        if (o->password == NULL) {
-            return 1;
-        }
-    }
-
-    if (o->sentinel_password_file != NULL) {
-        o->sentinel_password = lg_cli_read_secret(o->sentinel_password_file);
-        if (o->sentinel_password == NULL) {
-            return 1;
-        }
-    }
-
-    if (o->tls.enabled && lg_cli_tls_init(&o->tls) != 0) {
+    if (lg_cli_redis_prepare(o) != 0) {
         return 1;
     }
 
@@ -1017,4 +1043,289 @@ done:
     free(rest);
 
     return rc;
+}
+
+
+/*
+ * redis-cleanup POLICY REDIS-OPTIONS [--dry-run]: limit states are
+ * written without a lifetime (their number is bounded by the policy), so
+ * the states of partners and routes that left the policy, or lost their
+ * limit, stay until removed.  This walks every data node with SCAN (never
+ * KEYS: it does not block Redis) for lg:{*}:rl* and deletes each limit
+ * state that POLICY does not have; with --dry-run it only lists them.
+ * A worker never does this: SCAN over a shared Redis is an operator's
+ * job, run after the reload that removed the partners or routes.
+ */
+
+int
+lg_cli_redis_cleanup(int argc, char **argv)
+{
+    int                   i, n, rc;
+    size_t                found;
+    const char           *err;
+    redisReply           *reply;
+    lg_error_t            perr;
+    lg_policy_t          *policy;
+    lg_cli_conn_t        *c;
+    lg_redis_addr_t       addr, seeds[16];
+    lg_redis_slots_t     *map;
+    lg_cli_redis_opts_t   o;
+
+    memset(&o, 0, sizeof(o));
+
+    if (argc < 1 || lg_cli_redis_parse(argc, argv, 1, 2, &o) != 0) {
+        return 2;
+    }
+
+    policy = lg_policy_load(argv[0], &perr);
+
+    if (policy == NULL) {
+        fprintf(stderr, "%s\n", perr.text);
+        lg_cli_redis_opts_free(&o);
+        return 2;
+    }
+
+    rc = 1;
+    found = 0;
+    map = NULL;
+
+    if (lg_cli_redis_prepare(&o) != 0) {
+        goto done;
+    }
+
+    if (o.sentinel != NULL) {
+        c = lg_cli_sentinel_master(&o);
+        rc = (c != NULL) ? lg_cli_cleanup_node(c, policy, o.dry_run, &found)
+                         : 1;
+        lg_cli_conn_close(c);
+
+    } else if (o.redis != NULL) {
+        if (strncmp(o.redis, "unix:", 5) == 0) {
+            c = lg_cli_node_open(&o, NULL, o.redis + 5);
+
+        } else if (lg_cli_addr_list(o.redis, 6379, &addr, 1, "--redis") == 1)
+        {
+            c = lg_cli_node_open(&o, &addr, NULL);
+
+        } else {
+            c = NULL;
+        }
+
+        rc = (c != NULL) ? lg_cli_cleanup_node(c, policy, o.dry_run, &found)
+                         : 1;
+        lg_cli_conn_close(c);
+
+    } else {
+        /* a cluster: every master that CLUSTER SLOTS names */
+
+        n = lg_cli_addr_list(o.cluster, 6379, seeds, 16, "--cluster");
+        c = NULL;
+
+        for (i = 0; i < n && c == NULL; i++) {
+            c = lg_cli_node_open(&o, &seeds[i], NULL);
+        }
+
+        if (c == NULL) {
+            goto done;
+        }
+
+        map = malloc(sizeof(lg_redis_slots_t));
+        reply = (map != NULL) ? lg_cli_conn_commandv(c, "CLUSTER", "SLOTS",
+                                                     NULL)
+                              : NULL;
+
+        if (reply == NULL
+            || lg_redis_slots_parse(map, reply, c->addr.host, &err) != 0)
+        {
+            fprintf(stderr, "redis %s: no usable CLUSTER SLOTS reply\n",
+                    c->name);
+            freeReplyObject(reply);
+            lg_cli_conn_close(c);
+            goto done;
+        }
+
+        freeReplyObject(reply);
+        lg_cli_conn_close(c);
+
+        rc = 0;
+
+        for (i = 0; i < (int) map->nnodes; i++) {
+            c = lg_cli_node_open(&o, &map->nodes[i], NULL);
+
+            if (c == NULL
+                || lg_cli_cleanup_node(c, policy, o.dry_run, &found) != 0)
+            {
+                rc = 1;
+            }
+
+            lg_cli_conn_close(c);
+        }
+    }
+
+    if (rc == 0) {
+        printf("%zu limit state%s of departed partners or routes %s\n",
+               found, found == 1 ? "" : "s",
+               o.dry_run ? "found (dry run: nothing deleted)" : "deleted");
+    }
+
+done:
+
+    free(map);
+    lg_policy_free(policy);
+    lg_cli_redis_opts_free(&o);
+
+    return rc;
+}
+
+
+/* one node's keys: 0, or 1 after a message */
+
+static int
+lg_cli_cleanup_node(lg_cli_conn_t *c, const lg_policy_t *policy,
+    int dry_run, size_t *found)
+{
+    char         cursor[32];
+    size_t       i, len;
+    redisReply  *reply, *keys, *del, *key;
+    const char  *argv[2];
+    size_t       argvlen[2];
+
+    strcpy(cursor, "0");
+
+    do {
+        reply = lg_cli_conn_commandv(c, "SCAN", cursor, "MATCH",
+                                     "lg:{*}:rl*", "COUNT", "1000", NULL);
+
+        if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
+            || reply->elements != 2
+            || reply->element[0]->type != REDIS_REPLY_STRING
+            || reply->element[0]->len >= sizeof(cursor)
+            || reply->element[1]->type != REDIS_REPLY_ARRAY)
+        {
+            fprintf(stderr, "redis %s: unexpected SCAN reply%s%s\n",
+                    c->name,
+                    (reply != NULL && reply->type == REDIS_REPLY_ERROR)
+                    ? ": " : "",
+                    (reply != NULL && reply->type == REDIS_REPLY_ERROR)
+                    ? reply->str : "");
+            freeReplyObject(reply);
+            return 1;
+        }
+
+        len = reply->element[0]->len;
+        memcpy(cursor, reply->element[0]->str, len);
+        cursor[len] = '\0';
+
+        keys = reply->element[1];
+
+        for (i = 0; i < keys->elements; i++) {
+            key = keys->element[i];
+
+            if (key->type != REDIS_REPLY_STRING
+                || !lg_cli_limit_key_departed(policy, key->str, key->len))
+            {
+                continue;
+            }
+
+            (*found)++;
+
+            if (dry_run) {
+                printf("departed %s: %.*s\n", c->name, (int) key->len,
+                       key->str);
+                continue;
+            }
+
+            argv[0] = "DEL";
+            argvlen[0] = 3;
+            argv[1] = key->str;
+            argvlen[1] = key->len;
+
+            del = lg_cli_conn_command(c, 2, argv, argvlen);
+
+            if (del == NULL || del->type == REDIS_REPLY_ERROR) {
+                fprintf(stderr, "redis %s: DEL %.*s failed%s%s\n", c->name,
+                        (int) key->len, key->str,
+                        del != NULL ? ": " : "", del != NULL ? del->str : "");
+                freeReplyObject(del);
+                freeReplyObject(reply);
+                return 1;
+            }
+
+            freeReplyObject(del);
+
+            printf("deleted %s: %.*s\n", c->name, (int) key->len, key->str);
+        }
+
+        freeReplyObject(reply);
+
+    } while (strcmp(cursor, "0") != 0);
+
+    return 0;
+}
+
+
+/*
+ * A limit state (lg:{partner}:rl or lg:{partner}:rl:route, lg_keys.h)
+ * that the policy does not have: its partner left, or has no such limit
+ * any more.  Keys of any other shape are never ours to delete.
+ */
+
+static int
+lg_cli_limit_key_departed(const lg_policy_t *policy, const char *key,
+    size_t len)
+{
+    size_t               i, j, plen;
+    const char          *p, *close;
+    const lg_partner_t  *partner;
+
+    if (len < sizeof("lg:{x}:rl") - 1 || memcmp(key, "lg:{", 4) != 0) {
+        return 0;
+    }
+
+    p = key + 4;
+    close = memchr(p, '}', len - 4);
+
+    if (close == NULL || close == p) {
+        return 0;
+    }
+
+    plen = close - p;
+
+    /* "}:rl", then the end or ":" and a route id */
+
+    if ((size_t) (key + len - close) < 4 || memcmp(close, "}:rl", 4) != 0
+        || ((size_t) (key + len - close) > 4
+            && ((size_t) (key + len - close) == 5 || close[4] != ':')))
+    {
+        return 0;
+    }
+
+    for (i = 0; i < policy->npartners; i++) {
+        partner = &policy->partners[i];
+
+        if (partner->id.len != plen || memcmp(partner->id.data, p, plen) != 0)
+        {
+            continue;
+        }
+
+        if (partner->rate && partner->limit_key.len == len
+            && memcmp(partner->limit_key.data, key, len) == 0)
+        {
+            return 0;
+        }
+
+        for (j = 0; partner->route_rates != NULL && j < policy->nroutes; j++)
+        {
+            if (partner->route_rates[j] != NULL
+                && partner->route_limit_keys[j].len == len
+                && memcmp(partner->route_limit_keys[j].data, key, len) == 0)
+            {
+                return 0;
+            }
+        }
+
+        return 1;
+    }
+
+    return 1;
 }

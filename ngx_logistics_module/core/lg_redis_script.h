@@ -17,28 +17,43 @@
 
 /*
  * The Redis side of the hot path: one server-side script, loaded once per
- * connection and called by its SHA1, that in one round trip
+ * connection and called by its SHA1, that checks in one round trip the
+ * requests a worker has ready in one event-loop iteration (a batch).
+ * For each request, in order, it
  *
- *   1. refuses if any revocation key exists (a suspended partner, a
- *      revoked token id),
+ *   1. refuses if any of its revocation keys exists (a suspended
+ *      partner, a revoked token id),
  *   2. applies the GCRA step of lg_ratelimit.c to every limit key, and
- *      stores the new states only if all of them allow the request, and
+ *      counts the request only if all of them allow it, and
  *   3. when the request carries an Idempotency-Key and was allowed,
- *      claims that key (SET NX PX GET) with the request's lock record.
+ *      claims that key (SET PX) with the request's lock record, unless
+ *      it holds a record already.
  *
- * Nothing is written unless the request is allowed, so a refused request
- * leaves no claim behind.  All keys share the {partner} hash tag, so the
- * script also runs on Redis Cluster.
+ * The requests of a batch see each other's counts (sequential GCRA on
+ * the states read once), and the script runs atomically, so a batch is
+ * exact against other batches and other gateway nodes.  Redis work per
+ * call: one MGET of every key, one TIME, one MSET of the changed limit
+ * states, one SET per new claim.  Limit states are written without a
+ * lifetime: their number is bounded by the policy, and a state in the
+ * past counts as none; `logistics-policy redis-cleanup` removes those of
+ * partners and routes that left the policy.  Revocation keys keep the
+ * lifetime their writer gave them, claims the lock's.
+ *
+ * Nothing is written for a refused request, so it leaves no claim
+ * behind.  All keys of one call must share a cluster slot: a batch is
+ * made of requests whose {partner} tags share one.
  *
  * It uses Redis's clock (TIME), so gateway nodes with skewed clocks still
  * share one limit.  Lua numbers are doubles: microsecond timestamps stay
  * exact below 2^53 (the year 2255).
  *
- *   KEYS: revocation keys..., limit keys..., [idempotency key]
- *   ARGV: number of revocation keys, number of limit keys, then per
- *         limit key interval (us), tolerance (us), then for the
- *         idempotency key the lock record and its lifetime (ms)
- *   reply: { status, per limit: remaining, retry_after (us), reset (us),
+ *   KEYS: per request: revocation keys..., limit keys..., [idem key]
+ *   ARGV: number of requests, then per request: number of revocation
+ *         keys, number of limit keys, 1 if it claims an idempotency key
+ *         else 0, per limit key interval (us) and tolerance (us), and
+ *         for a claim the lock record and its lifetime (ms)
+ *   reply: an array, one element per request (lg_redis_limit_reply()):
+ *          { status, per limit: remaining, retry_after (us), reset (us),
  *            [the record already under the idempotency key] }
  *          status 1 allowed, 0 refused by a limit, or { -1, i, pttl }
  *          when revocation key i (1-based) exists, with its remaining
@@ -75,13 +90,23 @@ extern const char  lg_redis_limit_script[];
 
 
 /*
- * Decodes the script's reply for a call with "nlimits" limit keys and,
- * when "claim" is set, an idempotency claim.  Each limit's outcome goes
+ * Decodes one request's element of the script's reply, for a request
+ * with "nlimits" limit keys and, when "claim" is set, an idempotency
+ * claim.  Each limit's outcome goes
  * to results[i] (allowed, remaining, retry_after, reset); strings in
  * "out" point into the reply.
  */
 int lg_redis_limit_reply(const redisReply *reply, size_t nlimits, int claim,
     lg_rate_result_t *results, lg_redis_limit_reply_t *out);
+
+/*
+ * Checks the script's whole reply for a batch of "n" requests:
+ * LG_REDIS_REPLY_OK when each request's element can go to
+ * lg_redis_limit_reply(); else ERROR (its text in "out") or UNEXPECTED,
+ * which fail every request of the batch.
+ */
+int lg_redis_batch_reply(const redisReply *reply, size_t n,
+    lg_redis_limit_reply_t *out);
 
 /* the error reply says the server forgot our scripts (SCRIPT FLUSH) */
 int lg_redis_noscript(const char *error, size_t len);

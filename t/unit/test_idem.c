@@ -259,12 +259,62 @@ test_limit_reply(void)
 }
 
 
+/* a batch: one element per request, each decoded on its own */
+
+static void
+test_batch_reply(void)
+{
+    redisReply              *r;
+    lg_rate_result_t         res[2];
+    lg_redis_limit_reply_t   out;
+
+    r = resp("*3\r\n*4\r\n:1\r\n:1\r\n:0\r\n:2000\r\n"
+             "*4\r\n:0\r\n:0\r\n:1000\r\n:2000\r\n"
+             "*3\r\n:-1\r\n:1\r\n:-1\r\n");
+    is_int(lg_redis_batch_reply(r, 3, &out), LG_REDIS_REPLY_OK,
+           "a batch of three");
+    ok(lg_redis_limit_reply(r->element[0], 1, 0, res, &out)
+       == LG_REDIS_REPLY_OK && out.status == LG_REDIS_ALLOWED
+       && res[0].remaining == 1, "the first request allowed");
+    ok(lg_redis_limit_reply(r->element[1], 1, 0, res, &out)
+       == LG_REDIS_REPLY_OK && out.status == LG_REDIS_REFUSED
+       && res[0].retry_after == 1000, "the second refused by the first");
+    ok(lg_redis_limit_reply(r->element[2], 1, 0, res, &out)
+       == LG_REDIS_REPLY_OK && out.status == LG_REDIS_REVOKED,
+       "the third suspended");
+    is_int(lg_redis_batch_reply(r, 2, &out), LG_REDIS_REPLY_UNEXPECTED,
+           "three elements for two requests");
+    is_int(lg_redis_batch_reply(r, 4, &out), LG_REDIS_REPLY_UNEXPECTED,
+           "three elements for four requests");
+    freeReplyObject(r);
+
+    r = resp("*1\r\n:1\r\n");
+    is_int(lg_redis_batch_reply(r, 1, &out), LG_REDIS_REPLY_OK,
+           "an element that is no array passes the batch check");
+    is_int(lg_redis_limit_reply(r->element[0], 0, 0, res, &out),
+           LG_REDIS_REPLY_UNEXPECTED, "and fails its request's");
+    freeReplyObject(r);
+
+    r = resp("-ERR Error running script\r\n");
+    is_int(lg_redis_batch_reply(r, 5, &out), LG_REDIS_REPLY_ERROR,
+           "a script error fails the whole batch");
+    ok(out.error_len == 24, "with its text");
+    freeReplyObject(r);
+
+    r = resp(":1\r\n");
+    is_int(lg_redis_batch_reply(r, 1, &out), LG_REDIS_REPLY_UNEXPECTED,
+           "a number is no batch");
+    freeReplyObject(r);
+}
+
+
 int
 main(void)
 {
     test_key_parse();
     test_records();
     test_limit_reply();
+    test_batch_reply();
 
     return lg_unit_done();
 }
