@@ -934,13 +934,159 @@ lg_json_gauge(lg_mw_t *w, const lg_metric_family_t *f, uint64_t v)
 }
 
 
+/*
+ * What a partner's and a route's entries share: requests by decision and
+ * Odoo's answers by status class, summed over the other dimension
+ */
+
+static void
+lg_json_row(lg_mw_t *w, const lg_metrics_layout_t *layout,
+    const uint64_t *values, size_t row, int by_partner)
+{
+    size_t              j, c, n;
+    uint64_t            sum[LG_DECISION_LAST], total;
+    uint64_t            classes[LG_STATUS_LAST];
+    const lg_mvalue_t  *v;
+
+    total = 0;
+
+    for (j = 0; j < LG_DECISION_LAST; j++) {
+        sum[j] = values[lg_metrics_slot2(layout,
+                                         by_partner ? LG_MF_PARTNER_REQUESTS
+                                                    : LG_MF_REQUESTS,
+                                         row, j)];
+        total += sum[j];
+    }
+
+    memset(classes, 0, sizeof(classes));
+
+    n = layout->dims[by_partner ? LG_DIM_ROUTE : LG_DIM_PARTNER].n;
+
+    for (j = 0; j < n; j++) {
+        for (c = 0; c < LG_STATUS_LAST; c++) {
+            classes[c] += values[by_partner
+                                 ? lg_metrics_slot3(layout,
+                                                    LG_MF_UPSTREAM_RESPONSES,
+                                                    row, j, c)
+                                 : lg_metrics_slot3(layout,
+                                                    LG_MF_UPSTREAM_RESPONSES,
+                                                    j, row, c)];
+        }
+    }
+
+    lg_mw_lit(w, ",\"requests\":");
+    lg_mw_u64(w, total);
+    lg_mw_lit(w, ",\"decisions\":");
+    lg_json_decisions(w, sum);
+
+    lg_mw_lit(w, ",\"upstream\":{");
+
+    for (c = 0; c < LG_STATUS_LAST; c++) {
+        if (c > 0) {
+            lg_mw_char(w, ',');
+        }
+
+        v = lg_metrics_value(layout, LG_DIM_STATUS_CLASS, c);
+        lg_mw_json_string(w, lg_metrics_raw(v, 0), v->raw_len[0]);
+        lg_mw_char(w, ':');
+        lg_mw_u64(w, classes[c]);
+    }
+}
+
+
+/* the status page's partners */
+
+static void
+lg_json_partners(lg_mw_t *w, const lg_metrics_layout_t *layout,
+    const uint64_t *values)
+{
+    size_t              i, j, c;
+    uint64_t            total;
+    const lg_mvalue_t  *v;
+
+    for (i = 0; i < layout->dims[LG_DIM_PARTNER].n; i++) {
+        if (i > 0) {
+            lg_mw_char(w, ',');
+        }
+
+        v = lg_metrics_value(layout, LG_DIM_PARTNER, i);
+
+        lg_mw_lit(w, "{\"id\":");
+        lg_mw_json_string(w, lg_metrics_raw(v, 0), v->raw_len[0]);
+        lg_json_row(w, layout, values, i, 1);
+
+        lg_mw_lit(w, "},\"duration\":");
+        lg_json_histogram(w, lg_metric_family(LG_MF_PARTNER_REQUEST_DURATION),
+                          values,
+                          lg_metrics_slot1(layout,
+                                           LG_MF_PARTNER_REQUEST_DURATION,
+                                           i));
+
+        lg_mw_lit(w, ",\"rate_limited\":");
+        total = 0;
+
+        for (j = 0; j < LG_LIMIT_LAST; j++) {
+            for (c = 0; c < LG_BACKEND_LAST; c++) {
+                total += values[lg_metrics_slot4(layout,
+                                                 LG_MF_RATE_LIMIT_DECISIONS,
+                                                 i, j, c, LG_RATE_LIMITED)];
+            }
+        }
+
+        lg_mw_u64(w, total);
+
+        lg_mw_lit(w, ",\"idempotency\":");
+        lg_json_enum(w, layout, values, LG_MF_IDEMPOTENCY_REQUESTS, i, 1);
+        lg_mw_char(w, '}');
+    }
+}
+
+
+/* the status page's routes */
+
+static void
+lg_json_routes(lg_mw_t *w, const lg_metrics_layout_t *layout,
+    const uint64_t *values)
+{
+    size_t              i;
+    const lg_mvalue_t  *v;
+
+    for (i = 0; i < layout->dims[LG_DIM_ROUTE].n; i++) {
+        if (i > 0) {
+            lg_mw_char(w, ',');
+        }
+
+        v = lg_metrics_value(layout, LG_DIM_ROUTE, i);
+
+        lg_mw_lit(w, "{\"route\":");
+        lg_mw_json_string(w, lg_metrics_raw(v, 0), v->raw_len[0]);
+        lg_mw_lit(w, ",\"version\":");
+        lg_mw_json_string(w, lg_metrics_raw(v, 1), v->raw_len[1]);
+        lg_json_row(w, layout, values, i, 0);
+
+        lg_mw_lit(w, "},\"duration\":");
+        lg_json_histogram(w, lg_metric_family(LG_MF_REQUEST_DURATION),
+                          values,
+                          lg_metrics_slot1(layout, LG_MF_REQUEST_DURATION, i));
+        lg_mw_lit(w, ",\"upstream_duration\":");
+        lg_json_histogram(w, lg_metric_family(LG_MF_UPSTREAM_DURATION),
+                          values,
+                          lg_metrics_slot1(layout, LG_MF_UPSTREAM_DURATION,
+                                           i));
+        lg_mw_lit(w, ",\"schema_failures\":");
+        lg_mw_u64(w, values[lg_metrics_slot1(layout, LG_MF_SCHEMA_FAILURES,
+                                              i)]);
+        lg_mw_char(w, '}');
+    }
+}
+
+
 size_t
 lg_metrics_json(const lg_metrics_layout_t *layout,
     const lg_metrics_scrape_t *scrape, char *buf, size_t size)
 {
-    size_t                      i, j, c, nd, np, nr, ns, slot, sep;
-    uint64_t                    sum[LG_DECISION_LAST], total;
-    uint64_t                    classes[LG_STATUS_LAST];
+    size_t                      i, j, nd, np, slot, sep;
+    uint64_t                    total;
     lg_mw_t                     w;
     const uint64_t             *values;
     const lg_mvalue_t          *v;
@@ -952,8 +1098,6 @@ lg_metrics_json(const lg_metrics_layout_t *layout,
     values = scrape->values;
     nd = LG_DECISION_LAST;
     np = layout->dims[LG_DIM_PARTNER].n;
-    nr = layout->dims[LG_DIM_ROUTE].n;
-    ns = LG_STATUS_LAST;
 
     lg_mw_lit(&w, "{\"time\":");
     lg_mw_usec(&w, scrape->now > 0 ? (uint64_t) scrape->now * 1000 : 0);
@@ -994,144 +1138,11 @@ lg_metrics_json(const lg_metrics_layout_t *layout,
     lg_mw_lit(&w, "},\"buckets\":");
     lg_json_buckets(&w, lg_metric_family(LG_MF_REQUEST_DURATION)->buckets);
 
-    /* partners */
-
     lg_mw_lit(&w, ",\"partners\":[");
-
-    for (i = 0; i < np; i++) {
-        total = 0;
-
-        for (j = 0; j < nd; j++) {
-            sum[j] = values[lg_metrics_slot2(layout, LG_MF_PARTNER_REQUESTS,
-                                             i, j)];
-            total += sum[j];
-        }
-
-        memset(classes, 0, sizeof(classes));
-
-        for (j = 0; j < nr; j++) {
-            for (c = 0; c < ns; c++) {
-                classes[c] += values[lg_metrics_slot3(layout,
-                                                  LG_MF_UPSTREAM_RESPONSES,
-                                                  i, j, c)];
-            }
-        }
-
-        if (i > 0) {
-            lg_mw_char(&w, ',');
-        }
-
-        v = lg_metrics_value(layout, LG_DIM_PARTNER, i);
-
-        lg_mw_lit(&w, "{\"id\":");
-        lg_mw_json_string(&w, lg_metrics_raw(v, 0), v->raw_len[0]);
-        lg_mw_lit(&w, ",\"requests\":");
-        lg_mw_u64(&w, total);
-        lg_mw_lit(&w, ",\"decisions\":");
-        lg_json_decisions(&w, sum);
-
-        lg_mw_lit(&w, ",\"upstream\":{");
-
-        for (c = 0; c < ns; c++) {
-            if (c > 0) {
-                lg_mw_char(&w, ',');
-            }
-
-            v = lg_metrics_value(layout, LG_DIM_STATUS_CLASS, c);
-            lg_mw_json_string(&w, lg_metrics_raw(v, 0), v->raw_len[0]);
-            lg_mw_char(&w, ':');
-            lg_mw_u64(&w, classes[c]);
-        }
-
-        lg_mw_lit(&w, "},\"duration\":");
-        lg_json_histogram(&w, lg_metric_family(LG_MF_PARTNER_REQUEST_DURATION),
-                          values,
-                          lg_metrics_slot1(layout,
-                                           LG_MF_PARTNER_REQUEST_DURATION,
-                                           i));
-
-        lg_mw_lit(&w, ",\"rate_limited\":");
-        total = 0;
-
-        for (j = 0; j < LG_LIMIT_LAST; j++) {
-            for (c = 0; c < LG_BACKEND_LAST; c++) {
-                total += values[lg_metrics_slot4(layout,
-                                                 LG_MF_RATE_LIMIT_DECISIONS,
-                                                 i, j, c, LG_RATE_LIMITED)];
-            }
-        }
-
-        lg_mw_u64(&w, total);
-
-        lg_mw_lit(&w, ",\"idempotency\":");
-        lg_json_enum(&w, layout, values, LG_MF_IDEMPOTENCY_REQUESTS, i, 1);
-        lg_mw_char(&w, '}');
-    }
-
-    /* routes */
+    lg_json_partners(&w, layout, values);
 
     lg_mw_lit(&w, "],\"routes\":[");
-
-    for (i = 0; i < nr; i++) {
-        total = 0;
-
-        for (j = 0; j < nd; j++) {
-            sum[j] = values[lg_metrics_slot2(layout, LG_MF_REQUESTS, i, j)];
-            total += sum[j];
-        }
-
-        memset(classes, 0, sizeof(classes));
-
-        for (j = 0; j < np; j++) {
-            for (c = 0; c < ns; c++) {
-                classes[c] += values[lg_metrics_slot3(layout,
-                                                  LG_MF_UPSTREAM_RESPONSES,
-                                                  j, i, c)];
-            }
-        }
-
-        if (i > 0) {
-            lg_mw_char(&w, ',');
-        }
-
-        v = lg_metrics_value(layout, LG_DIM_ROUTE, i);
-
-        lg_mw_lit(&w, "{\"route\":");
-        lg_mw_json_string(&w, lg_metrics_raw(v, 0), v->raw_len[0]);
-        lg_mw_lit(&w, ",\"version\":");
-        lg_mw_json_string(&w, lg_metrics_raw(v, 1), v->raw_len[1]);
-        lg_mw_lit(&w, ",\"requests\":");
-        lg_mw_u64(&w, total);
-        lg_mw_lit(&w, ",\"decisions\":");
-        lg_json_decisions(&w, sum);
-
-        lg_mw_lit(&w, ",\"upstream\":{");
-
-        for (c = 0; c < ns; c++) {
-            if (c > 0) {
-                lg_mw_char(&w, ',');
-            }
-
-            v = lg_metrics_value(layout, LG_DIM_STATUS_CLASS, c);
-            lg_mw_json_string(&w, lg_metrics_raw(v, 0), v->raw_len[0]);
-            lg_mw_char(&w, ':');
-            lg_mw_u64(&w, classes[c]);
-        }
-
-        lg_mw_lit(&w, "},\"duration\":");
-        lg_json_histogram(&w, lg_metric_family(LG_MF_REQUEST_DURATION),
-                          values,
-                          lg_metrics_slot1(layout, LG_MF_REQUEST_DURATION, i));
-        lg_mw_lit(&w, ",\"upstream_duration\":");
-        lg_json_histogram(&w, lg_metric_family(LG_MF_UPSTREAM_DURATION),
-                          values,
-                          lg_metrics_slot1(layout, LG_MF_UPSTREAM_DURATION,
-                                           i));
-        lg_mw_lit(&w, ",\"schema_failures\":");
-        lg_mw_u64(&w, values[lg_metrics_slot1(layout, LG_MF_SCHEMA_FAILURES,
-                                              i)]);
-        lg_mw_char(&w, '}');
-    }
+    lg_json_routes(&w, layout, values);
 
     /* authentication */
 
