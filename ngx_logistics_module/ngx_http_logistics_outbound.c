@@ -157,33 +157,25 @@ ngx_http_logistics_sign_step(ngx_http_request_t *r,
 
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
 
-    if (r->headers_in.content_length_n > lmcf->policy->max_body_size) {
+    out->reading = 1;
+
+    rc = ngx_http_logistics_read_whole_body(r, lmcf->policy->max_body_size,
+                                            ngx_http_logistics_outbound_read);
+
+    if (rc == NGX_AGAIN) {
+        return NGX_AGAIN;
+    }
+
+    out->reading = 0;
+    out->done = 0;
+
+    if (rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
         return ngx_http_logistics_refuse(ctx, LG_PROBLEM_BODY_TOO_LARGE,
                                          "body-too-large");
     }
 
-    out->reading = 1;
-
-    rc = ngx_http_read_client_request_body(r,
-                                           ngx_http_logistics_outbound_read);
-
-    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
-        out->reading = 0;
-        out->done = 0;
-
-        if (rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
-            return ngx_http_logistics_refuse(ctx, LG_PROBLEM_BODY_TOO_LARGE,
-                                             "body-too-large");
-        }
-
-        return ngx_http_logistics_refuse(ctx, LG_PROBLEM_BAD_REQUEST,
-                                         "body-unreadable");
-    }
-
-    /* balances the body reader's reference, as the body step does */
-    ngx_http_finalize_request(r, NGX_DONE);
-
-    return NGX_AGAIN;
+    return ngx_http_logistics_refuse(ctx, LG_PROBLEM_BAD_REQUEST,
+                                     "body-unreadable");
 }
 
 

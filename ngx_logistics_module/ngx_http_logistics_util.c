@@ -253,3 +253,37 @@ ngx_http_logistics_body_bytes(ngx_http_request_t *r, u_char **data,
 
     return NGX_OK;
 }
+
+
+/*
+ * Reads a body a step needs whole (a webhook's signature, an event to
+ * sign): NGX_AGAIN, the handler resumes the pipeline; or the status that
+ * ended it, 413 (over "max" by Content-Length, or client_max_body_size)
+ * or another special response (bad chunks, the client gone).
+ */
+
+ngx_int_t
+ngx_http_logistics_read_whole_body(ngx_http_request_t *r, off_t max,
+    ngx_http_client_body_handler_pt handler)
+{
+    ngx_int_t  rc;
+
+    if (r->headers_in.content_length_n > max) {
+        return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+    }
+
+    rc = ngx_http_read_client_request_body(r, handler);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    /*
+     * Balances the reference the body reader took.  When the body was
+     * all there, the reader has called the handler already and the
+     * pipeline went on from there.
+     */
+    ngx_http_finalize_request(r, NGX_DONE);
+
+    return NGX_AGAIN;
+}

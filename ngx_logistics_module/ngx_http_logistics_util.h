@@ -53,6 +53,8 @@ void ngx_http_logistics_resume(ngx_http_request_t *r);
  * The request body, once read, in one buffer: nginx's own when it fit
  * client_body_buffer_size, else a copy (from its temp file too).
  */
+ngx_int_t ngx_http_logistics_read_whole_body(ngx_http_request_t *r, off_t max,
+    ngx_http_client_body_handler_pt handler);
 ngx_int_t ngx_http_logistics_body_bytes(ngx_http_request_t *r, u_char **data,
     size_t *len);
 

@@ -58,38 +58,25 @@ ngx_http_logistics_webhook_step(ngx_http_request_t *r,
 
     /* nothing over the limit is read, let alone hashed */
 
-    if (r->headers_in.content_length_n > ctx->route->max_body_size) {
+    wh->reading = 1;
+
+    rc = ngx_http_logistics_read_whole_body(r, ctx->route->max_body_size,
+                                            ngx_http_logistics_webhook_read);
+
+    if (rc == NGX_AGAIN) {
+        return NGX_AGAIN;
+    }
+
+    wh->reading = 0;
+    wh->done = 0;
+
+    if (rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
         return ngx_http_logistics_refuse(ctx, LG_PROBLEM_BODY_TOO_LARGE,
                                          "body-too-large");
     }
 
-    wh->reading = 1;
-
-    rc = ngx_http_read_client_request_body(r,
-                                           ngx_http_logistics_webhook_read);
-
-    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
-        /* nginx gave up reading: over client_max_body_size, bad chunks */
-        wh->reading = 0;
-        wh->done = 0;
-
-        if (rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
-            return ngx_http_logistics_refuse(ctx, LG_PROBLEM_BODY_TOO_LARGE,
-                                             "body-too-large");
-        }
-
-        return ngx_http_logistics_refuse(ctx, LG_PROBLEM_BAD_REQUEST,
-                                         "body-unreadable");
-    }
-
-    /*
-     * Balances the reference the body reader took.  When the body was
-     * all there, the reader has called ngx_http_logistics_webhook_read()
-     * already and the pipeline went on from there.
-     */
-    ngx_http_finalize_request(r, NGX_DONE);
-
-    return NGX_AGAIN;
+    return ngx_http_logistics_refuse(ctx, LG_PROBLEM_BAD_REQUEST,
+                                     "body-unreadable");
 }
 
 
