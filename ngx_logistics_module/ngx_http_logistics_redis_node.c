@@ -64,6 +64,8 @@ static void ngx_http_logistics_redis_node_save_session(ngx_connection_t *c);
 #endif
 static void ngx_http_logistics_redis_node_ready(
     ngx_http_logistics_redis_node_t *node);
+static const char *ngx_http_logistics_redis_node_write_error(
+    ngx_http_logistics_redis_node_t *node);
 static void ngx_http_logistics_redis_node_read_handler(ngx_event_t *rev);
 static void ngx_http_logistics_redis_node_write_handler(ngx_event_t *wev);
 static void ngx_http_logistics_redis_node_read(
@@ -897,7 +899,8 @@ ngx_http_logistics_redis_node_write(ngx_http_logistics_redis_node_t *node)
         n = c->send(c, node->out_pos, node->out_last - node->out_pos);
 
         if (n == NGX_ERROR) {
-            ngx_http_logistics_redis_node_fail(node, "write failed");
+            ngx_http_logistics_redis_node_fail(node,
+                              ngx_http_logistics_redis_node_write_error(node));
             return;
         }
 
@@ -924,6 +927,50 @@ ngx_http_logistics_redis_node_write(ngx_http_logistics_redis_node_t *node)
 
     node->out_pos = node->out_start;
     node->out_last = node->out_start;
+}
+
+
+/*
+ * A server that refuses the TLS client (TLS 1.3: "certificate required")
+ * sends its alert after the client considers the handshake done, so the
+ * first command's write can meet the reset before any read saw the alert.
+ * The alert is still in the socket's receive queue: one read lets OpenSSL
+ * decode it and nginx log it, so the log says why and not just "write
+ * failed".  Only while setting up: a ready connection's reader does that.
+ */
+
+static const char *
+ngx_http_logistics_redis_node_write_error(
+    ngx_http_logistics_redis_node_t *node)
+{
+    u_char             buf[64];
+    ngx_connection_t  *c;
+
+    c = node->connection;
+
+    if (node->state != NGX_HTTP_LOGISTICS_REDIS_SETUP
+#if (NGX_SSL)
+        || c->ssl == NULL
+#endif
+        )
+    {
+        return "write failed";
+    }
+
+    c->read->ready = 1;
+
+    switch (c->recv(c, buf, sizeof(buf))) {
+
+    case 0:
+        return "connection closed by the server";
+
+    case NGX_ERROR:
+        /* nginx logged OpenSSL's reason, the server's alert */
+        return "read failed";
+
+    default:
+        return "write failed";
+    }
 }
 
 

@@ -316,6 +316,12 @@ sub start {
     my @cmd = $self->nginx_cmd();
 
     if ($self->{valgrind}) {
+        # nginx stays the process started here (fg_pid, which reload()
+        # signals), also with a configuration the test wrote whole, such
+        # as the demo's, which says nothing about daemon
+        push @cmd, '-g', 'daemon off;'
+            unless $self->read_file('nginx.conf') =~ /^\s*daemon\s/m;
+
         my $pid = fork();
         die "fork: $!\n" unless defined $pid;
         if ($pid == 0) {
