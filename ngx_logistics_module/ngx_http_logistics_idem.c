@@ -733,36 +733,75 @@ ngx_http_logistics_idem_release(ngx_http_request_t *r,
  * Replaces our claim with "value" for "px" ms, or deletes it when "value"
  * is empty, only while the key still holds our own lock.  Nobody waits
  * for the reply: if it is lost, the claim expires with its lock TTL.
+ *
+ * While the lock cannot have expired yet, nothing but our own store or
+ * release replaces it (a claim is only set on a key that holds nothing),
+ * so a plain SET PX or DEL does what the compare-and-swap script would,
+ * without a script run for Redis: the lock was set after claim_sent, and
+ * a margin of LOCK_MARGIN covers what the two clocks may disagree on.
+ * Past that, the script compares first.
  */
+
+#define NGX_HTTP_LOGISTICS_LOCK_MARGIN  1000
 
 static void
 ngx_http_logistics_idem_redis_swap(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx, u_char *value, size_t len,
     const lg_str_t *px)
 {
+    int                              argc;
     const char                      *argv[7];
     size_t                           argvlen[7];
+    ngx_msec_int_t                   held;
     ngx_http_logistics_main_conf_t  *lmcf;
 
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
 
-    argv[0] = "EVALSHA";
-    argvlen[0] = 7;
-    argv[1] = (char *) lmcf->idem_sha;
-    argvlen[1] = 40;
-    argv[2] = "1";
-    argvlen[2] = 1;
-    argv[3] = (char *) ctx->idem.key.data;
-    argvlen[3] = ctx->idem.key.len;
-    argv[4] = (char *) ctx->idem.lock.data;
-    argvlen[4] = ctx->idem.lock.len;
-    argv[5] = (char *) value;
-    argvlen[5] = len;
-    argv[6] = px->data;
-    argvlen[6] = px->len;
+    held = (ngx_msec_int_t) (ngx_current_msec - ctx->idem.claim_sent);
+
+    if (held >= 0
+        && held + NGX_HTTP_LOGISTICS_LOCK_MARGIN < lmcf->policy->idem_lock)
+    {
+        if (len == 0) {
+            argv[0] = "DEL";
+            argvlen[0] = 3;
+            argc = 2;
+
+        } else {
+            argv[0] = "SET";
+            argvlen[0] = 3;
+            argv[2] = (char *) value;
+            argvlen[2] = len;
+            argv[3] = "PX";
+            argvlen[3] = 2;
+            argv[4] = px->data;
+            argvlen[4] = px->len;
+            argc = 5;
+        }
+
+        argv[1] = (char *) ctx->idem.key.data;
+        argvlen[1] = ctx->idem.key.len;
+
+    } else {
+        argv[0] = "EVALSHA";
+        argvlen[0] = 7;
+        argv[1] = (char *) lmcf->idem_sha;
+        argvlen[1] = 40;
+        argv[2] = "1";
+        argvlen[2] = 1;
+        argv[3] = (char *) ctx->idem.key.data;
+        argvlen[3] = ctx->idem.key.len;
+        argv[4] = (char *) ctx->idem.lock.data;
+        argvlen[4] = ctx->idem.lock.len;
+        argv[5] = (char *) value;
+        argvlen[5] = len;
+        argv[6] = px->data;
+        argvlen[6] = px->len;
+        argc = 7;
+    }
 
     if (ngx_http_logistics_redis_send(ctx->idem.key.data, ctx->idem.key.len,
-                                      7, argv, argvlen)
+                                      argc, argv, argvlen)
         == NGX_OK)
     {
         /* before the partner can see the response and retry */

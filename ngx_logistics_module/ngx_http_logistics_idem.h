@@ -34,6 +34,7 @@ typedef struct {
     ngx_str_t                   lock;          /* our lock record; len 0:
                                                   no claim prepared */
     u_char                      fp[LG_IDEM_FP_LEN];
+    ngx_msec_t                  claim_sent;    /* before Redis set it */
 
     /* the response of a claimed key, on its way out */
     ngx_uint_t                  status;

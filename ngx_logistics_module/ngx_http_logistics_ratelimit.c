@@ -28,7 +28,12 @@
  * this step in one event-loop iteration share one script call per
  * cluster slot (lg_redis_script.h), sent from an event posted by the
  * first of them, which nginx runs after the iteration's I/O events: no
- * timer, so a lone request is not delayed.
+ * timer, so a lone request is not delayed.  While "batches=" calls are
+ * in flight (1 by default) the next batch waits for one of them to
+ * return (group commit): under load the batches grow to what arrived
+ * during a round trip, and Redis runs fewer, larger scripts.  The wait
+ * counts against the request's timeout: the call that ends it is given
+ * what is left of the oldest member's.
  *
  * When Redis cannot answer, a suspension or revocation this node has seen
  * (kept in the zone with the lifetime Redis gave it) is still refused;
@@ -45,6 +50,9 @@ static ngx_int_t ngx_http_logistics_revocation_keys(ngx_http_request_t *r,
 static ngx_int_t ngx_http_logistics_limits_queue(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx);
 static void ngx_http_logistics_limits_flush(ngx_event_t *ev);
+static u_char *ngx_http_logistics_limits_key(u_char *d, ngx_str_t *key,
+    ngx_uint_t *i);
+static void ngx_http_logistics_limits_returned(void);
 static void ngx_http_logistics_limits_send(void);
 static void ngx_http_logistics_limits_reply(void *data, redisReply *reply,
     const char *error);
@@ -64,12 +72,13 @@ static ngx_int_t ngx_http_logistics_limits_verdict(ngx_http_request_t *r,
  * One script call carries the limit checks of up to BATCH_MAX requests
  * (and BATCH_BYTES of arguments); a larger batch makes several calls.
  * A request carries at most 2 revocation keys, 2 limit keys and 1
- * idempotency key, and 3 + 2 * 2 + 2 arguments.
+ * idempotency key, a descriptor and a lock, and brings at most 2 rates
+ * (an interval and a tolerance each) to the call's rate table.
  */
 
 #define NGX_HTTP_LOGISTICS_BATCH_MAX     64
 #define NGX_HTTP_LOGISTICS_BATCH_BYTES   (64 * 1024)
-#define NGX_HTTP_LOGISTICS_BATCH_ARGC    (4 + 14 * NGX_HTTP_LOGISTICS_BATCH_MAX)
+#define NGX_HTTP_LOGISTICS_BATCH_ARGC    (6 + 11 * NGX_HTTP_LOGISTICS_BATCH_MAX)
 
 
 /*
@@ -90,6 +99,27 @@ struct ngx_http_logistics_limits_call_s {
 /* the worker's next batch: the requests ready in this iteration */
 static ngx_queue_t   ngx_http_logistics_limits_batch;
 static ngx_event_t   ngx_http_logistics_limits_batch_event;
+
+/*
+ * The call's keys by hash (open addressing, twice the most keys a call
+ * has): slot value k > 0 is argv[3 + k - 1], the call's key k.
+ */
+
+#define NGX_HTTP_LOGISTICS_BATCH_KEYS    (5 * NGX_HTTP_LOGISTICS_BATCH_MAX)
+#define NGX_HTTP_LOGISTICS_KEY_SLOTS     1024
+
+#if (NGX_HTTP_LOGISTICS_KEY_SLOTS < 2 * NGX_HTTP_LOGISTICS_BATCH_KEYS)
+#error the key table must stay at most half full
+#endif
+
+/* 3 counts, 2 rates, 5 keys of 2 bytes */
+#define NGX_HTTP_LOGISTICS_DESC_MAX      15
+
+static uint16_t      ngx_http_logistics_limits_key_slots[
+                                            NGX_HTTP_LOGISTICS_KEY_SLOTS];
+
+/* the worker's limit calls in flight, against "batches=" */
+static ngx_uint_t    ngx_http_logistics_limits_in_flight;
 
 static const char   *ngx_http_logistics_limits_argv[
                                              NGX_HTTP_LOGISTICS_BATCH_ARGC];
@@ -302,6 +332,7 @@ ngx_http_logistics_limits_queue(ngx_http_request_t *r,
     ngx_event_t                      *ev;
     ngx_pool_cleanup_t               *cln;
     ngx_http_logistics_limits_ctx_t  *lm;
+    ngx_http_logistics_main_conf_t   *lmcf;
 
     lm = &ctx->limits;
     ev = &ngx_http_logistics_limits_batch_event;
@@ -317,12 +348,16 @@ ngx_http_logistics_limits_queue(ngx_http_request_t *r,
         ev->log = ngx_cycle->log;
     }
 
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_logistics_module);
+
     lm->request = r;
     lm->queued = 1;
+    lm->deadline = ngx_current_msec + lmcf->redis->timeout;
     ngx_queue_insert_tail(&ngx_http_logistics_limits_batch, &lm->queue);
 
     if (ctx->idem.lock.len) {
         lm->claim = NGX_HTTP_LOGISTICS_CLAIM_SENT;
+        ctx->idem.claim_sent = ngx_current_msec;
     }
 
     /* a request that ends while it waits leaves the reply nothing */
@@ -340,8 +375,90 @@ ngx_http_logistics_limits_queue(ngx_http_request_t *r,
 static void
 ngx_http_logistics_limits_flush(ngx_event_t *ev)
 {
+    ngx_uint_t                        batches;
+    ngx_queue_t                      *q;
+    ngx_http_logistics_limits_ctx_t  *lm;
+    ngx_http_logistics_main_conf_t   *lmcf;
+
+    if (ngx_queue_empty(&ngx_http_logistics_limits_batch)) {
+        return;
+    }
+
+    q = ngx_queue_head(&ngx_http_logistics_limits_batch);
+    lm = ngx_queue_data(q, ngx_http_logistics_limits_ctx_t, queue);
+    lmcf = ngx_http_get_module_main_conf(lm->request,
+                                         ngx_http_logistics_module);
+    batches = lmcf->redis->batches;
+
+    if (batches && ngx_http_logistics_limits_in_flight >= batches) {
+        /* a call's reply posts this event again */
+        return;
+    }
+
     while (!ngx_queue_empty(&ngx_http_logistics_limits_batch)) {
         ngx_http_logistics_limits_send();
+    }
+}
+
+
+/*
+ * The index in KEYS of one of the call's keys, added at argv[*i] when new:
+ * written at d as two bytes, '0' + index / 64 and '0' + index % 64.
+ */
+
+static u_char *
+ngx_http_logistics_limits_key(u_char *d, ngx_str_t *key, ngx_uint_t *i)
+{
+    ngx_uint_t   h, k;
+    const char **argv;
+    size_t      *argvlen;
+
+    argv = ngx_http_logistics_limits_argv;
+    argvlen = ngx_http_logistics_limits_argvlen;
+
+    h = ngx_hash_key(key->data, key->len) & (NGX_HTTP_LOGISTICS_KEY_SLOTS - 1);
+
+    for ( ;; ) {
+        k = ngx_http_logistics_limits_key_slots[h];
+
+        if (k == 0) {
+            argv[*i] = (char *) key->data;
+            argvlen[*i] = key->len;
+            k = *i - 2;
+            (*i)++;
+            ngx_http_logistics_limits_key_slots[h] = (uint16_t) k;
+            break;
+        }
+
+        if (argvlen[2 + k] == key->len
+            && ngx_memcmp(argv[2 + k], key->data, key->len) == 0)
+        {
+            break;
+        }
+
+        h = (h + 1) & (NGX_HTTP_LOGISTICS_KEY_SLOTS - 1);
+    }
+
+    *d++ = (u_char) ('0' + k / 64);
+    *d++ = (u_char) ('0' + k % 64);
+
+    return d;
+}
+
+
+/* a call is back (or given up): the batch that waited for it may go */
+
+static void
+ngx_http_logistics_limits_returned(void)
+{
+    ngx_event_t  *ev;
+
+    ngx_http_logistics_limits_in_flight--;
+
+    ev = &ngx_http_logistics_limits_batch_event;
+
+    if (!ngx_queue_empty(&ngx_http_logistics_limits_batch) && !ev->posted) {
+        ngx_post_event(ev, &ngx_posted_events);
     }
 }
 
@@ -352,7 +469,7 @@ ngx_http_logistics_limits_flush(ngx_event_t *ev)
  * partner's {tag}), up to BATCH_MAX requests and BATCH_BYTES.
  *
  * EVALSHA sha nkeys (revocation-keys limit-keys [idem-key])...
- *         n (nrev nlimits claim (T tau)... [lock px])...
+ *         n nrates lock-px (T tau)... (descriptor [lock])...
  */
 
 static void
@@ -370,8 +487,15 @@ ngx_http_logistics_limits_send(void)
     ngx_http_logistics_limits_call_t  *call;
     ngx_http_logistics_main_conf_t    *lmcf;
 
-    static const char  *digits = "012";
-    static u_char       nkeys[NGX_INT_T_LEN], count[NGX_INT_T_LEN];
+    u_char                            *d;
+    ngx_uint_t                         r, nrates;
+
+    static u_char           nkeys[NGX_INT_T_LEN], count[NGX_INT_T_LEN],
+                            rate_count[NGX_INT_T_LEN];
+    static u_char           desc[NGX_HTTP_LOGISTICS_BATCH_MAX][
+                                 NGX_HTTP_LOGISTICS_DESC_MAX];
+    static size_t           desc_len[NGX_HTTP_LOGISTICS_BATCH_MAX];
+    static const lg_rate_t *rates[2 * NGX_HTTP_LOGISTICS_BATCH_MAX];
 
     q = ngx_queue_head(&ngx_http_logistics_limits_batch);
     lm = ngx_queue_data(q, ngx_http_logistics_limits_ctx_t, queue);
@@ -451,24 +575,53 @@ ngx_http_logistics_limits_send(void)
     argv[2] = (char *) nkeys;
     i = 3;
 
+    /*
+     * The keys, each once (a batch of one partner's requests names its
+     * keys once); each request's keys and rates by their index in the
+     * call's tables.
+     */
+
+    nrates = 0;
+    ngx_memzero(ngx_http_logistics_limits_key_slots,
+                sizeof(ngx_http_logistics_limits_key_slots));
+
     for (m = 0; m < call->n; m++) {
         lm = call->members[m];
         ctx = ngx_http_get_module_ctx(lm->request, ngx_http_logistics_module);
+        claim = (lm->claim == NGX_HTTP_LOGISTICS_CLAIM_SENT);
+        d = desc[m];
+
+        *d++ = (u_char) ('0' + lm->nrev);
+        *d++ = (u_char) ('0' + lm->nlimits);
+        *d++ = (u_char) ('0' + claim);
+
+        for (j = 0; j < lm->nlimits; j++) {
+            for (r = 0; r < nrates; r++) {
+                if (rates[r] == lm->limits[j].rate) {
+                    break;
+                }
+            }
+
+            if (r == nrates) {
+                rates[nrates++] = lm->limits[j].rate;
+            }
+
+            *d++ = (u_char) ('0' + 1 + r);
+        }
 
         for (j = 0; j < lm->nrev; j++) {
-            argv[i] = (char *) lm->rev[j].data;
-            argvlen[i++] = lm->rev[j].len;
+            d = ngx_http_logistics_limits_key(d, &lm->rev[j], &i);
         }
 
         for (j = 0; j < lm->nlimits; j++) {
-            argv[i] = (char *) lm->limits[j].key.data;
-            argvlen[i++] = lm->limits[j].key.len;
+            d = ngx_http_logistics_limits_key(d, &lm->limits[j].key, &i);
         }
 
-        if (lm->claim == NGX_HTTP_LOGISTICS_CLAIM_SENT) {
-            argv[i] = (char *) ctx->idem.key.data;
-            argvlen[i++] = ctx->idem.key.len;
+        if (claim) {
+            d = ngx_http_logistics_limits_key(d, &ctx->idem.key, &i);
         }
+
+        desc_len[m] = d - desc[m];
     }
 
     p = ngx_sprintf(nkeys, "%ui", i - 3);
@@ -478,30 +631,31 @@ ngx_http_logistics_limits_send(void)
     argv[i] = (char *) count;
     argvlen[i++] = p - count;
 
+    p = ngx_sprintf(rate_count, "%ui", nrates);
+    argv[i] = (char *) rate_count;
+    argvlen[i++] = p - rate_count;
+
+    argv[i] = lmcf->policy->idem_lock_px.data;
+    argvlen[i++] = lmcf->policy->idem_lock_px.len;
+
+    for (r = 0; r < nrates; r++) {
+        argv[i] = rates[r]->interval_text;
+        argvlen[i++] = rates[r]->interval_len;
+        argv[i] = rates[r]->tolerance_text;
+        argvlen[i++] = rates[r]->tolerance_len;
+    }
+
     for (m = 0; m < call->n; m++) {
         lm = call->members[m];
-        ctx = ngx_http_get_module_ctx(lm->request, ngx_http_logistics_module);
-        claim = (lm->claim == NGX_HTTP_LOGISTICS_CLAIM_SENT);
 
-        argv[i] = &digits[lm->nrev];
-        argvlen[i++] = 1;
-        argv[i] = &digits[lm->nlimits];
-        argvlen[i++] = 1;
-        argv[i] = &digits[claim];
-        argvlen[i++] = 1;
+        argv[i] = (char *) desc[m];
+        argvlen[i++] = desc_len[m];
 
-        for (j = 0; j < lm->nlimits; j++) {
-            argv[i] = lm->limits[j].rate->interval_text;
-            argvlen[i++] = lm->limits[j].rate->interval_len;
-            argv[i] = lm->limits[j].rate->tolerance_text;
-            argvlen[i++] = lm->limits[j].rate->tolerance_len;
-        }
-
-        if (claim) {
+        if (lm->claim == NGX_HTTP_LOGISTICS_CLAIM_SENT) {
+            ctx = ngx_http_get_module_ctx(lm->request,
+                                          ngx_http_logistics_module);
             argv[i] = (char *) ctx->idem.lock.data;
             argvlen[i++] = ctx->idem.lock.len;
-            argv[i] = lmcf->policy->idem_lock_px.data;
-            argvlen[i++] = lmcf->policy->idem_lock_px.len;
         }
     }
 
@@ -512,11 +666,14 @@ ngx_http_logistics_limits_send(void)
     /* every key of the call carries a {tag} of this slot */
     lm = call->members[0];
 
-    call->op = ngx_http_logistics_redis_call(lm->rev[0].data, lm->rev[0].len,
-                                             (int) i, argv, argvlen,
+    call->op = ngx_http_logistics_redis_call_until(lm->rev[0].data,
+                                             lm->rev[0].len, (int) i,
+                                             argv, argvlen,
                                              ngx_http_logistics_limits_reply,
-                                             call, ngx_cycle->log);
+                                             call, lm->deadline,
+                                             ngx_cycle->log);
     if (call->op != NULL) {
+        ngx_http_logistics_limits_in_flight++;
         ngx_http_logistics_count1(LG_MF_REDIS_COMMANDS, LG_REDIS_CMD_LIMIT);
         return;
     }
@@ -537,7 +694,11 @@ ngx_http_logistics_limits_reply(void *data, redisReply *reply,
     lg_redis_limit_reply_t            out;
     ngx_http_logistics_limits_ctx_t  *lm;
 
-    call->op = NULL;
+    if (call->op != NULL) {
+        call->op = NULL;
+        ngx_http_logistics_limits_returned();
+    }
+
     call->replying = 1;
 
     if (reply != NULL) {
@@ -701,6 +862,7 @@ ngx_http_logistics_limits_cleanup(void *data)
 
     if (call->op != NULL) {
         ngx_http_logistics_redis_cancel(call->op);
+        ngx_http_logistics_limits_returned();
     }
 
     ngx_free(call);

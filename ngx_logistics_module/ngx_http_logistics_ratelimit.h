@@ -48,6 +48,7 @@ typedef struct {
     ngx_queue_t                        queue;       /* in the next batch */
     ngx_http_logistics_limits_call_t  *call;        /* in flight */
     ngx_uint_t                         index;       /* in that call */
+    ngx_msec_t                         deadline;    /* set when queued */
 
     unsigned                           claim:3;
     unsigned                           queued:1;

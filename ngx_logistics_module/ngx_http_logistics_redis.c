@@ -31,7 +31,7 @@ static ngx_http_logistics_redis_node_t *ngx_http_logistics_redis_route(
     unsigned *slot);
 static ngx_http_logistics_redis_op_t *ngx_http_logistics_redis_queue(
     const u_char *hash_key, size_t hash_len, int argc, const char **argv,
-    const size_t *argvlen, ngx_log_t *log);
+    const size_t *argvlen, ngx_msec_t deadline, ngx_log_t *log);
 static void ngx_http_logistics_redis_single_ready(
     ngx_http_logistics_redis_node_t *node);
 static void ngx_http_logistics_redis_single_closed(
@@ -189,7 +189,8 @@ ngx_http_logistics_redis_route(ngx_http_logistics_redis_t *rs,
 
 static ngx_http_logistics_redis_op_t *
 ngx_http_logistics_redis_queue(const u_char *hash_key, size_t hash_len,
-    int argc, const char **argv, const size_t *argvlen, ngx_log_t *log)
+    int argc, const char **argv, const size_t *argvlen, ngx_msec_t deadline,
+    ngx_log_t *log)
 {
     unsigned                          slot;
     ngx_http_logistics_redis_t       *rs;
@@ -216,7 +217,7 @@ ngx_http_logistics_redis_queue(const u_char *hash_key, size_t hash_len,
     op->done = ngx_http_logistics_redis_call_done;
     op->slot = slot;
     op->sent_us = ngx_http_logistics_metrics_clock();
-    op->deadline = ngx_current_msec + rs->conf->timeout;
+    op->deadline = deadline;
 
     if (ngx_http_logistics_redis_node_send(node, op) != NGX_OK) {
         ngx_http_logistics_redis_op_free(op);
@@ -232,10 +233,40 @@ ngx_http_logistics_redis_call(const u_char *hash_key, size_t hash_len,
     int argc, const char **argv, const size_t *argvlen,
     ngx_http_logistics_redis_handler_pt handler, void *data, ngx_log_t *log)
 {
+    if (ngx_http_logistics_redis.conf == NULL) {
+        return NULL;
+    }
+
+    return ngx_http_logistics_redis_call_until(hash_key, hash_len, argc,
+                                argv, argvlen, handler, data,
+                                ngx_current_msec
+                                + ngx_http_logistics_redis.conf->timeout,
+                                log);
+}
+
+
+ngx_http_logistics_redis_op_t *
+ngx_http_logistics_redis_call_until(const u_char *hash_key, size_t hash_len,
+    int argc, const char **argv, const size_t *argvlen,
+    ngx_http_logistics_redis_handler_pt handler, void *data,
+    ngx_msec_t deadline, ngx_log_t *log)
+{
+    ngx_msec_int_t                  left;
     ngx_http_logistics_redis_op_t  *op;
 
+    if (ngx_http_logistics_redis.conf == NULL) {
+        return NULL;
+    }
+
+    left = (ngx_msec_int_t) (deadline - ngx_current_msec);
+
+    if (left < 1) {
+        left = 1;
+        deadline = ngx_current_msec + 1;
+    }
+
     op = ngx_http_logistics_redis_queue(hash_key, hash_len, argc, argv,
-                                        argvlen, log);
+                                        argvlen, deadline, log);
     if (op == NULL) {
         return NULL;
     }
@@ -243,7 +274,7 @@ ngx_http_logistics_redis_call(const u_char *hash_key, size_t hash_len,
     op->handler = handler;
     op->data = data;
 
-    ngx_add_timer(&op->timer, ngx_http_logistics_redis.conf->timeout);
+    ngx_add_timer(&op->timer, (ngx_msec_t) left);
 
     return op;
 }
@@ -278,8 +309,14 @@ ngx_http_logistics_redis_send(const u_char *hash_key, size_t hash_len,
 {
     ngx_http_logistics_redis_op_t  *op;
 
+    if (ngx_http_logistics_redis.conf == NULL) {
+        return NGX_ERROR;
+    }
+
     op = ngx_http_logistics_redis_queue(hash_key, hash_len, argc, argv,
                                         argvlen,
+                                        ngx_current_msec
+                                        + ngx_http_logistics_redis.conf->timeout,
                                         ngx_http_logistics_redis.log);
     if (op == NULL) {
         return NGX_ERROR;

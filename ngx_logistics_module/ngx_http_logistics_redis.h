@@ -67,6 +67,7 @@ typedef struct {
     ngx_int_t                 db;
     ngx_msec_t                connect_timeout;
     ngx_msec_t                timeout;
+    ngx_uint_t                batches;      /* limit calls in flight */
 
     ngx_str_t                 sentinel_user;
     ngx_str_t                 sentinel_password;
@@ -123,6 +124,17 @@ ngx_http_logistics_redis_op_t *ngx_http_logistics_redis_call(
     const u_char *hash_key, size_t hash_len, int argc, const char **argv,
     const size_t *argvlen, ngx_http_logistics_redis_handler_pt handler,
     void *data, ngx_log_t *log);
+
+/*
+ * The same with the deadline given (ngx_current_msec based): for callers
+ * that held a request back before calling, so that the wait and the call
+ * together stay within the timeout.  A deadline already past or less
+ * than 1 ms away still gives the call 1 ms.
+ */
+ngx_http_logistics_redis_op_t *ngx_http_logistics_redis_call_until(
+    const u_char *hash_key, size_t hash_len, int argc, const char **argv,
+    const size_t *argvlen, ngx_http_logistics_redis_handler_pt handler,
+    void *data, ngx_msec_t deadline, ngx_log_t *log);
 
 /* the handler of a call is not called any more (its caller is gone) */
 void ngx_http_logistics_redis_cancel(ngx_http_logistics_redis_op_t *op);

@@ -16,7 +16,7 @@
 /*
  * logistics_redis ADDRESS | sentinel=NAME sentinels=H:P,... | cluster=H:P,...
  *     [user=NAME] [password=SECRET | password_file=FILE] [db=N]
- *     [connect_timeout=50ms] [timeout=50ms]
+ *     [connect_timeout=50ms] [timeout=50ms] [batches=1]
  *     [sentinel_user=NAME] [sentinel_password=S | sentinel_password_file=F]
  *     [tls] [tls_ca=FILE] [tls_cert=FILE tls_key=FILE]
  *     [tls_server_name=NAME] [tls_verify=on|off];
@@ -51,6 +51,8 @@ static char *ngx_http_logistics_redis_set_secret(ngx_conf_t *cf,
 static char *ngx_http_logistics_redis_set_msec(ngx_conf_t *cf,
     ngx_http_logistics_redis_conf_t *rcf, ngx_str_t *value, void *field);
 static char *ngx_http_logistics_redis_set_db(ngx_conf_t *cf,
+    ngx_http_logistics_redis_conf_t *rcf, ngx_str_t *value, void *field);
+static char *ngx_http_logistics_redis_set_batches(ngx_conf_t *cf,
     ngx_http_logistics_redis_conf_t *rcf, ngx_str_t *value, void *field);
 static char *ngx_http_logistics_redis_set_flag(ngx_conf_t *cf,
     ngx_http_logistics_redis_conf_t *rcf, ngx_str_t *value, void *field);
@@ -98,6 +100,9 @@ static ngx_http_logistics_redis_opt_t  ngx_http_logistics_redis_opts[] = {
                                  connect_timeout),
     ngx_http_logistics_redis_opt("timeout=",
                                  ngx_http_logistics_redis_set_msec, timeout),
+    ngx_http_logistics_redis_opt("batches=",
+                                 ngx_http_logistics_redis_set_batches,
+                                 batches),
     ngx_http_logistics_redis_opt("sentinel_user=",
                                  ngx_http_logistics_redis_set_str,
                                  sentinel_user),
@@ -156,6 +161,7 @@ ngx_http_logistics_redis_directive(ngx_conf_t *cf,
     rcf->db = NGX_CONF_UNSET;
     rcf->connect_timeout = NGX_CONF_UNSET_MSEC;
     rcf->timeout = NGX_CONF_UNSET_MSEC;
+    rcf->batches = NGX_CONF_UNSET_UINT;
     rcf->tls = NGX_CONF_UNSET;
     rcf->tls_verify = NGX_CONF_UNSET;
 
@@ -397,6 +403,36 @@ ngx_http_logistics_redis_set_db(ngx_conf_t *cf,
 }
 
 
+/*
+ * "batches=N": how many limit-check calls a worker keeps in flight.  The
+ * requests that reach the limits while N calls are out wait for one to
+ * return and leave together: the batches grow with the load and Redis
+ * runs fewer, larger scripts.  0: no such wait, each event-loop
+ * iteration sends what it has.
+ */
+
+static char *
+ngx_http_logistics_redis_set_batches(ngx_conf_t *cf,
+    ngx_http_logistics_redis_conf_t *rcf, ngx_str_t *value, void *field)
+{
+    ngx_int_t  n;
+
+    if (rcf->batches != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    n = ngx_atoi(value->data, value->len);
+
+    if (n == NGX_ERROR || n > 64) {
+        return "is not a number of calls from 0 to 64";
+    }
+
+    rcf->batches = (ngx_uint_t) n;
+
+    return NGX_CONF_OK;
+}
+
+
 /* "tls" alone turns TLS on; "tls_verify=on|off" */
 
 static char *
@@ -598,6 +634,7 @@ ngx_http_logistics_redis_check(ngx_conf_t *cf,
     ngx_conf_init_value(rcf->db, 0);
     ngx_conf_init_msec_value(rcf->connect_timeout, 50);
     ngx_conf_init_msec_value(rcf->timeout, 50);
+    ngx_conf_init_uint_value(rcf->batches, 1);
 
     if (rcf->topology == NGX_HTTP_LOGISTICS_REDIS_CLUSTER && rcf->db != 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

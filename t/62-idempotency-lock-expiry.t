@@ -4,7 +4,10 @@
 # README's "the first request outlives lock_ttl" row), in the zone and in
 # Redis: before the expiry a retry gets 409; after it a retry runs again;
 # the late first response is delivered but not stored (its lock is gone),
-# so later retries replay the second response.
+# so later retries replay the second response.  With Redis, a lock of
+# 1 s is always within the store's 1 s margin: every store and release
+# here takes the compare-and-swap script (a lock that surely still holds
+# is replaced with a plain SET PX, t/61).
 
 use strict;
 use warnings;

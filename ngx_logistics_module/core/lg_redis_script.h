@@ -47,11 +47,20 @@
  * share one limit.  Lua numbers are doubles: microsecond timestamps stay
  * exact below 2^53 (the year 2255).
  *
- *   KEYS: per request: revocation keys..., limit keys..., [idem key]
- *   ARGV: number of requests, then per request: number of revocation
- *         keys, number of limit keys, 1 if it claims an idempotency key
- *         else 0, per limit key interval (us) and tolerance (us), and
- *         for a claim the lock record and its lifetime (ms)
+ *   KEYS: every key of the batch's requests, each once: a batch of one
+ *         partner's requests names its limit and revocation keys once
+ *   ARGV: number of requests, number of rates, a claim's lifetime (ms),
+ *         per rate its interval (us) and tolerance (us), then per
+ *         request a descriptor and, for a claim, the lock record.  A
+ *         descriptor is one string of bytes: '0' + the number of
+ *         revocation keys, '0' + the number of limit keys, '0' + 1 if
+ *         it claims an idempotency key else '0', per limit key '0' +
+ *         its rate (1-based), then per key (revocation keys, limit
+ *         keys, idempotency key) its index in KEYS (1-based) as two
+ *         bytes '0' + index / 64, '0' + index % 64.
+ *         Few arguments per request, because Redis makes an object of
+ *         each argument and Lua a string, and that, more than the GCRA
+ *         arithmetic, is what a request costs the script.
  *   reply: an array, one element per request (lg_redis_limit_reply()):
  *          { status, per limit: remaining, retry_after (us), reset (us),
  *            [the record already under the idempotency key] }
