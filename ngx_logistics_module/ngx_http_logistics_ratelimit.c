@@ -28,12 +28,13 @@
  * this step in one event-loop iteration share one script call per
  * cluster slot (lg_redis_script.h), sent from an event posted by the
  * first of them, which nginx runs after the iteration's I/O events: no
- * timer, so a lone request is not delayed.  While "batches=" calls are
- * in flight (1 by default) the next batch waits for one of them to
- * return (group commit): under load the batches grow to what arrived
- * during a round trip, and Redis runs fewer, larger scripts.  The wait
- * counts against the request's timeout: the call that ends it is given
- * what is left of the oldest member's.
+ * timer, so a lone request is not delayed.  While "batches=" calls to a
+ * slot are in flight (1 by default) that slot's next batch waits for one
+ * of them to return (group commit; per slot, so a hung cluster master
+ * holds back only its own slots): under load the batches grow to what
+ * arrived during a round trip, and Redis runs fewer, larger scripts.  The
+ * wait counts against the request's timeout: the call that ends it is
+ * given what is left of the oldest member's.
  *
  * When Redis cannot answer, a suspension or revocation this node has seen
  * (kept in the zone with the lifetime Redis gave it) is still refused;
@@ -52,8 +53,9 @@ static ngx_int_t ngx_http_logistics_limits_queue(ngx_http_request_t *r,
 static void ngx_http_logistics_limits_flush(ngx_event_t *ev);
 static u_char *ngx_http_logistics_limits_key(u_char *d, ngx_str_t *key,
     ngx_uint_t *i);
-static void ngx_http_logistics_limits_returned(void);
-static void ngx_http_logistics_limits_send(void);
+static void ngx_http_logistics_limits_returned(
+    ngx_http_logistics_limits_call_t *call);
+static void ngx_http_logistics_limits_send(ngx_queue_t *q);
 static void ngx_http_logistics_limits_reply(void *data, redisReply *reply,
     const char *error);
 static void ngx_http_logistics_limits_answer(
@@ -89,6 +91,7 @@ static ngx_int_t ngx_http_logistics_limits_verdict(ngx_http_request_t *r,
 
 struct ngx_http_logistics_limits_call_s {
     ngx_http_logistics_redis_op_t    *op;
+    ngx_uint_t                        slot;     /* of every member */
     ngx_uint_t                        n;
     ngx_uint_t                        live;
     unsigned                          replying:1;
@@ -118,8 +121,16 @@ static ngx_event_t   ngx_http_logistics_limits_batch_event;
 static uint16_t      ngx_http_logistics_limits_key_slots[
                                             NGX_HTTP_LOGISTICS_KEY_SLOTS];
 
-/* the worker's limit calls in flight, against "batches=" */
-static ngx_uint_t    ngx_http_logistics_limits_in_flight;
+/*
+ * The worker's limit calls in flight per cluster slot (slot 0 without a
+ * cluster), against "batches=": a master that hangs holds back the
+ * calls of its own slots only.
+ */
+static uint8_t       ngx_http_logistics_limits_in_flight[LG_REDIS_SLOTS];
+
+#if (NGX_HTTP_LOGISTICS_REDIS_BATCHES_MAX > 255)
+#error the in-flight counts are bytes
+#endif
 
 static const char   *ngx_http_logistics_limits_argv[
                                              NGX_HTTP_LOGISTICS_BATCH_ARGC];
@@ -353,6 +364,12 @@ ngx_http_logistics_limits_queue(ngx_http_request_t *r,
     lm->request = r;
     lm->queued = 1;
     lm->deadline = ngx_current_msec + lmcf->redis->timeout;
+
+    /* every key of a request carries its partner's {tag}, so one slot */
+    lm->slot = (lmcf->redis->topology == NGX_HTTP_LOGISTICS_REDIS_CLUSTER)
+               ? lg_redis_key_slot((char *) lm->rev[0].data, lm->rev[0].len)
+               : 0;
+
     ngx_queue_insert_tail(&ngx_http_logistics_limits_batch, &lm->queue);
 
     if (ctx->idem.lock.len) {
@@ -376,27 +393,42 @@ static void
 ngx_http_logistics_limits_flush(ngx_event_t *ev)
 {
     ngx_uint_t                        batches;
-    ngx_queue_t                      *q;
+    ngx_queue_t                      *q, *prev, *queue;
     ngx_http_logistics_limits_ctx_t  *lm;
     ngx_http_logistics_main_conf_t   *lmcf;
 
-    if (ngx_queue_empty(&ngx_http_logistics_limits_batch)) {
+    queue = &ngx_http_logistics_limits_batch;
+
+    if (ngx_queue_empty(queue)) {
         return;
     }
 
-    q = ngx_queue_head(&ngx_http_logistics_limits_batch);
+    q = ngx_queue_head(queue);
     lm = ngx_queue_data(q, ngx_http_logistics_limits_ctx_t, queue);
     lmcf = ngx_http_get_module_main_conf(lm->request,
                                          ngx_http_logistics_module);
     batches = lmcf->redis->batches;
 
-    if (batches && ngx_http_logistics_limits_in_flight >= batches) {
-        /* a call's reply posts this event again */
-        return;
-    }
+    /*
+     * Oldest first, one call per slot that may send; a request whose slot
+     * has its calls out stays, and a call's reply posts this event again.
+     * A call takes only its own slot's requests, so the one before it in
+     * the queue (one that stays, or the head) is still there after it.
+     */
 
-    while (!ngx_queue_empty(&ngx_http_logistics_limits_batch)) {
-        ngx_http_logistics_limits_send();
+    while (q != ngx_queue_sentinel(queue)) {
+        lm = ngx_queue_data(q, ngx_http_logistics_limits_ctx_t, queue);
+
+        if (batches
+            && ngx_http_logistics_limits_in_flight[lm->slot] >= batches)
+        {
+            q = ngx_queue_next(q);
+            continue;
+        }
+
+        prev = ngx_queue_prev(q);
+        ngx_http_logistics_limits_send(q);
+        q = ngx_queue_next(prev);
     }
 }
 
@@ -449,11 +481,11 @@ ngx_http_logistics_limits_key(u_char *d, ngx_str_t *key, ngx_uint_t *i)
 /* a call is back (or given up): the batch that waited for it may go */
 
 static void
-ngx_http_logistics_limits_returned(void)
+ngx_http_logistics_limits_returned(ngx_http_logistics_limits_call_t *call)
 {
     ngx_event_t  *ev;
 
-    ngx_http_logistics_limits_in_flight--;
+    ngx_http_logistics_limits_in_flight[call->slot]--;
 
     ev = &ngx_http_logistics_limits_batch_event;
 
@@ -464,7 +496,7 @@ ngx_http_logistics_limits_returned(void)
 
 
 /*
- * One script call for the oldest waiting request and the others that
+ * One script call for the waiting request at q and the later ones that
  * fit with it: the same cluster slot (a request's keys all carry its
  * partner's {tag}), up to BATCH_MAX requests and BATCH_BYTES.
  *
@@ -473,13 +505,12 @@ ngx_http_logistics_limits_returned(void)
  */
 
 static void
-ngx_http_logistics_limits_send(void)
+ngx_http_logistics_limits_send(ngx_queue_t *q)
 {
     size_t                             bytes, size;
     u_char                            *p;
-    unsigned                           slot;
-    ngx_uint_t                         i, j, m, cluster, claim;
-    ngx_queue_t                       *q, *next;
+    ngx_uint_t                         i, j, m, claim;
+    ngx_queue_t                       *next;
     const char                       **argv;
     size_t                            *argvlen;
     ngx_http_logistics_ctx_t          *ctx;
@@ -497,7 +528,6 @@ ngx_http_logistics_limits_send(void)
     static size_t           desc_len[NGX_HTTP_LOGISTICS_BATCH_MAX];
     static const lg_rate_t *rates[2 * NGX_HTTP_LOGISTICS_BATCH_MAX];
 
-    q = ngx_queue_head(&ngx_http_logistics_limits_batch);
     lm = ngx_queue_data(q, ngx_http_logistics_limits_ctx_t, queue);
     lmcf = ngx_http_get_module_main_conf(lm->request,
                                          ngx_http_logistics_module);
@@ -513,12 +543,8 @@ ngx_http_logistics_limits_send(void)
         return;
     }
 
-    cluster = (lmcf->redis->topology == NGX_HTTP_LOGISTICS_REDIS_CLUSTER);
-    slot = cluster ? lg_redis_key_slot((char *) lm->rev[0].data,
-                                       lm->rev[0].len)
-                   : 0;
-
     call->op = NULL;
+    call->slot = lm->slot;
     call->n = 0;
     call->replying = 0;
     bytes = 0;
@@ -530,10 +556,7 @@ ngx_http_logistics_limits_send(void)
         next = ngx_queue_next(q);
         lm = ngx_queue_data(q, ngx_http_logistics_limits_ctx_t, queue);
 
-        if (cluster
-            && lg_redis_key_slot((char *) lm->rev[0].data, lm->rev[0].len)
-               != slot)
-        {
+        if (lm->slot != call->slot) {
             continue;
         }
 
@@ -673,7 +696,7 @@ ngx_http_logistics_limits_send(void)
                                              call, lm->deadline,
                                              ngx_cycle->log);
     if (call->op != NULL) {
-        ngx_http_logistics_limits_in_flight++;
+        ngx_http_logistics_limits_in_flight[call->slot]++;
         ngx_http_logistics_count1(LG_MF_REDIS_COMMANDS, LG_REDIS_CMD_LIMIT);
         return;
     }
@@ -696,7 +719,7 @@ ngx_http_logistics_limits_reply(void *data, redisReply *reply,
 
     if (call->op != NULL) {
         call->op = NULL;
-        ngx_http_logistics_limits_returned();
+        ngx_http_logistics_limits_returned(call);
     }
 
     call->replying = 1;
@@ -862,7 +885,7 @@ ngx_http_logistics_limits_cleanup(void *data)
 
     if (call->op != NULL) {
         ngx_http_logistics_redis_cancel(call->op);
-        ngx_http_logistics_limits_returned();
+        ngx_http_logistics_limits_returned(call);
     }
 
     ngx_free(call);

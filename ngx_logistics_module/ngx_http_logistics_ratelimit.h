@@ -49,6 +49,7 @@ typedef struct {
     ngx_http_logistics_limits_call_t  *call;        /* in flight */
     ngx_uint_t                         index;       /* in that call */
     ngx_msec_t                         deadline;    /* set when queued */
+    ngx_uint_t                         slot;        /* cluster; else 0 */
 
     unsigned                           claim:3;
     unsigned                           queued:1;

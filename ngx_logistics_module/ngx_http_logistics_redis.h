@@ -43,6 +43,10 @@ typedef struct {
 } ngx_http_logistics_redis_script_t;
 
 
+/* "batches=": limit calls a worker keeps in flight per slot, at most */
+#define NGX_HTTP_LOGISTICS_REDIS_BATCHES_MAX  64
+
+
 /* an address of the configuration, resolved when it is read */
 
 typedef struct {
@@ -67,7 +71,7 @@ typedef struct {
     ngx_int_t                 db;
     ngx_msec_t                connect_timeout;
     ngx_msec_t                timeout;
-    ngx_uint_t                batches;      /* limit calls in flight */
+    ngx_uint_t                batches;      /* limit calls per slot */
 
     ngx_str_t                 sentinel_user;
     ngx_str_t                 sentinel_password;

@@ -404,8 +404,9 @@ ngx_http_logistics_redis_set_db(ngx_conf_t *cf,
 
 
 /*
- * "batches=N": how many limit-check calls a worker keeps in flight.  The
- * requests that reach the limits while N calls are out wait for one to
+ * "batches=N": how many limit-check calls a worker keeps in flight to one
+ * cluster slot (to the server without a cluster).  The requests of that
+ * slot that reach the limits while N calls are out wait for one to
  * return and leave together: the batches grow with the load and Redis
  * runs fewer, larger scripts.  0: no such wait, each event-loop
  * iteration sends what it has.
@@ -423,7 +424,7 @@ ngx_http_logistics_redis_set_batches(ngx_conf_t *cf,
 
     n = ngx_atoi(value->data, value->len);
 
-    if (n == NGX_ERROR || n > 64) {
+    if (n == NGX_ERROR || n > NGX_HTTP_LOGISTICS_REDIS_BATCHES_MAX) {
         return "is not a number of calls from 0 to 64";
     }
 

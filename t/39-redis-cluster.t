@@ -11,7 +11,9 @@
 # deadline, and once the slot has moved -MOVED patches the map.  The
 # limit stays exact through it (fail mode closed: nothing is admitted
 # locally), no request waits longer than its timeout plus a margin, and
-# no descriptor leaks.
+# no descriptor leaks.  Last, one master frozen (SIGSTOP) with limit calls
+# to it in flight: another master's partner is still answered by its own
+# master at once.
 
 use strict;
 use warnings;
@@ -186,6 +188,30 @@ for my $pid (@w) {
     is(Lg::Topology::sockets_to($pid, map { $_->{port} } @nodes), 3,
        "worker $pid: one connection to each master");
 }
+
+###############################################################################
+# a master that hangs holds back only its own slots: a worker whose limit
+# call to it is in flight still sends the other masters' calls at once
+# (group commit waits per slot, not per worker)
+
+my $F = $ENV{LG_VALGRIND} ? 3 : 1;
+my $hung = $rs->slot_owner($c, slot_of($spread[0]));
+kill 'STOP', $hung->{pid};
+my $hold = load($g, 2.5 * $F, [[$spread[0]]], 4);
+sleep 0.3 * $F;
+
+for my $i (1 .. 4) {
+    my $q = get($g, $spread[1]);
+    is($q->{status}, 429,
+       "$spread[1] while $spread[0]'s master hangs ($i): 429 from its own "
+       . 'master, not a local fallback');
+    cmp_ok($q->{elapsed}, '<', 0.5 * $F,
+           sprintf('  answered without waiting for the hung call (%.3fs)',
+                   $q->{elapsed}));
+}
+
+load_results($hold);
+kill 'CONT', $hung->{pid};
 
 $g->finish();
 $t->done_testing();
