@@ -307,16 +307,17 @@ ngx_int_t
 ngx_http_logistics_redis_send(const u_char *hash_key, size_t hash_len,
     int argc, const char **argv, const size_t *argvlen)
 {
+    ngx_msec_t                      deadline;
     ngx_http_logistics_redis_op_t  *op;
 
     if (ngx_http_logistics_redis.conf == NULL) {
         return NGX_ERROR;
     }
 
+    deadline = ngx_current_msec + ngx_http_logistics_redis.conf->timeout;
+
     op = ngx_http_logistics_redis_queue(hash_key, hash_len, argc, argv,
-                                        argvlen,
-                                        ngx_current_msec
-                                        + ngx_http_logistics_redis.conf->timeout,
+                                        argvlen, deadline,
                                         ngx_http_logistics_redis.log);
     if (op == NULL) {
         return NGX_ERROR;

@@ -650,7 +650,6 @@ test_own_forgeries(lg_jwk_set_t *set, lg_jwk_set_t *hset, EVP_PKEY *rsa,
     is_int(verify(&json_opts, hset, tok), LG_TOKEN_BAD_SIGNATURE,
            "truncated HMAC refused");
     free(tok);
-
 }
 
 
