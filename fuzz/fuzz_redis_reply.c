@@ -6,9 +6,9 @@
 
 /*
  * libFuzzer target: what comes back from Redis is input too.  The first
- * byte picks the number of limits and whether a claim was sent; the rest
- * is RESP, read by hiredis's reader and decoded as the limit script's
- * reply.  The same bytes are also decoded as an idempotency record (what
+ * byte picks the number of requests in the batch (1 to 8), their number
+ * of limits and whether each sent a claim; the rest is RESP, read by
+ * hiredis's reader and decoded as the limit script's reply.  The same bytes are also decoded as an idempotency record (what
  * a GET of the key returns), and its header lines walked.  Every pointer
  * handed back must point inside the input.
  */
@@ -88,16 +88,47 @@ lg_fuzz_huge_array(const uint8_t *data, size_t size)
 }
 
 
+/* a decoded request's record must lie inside the reply it came from */
+
+static void
+lg_fuzz_limit(const redisReply *r, size_t first, size_t nlimits, int claim)
+{
+    lg_rate_result_t         results[2];
+    lg_redis_limit_reply_t   out;
+
+    static int               parsed;
+    static lg_rate_t         fast, slow;
+    static const lg_rate_t  *rates[2] = { &fast, &slow };
+
+    if (!parsed) {
+        if (lg_rate_parse("10/s", 4, 5, &fast) != 0
+            || lg_rate_parse("1/h", 3, 0, &slow) != 0)
+        {
+            abort();
+        }
+
+        parsed = 1;
+    }
+
+    if (lg_redis_limit_reply(r, first, nlimits, rates, claim, results, &out)
+        == LG_REDIS_REPLY_OK
+        && out.record != NULL && out.record_len > (size_t) 1 << 30)
+    {
+        abort();
+    }
+}
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     int                      claim;
     void                    *reply;
-    size_t                   i;
+    size_t                   i, n, nlimits;
+    size_t                   first[8];
     redisReply              *r;
-    size_t                   nlimits;
     redisReader             *reader;
-    lg_rate_result_t         results[2];
+    unsigned char            shapes[8];
     lg_redis_limit_reply_t   out;
 
     if (size < 1) {
@@ -112,6 +143,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     nlimits = data[0] % 3;
     claim = (data[0] >> 2) & 1;
+    n = 1 + (data[0] >> 5);
+
+    for (i = 0; i < n; i++) {
+        /* the odd requests of a batch without limits or claim */
+        shapes[i] = (i & 1) ? LG_REDIS_SHAPE(0, 0)
+                            : LG_REDIS_SHAPE(nlimits, claim);
+    }
 
     reader = redisReaderCreate();
     if (reader == NULL) {
@@ -123,31 +161,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     reply = NULL;
 
     while (redisReaderGetReply(reader, &reply) == REDIS_OK && reply != NULL) {
-
-        if (lg_redis_limit_reply(reply, nlimits, claim, results, &out)
-            == LG_REDIS_REPLY_OK
-            && out.record != NULL && out.record_len > (size_t) 1 << 30)
-        {
-            abort();
-        }
-
-        /* the same bytes as a batch's reply: every element on its own */
-
         r = reply;
 
-        if (lg_redis_batch_reply(r, r->type == REDIS_REPLY_ARRAY
-                                    ? r->elements : 1, &out)
+        lg_fuzz_limit(r, 0, nlimits, claim);
+
+        if (lg_redis_batch_reply(r, n, shapes, first, &out)
             == LG_REDIS_REPLY_OK)
         {
-            for (i = 0; i < r->elements; i++) {
-                if (lg_redis_limit_reply(r->element[i], nlimits, claim,
-                                         results, &out)
-                    == LG_REDIS_REPLY_OK
-                    && out.record != NULL
-                    && out.record_len > (size_t) 1 << 30)
-                {
+            for (i = 0; i < n; i++) {
+                if (first[i] >= r->elements) {
                     abort();
                 }
+
+                lg_fuzz_limit(r, first[i], LG_REDIS_SHAPE_LIMITS(shapes[i]),
+                              (int) LG_REDIS_SHAPE_CLAIM(shapes[i]));
             }
         }
 

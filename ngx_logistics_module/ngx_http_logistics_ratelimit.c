@@ -59,10 +59,10 @@ static void ngx_http_logistics_limits_send(ngx_queue_t *q);
 static void ngx_http_logistics_limits_reply(void *data, redisReply *reply,
     const char *error);
 static void ngx_http_logistics_limits_answer(
-    ngx_http_logistics_limits_ctx_t *lm, redisReply *reply,
+    ngx_http_logistics_limits_ctx_t *lm, redisReply *reply, size_t first,
     const char *error);
 static ngx_int_t ngx_http_logistics_limits_decode(ngx_http_request_t *r,
-    ngx_http_logistics_limits_ctx_t *lm, redisReply *reply);
+    ngx_http_logistics_limits_ctx_t *lm, redisReply *reply, size_t first);
 static void ngx_http_logistics_limits_cleanup(void *data);
 static ngx_int_t ngx_http_logistics_limits_finish(ngx_http_request_t *r,
     ngx_http_logistics_ctx_t *ctx);
@@ -96,6 +96,10 @@ struct ngx_http_logistics_limits_call_s {
     ngx_uint_t                        live;
     unsigned                          replying:1;
     ngx_http_logistics_limits_ctx_t  *members[NGX_HTTP_LOGISTICS_BATCH_MAX];
+
+    /* each member's layout in the reply, kept for members that left */
+    u_char                            shapes[NGX_HTTP_LOGISTICS_BATCH_MAX];
+    size_t                            first[NGX_HTTP_LOGISTICS_BATCH_MAX];
 };
 
 
@@ -539,7 +543,7 @@ ngx_http_logistics_limits_send(ngx_queue_t *q)
         /* no memory for a call: the oldest request fails alone */
         ngx_queue_remove(q);
         lm->queued = 0;
-        ngx_http_logistics_limits_answer(lm, NULL, "out of memory");
+        ngx_http_logistics_limits_answer(lm, NULL, 0, "out of memory");
         return;
     }
 
@@ -612,6 +616,7 @@ ngx_http_logistics_limits_send(ngx_queue_t *q)
         lm = call->members[m];
         ctx = ngx_http_get_module_ctx(lm->request, ngx_http_logistics_module);
         claim = (lm->claim == NGX_HTTP_LOGISTICS_CLAIM_SENT);
+        call->shapes[m] = LG_REDIS_SHAPE(lm->nlimits, claim);
         d = desc[m];
 
         *d++ = (u_char) ('0' + lm->nrev);
@@ -725,7 +730,9 @@ ngx_http_logistics_limits_reply(void *data, redisReply *reply,
     call->replying = 1;
 
     if (reply != NULL) {
-        switch (lg_redis_batch_reply(reply, call->n, &out)) {
+        switch (lg_redis_batch_reply(reply, call->n, call->shapes,
+                                     call->first, &out))
+        {
 
         case LG_REDIS_REPLY_OK:
             break;
@@ -757,9 +764,7 @@ ngx_http_logistics_limits_reply(void *data, redisReply *reply,
         call->members[i] = NULL;
         lm->call = NULL;
 
-        ngx_http_logistics_limits_answer(lm,
-                                 reply != NULL ? reply->element[i] : NULL,
-                                 error);
+        ngx_http_logistics_limits_answer(lm, reply, call->first[i], error);
     }
 
     ngx_free(call);
@@ -770,7 +775,7 @@ ngx_http_logistics_limits_reply(void *data, redisReply *reply,
 
 static void
 ngx_http_logistics_limits_answer(ngx_http_logistics_limits_ctx_t *lm,
-    redisReply *reply, const char *error)
+    redisReply *reply, size_t first, const char *error)
 {
     ngx_http_request_t  *r;
 
@@ -784,7 +789,7 @@ ngx_http_logistics_limits_answer(ngx_http_logistics_limits_ctx_t *lm,
         lm->error = error;
 
     } else {
-        lm->rc = ngx_http_logistics_limits_decode(r, lm, reply);
+        lm->rc = ngx_http_logistics_limits_decode(r, lm, reply, first);
     }
 
     ngx_http_logistics_resume(r);
@@ -793,14 +798,19 @@ ngx_http_logistics_limits_answer(ngx_http_logistics_limits_ctx_t *lm,
 
 static ngx_int_t
 ngx_http_logistics_limits_decode(ngx_http_request_t *r,
-    ngx_http_logistics_limits_ctx_t *lm, redisReply *reply)
+    ngx_http_logistics_limits_ctx_t *lm, redisReply *reply, size_t first)
 {
     ngx_int_t                rc;
     ngx_uint_t               i;
+    const lg_rate_t         *rates[2];
     lg_rate_result_t         results[2];
     lg_redis_limit_reply_t   out;
 
-    rc = lg_redis_limit_reply(reply, lm->nlimits,
+    for (i = 0; i < lm->nlimits; i++) {
+        rates[i] = lm->limits[i].rate;
+    }
+
+    rc = lg_redis_limit_reply(reply, first, lm->nlimits, rates,
                               lm->claim == NGX_HTTP_LOGISTICS_CLAIM_SENT,
                               results, &out);
 

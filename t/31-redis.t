@@ -125,10 +125,29 @@ is($after - $cmds, 1, 'the three refusals cost Redis nothing '
 
 # limits live in Redis
 
-my @st = map { get($p, '/v2/shipments/1', $K{limited})->{status} } 1 .. 10;
-is_deeply(\@st, [(200) x 10], 'burst 9: ten requests pass');
-is(get($p, '/v2/shipments/1', $K{limited})->{status}, 429,
-   'the eleventh is refused');
+my $r;
+
+my @rs = map { get($p, '/v2/shipments/1', $K{limited}) } 1 .. 10;
+is_deeply([map { $_->{status} } @rs], [(200) x 10],
+          'burst 9: ten requests pass');
+
+# the script answers each limit with one number (lg_redis_script.h); the
+# gateway derives what the headers say from it and the rate: the same
+# figures as the zone's arithmetic (t/30)
+my @hd = map { hdr($_, 'ratelimit') // '' } @rs;
+is_deeply([map { /"partner";r=(\d+);/ ? $1 : 'none' } @hd],
+          [reverse 0 .. 9], 'RateLimit remaining counts 9 down to 0');
+my @reset = map { /;t=(\d+)$/ ? $1 : 0 } @hd;
+ok(!grep({ $reset[$_] < 3600 * $_ || $reset[$_] > 3600 * ($_ + 1) } 0 .. 9),
+   'and its reset grows by the interval, one hour per request: '
+   . "@reset[0, 9]");
+$r = get($p, '/v2/shipments/1', $K{limited});
+is($r->{status}, 429, 'the eleventh is refused');
+my $retry = hdr($r, 'retry-after') // '';
+ok($retry =~ /^\d+$/ && $retry > 3590 && $retry <= 3600,
+   "refused until one interval has passed: Retry-After $retry");
+like(hdr($r, 'ratelimit') // '', qr/^"partner";r=0;t=(3599\d|36000)$/,
+     'RateLimit: none left, full again in ten hours');
 is($t->redis_cli('EXISTS', 'lg:{limited}:rl'), '1',
    'the limit state is the Redis key lg:{limited}:rl');
 # limit states are bounded by the policy: written without a lifetime
@@ -149,7 +168,7 @@ is(get($p2, '/v2/shipments/1', $K{limited})->{status}, 429,
 
 is(get($p, '/v2/shipments/1', $K{open})->{status}, 200, 'partner allowed');
 $t->redis_cli('SET', 'lg:{open}:suspended', '1', 'EX', '60');
-my $r = get($p, '/v2/shipments/1', $K{open});
+$r = get($p, '/v2/shipments/1', $K{open});
 is_problem($r, 401, 'unauthorized', 'suspended in Redis: 401 on node 1');
 is(get($p2, '/v2/shipments/1', $K{open})->{status}, 401,
    'and on node 2');

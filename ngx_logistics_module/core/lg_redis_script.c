@@ -4,6 +4,7 @@
  */
 
 
+#include <stdint.h>
 #include <string.h>
 
 #include "lg_redis_script.h"
@@ -14,10 +15,16 @@
  * holds the states this call has set, so a later request of the batch
  * sees an earlier one's count; "claims" the Idempotency-Keys it claimed;
  * both by key index, as a request names its keys.  A key index is
- * (hi - 48) * 64 + lo - 48 = hi * 64 + lo - 3120.  Per request the loop
- * makes one table, its reply: Lua's tables and Redis's objects, not the
- * arithmetic, are what a request costs, and at most two limits apply
- * (k1, n1 and k2, n2 are their keys and new states).
+ * (hi - 48) * 64 + lo - 48 = hi * 64 + lo - 3120.
+ *
+ * What a request costs is Lua's bytecodes, its C calls (string.byte,
+ * math.floor: each about as dear as ten bytecodes) and, above all, the
+ * reply, which Redis converts element by element and table by table
+ * (callgrind on redis-server: about 1,000 instructions per number, 2,500
+ * more per nested table).  So a descriptor is decoded once per call into
+ * "shapes" (a batch of one partner's requests repeats the same one), at
+ * most two limits are unrolled, floor is left to the client, and the
+ * reply is one flat array of a few numbers per request.
  */
 
 const char  lg_redis_limit_script[] =
@@ -29,54 +36,73 @@ const char  lg_redis_limit_script[] =
     "  RU[i] = tonumber(ARGV[3 + 2 * i])\n"
     "end\n"
     "local vals = redis.call('MGET', unpack(KEYS))\n"
-    "local byte, floor, now = string.byte, math.floor, nil\n"
-    "local tats, dirty, nd, claims, out = {}, {}, 0, {}, {}\n"
+    "local byte, now = string.byte, nil\n"
+    "local tats, dirty, nd, claims, shapes, out, o = {}, {}, 0, {}, {}, {}, 0\n"
     "local a = 4 + 2 * nrates\n"
     "for r = 1, n do\n"
     "  local d = ARGV[a]\n"
-    "  local nrev, nlim, claim = byte(d, 1, 3)\n"
-    "  nrev, nlim, claim = nrev - 48, nlim - 48, claim - 48\n"
-    "  local p = 4 + nlim\n"
-    "  local res = nil\n"
-    "  for i = 1, nrev do\n"
-    "    local hi, lo = byte(d, p, p + 1)\n"
-    "    local ki = hi * 64 + lo - 3120\n"
-    "    p = p + 2\n"
-    "    if not res and vals[ki] then\n"
-    "      res = {-1, i, redis.call('PTTL', KEYS[ki])}\n"
+    "  local q = shapes[d]\n"
+    "  if not q then\n"
+    "    local b = {byte(d, 1, -1)}\n"
+    "    local nrev, nlim = b[1] - 48, b[2] - 48\n"
+    "    q = {nrev, nlim, b[3] - 48, 0, 0, 0, 0, 0, 0, 0, 0, 0}\n"
+    "    local p = 4 + nlim\n"
+    "    for i = 1, nrev do\n"
+    "      q[3 + i] = b[p] * 64 + b[p + 1] - 3120\n"
+    "      p = p + 2\n"
+    "    end\n"
+    "    for j = 1, nlim do\n"
+    "      local ri = b[3 + j] - 48\n"
+    "      q[3 + 3 * j] = b[p] * 64 + b[p + 1] - 3120\n"
+    "      q[4 + 3 * j], q[5 + 3 * j] = RT[ri], RU[ri]\n"
+    "      p = p + 2\n"
+    "    end\n"
+    "    if q[3] == 1 then q[12] = b[p] * 64 + b[p + 1] - 3120 end\n"
+    "    shapes[d] = q\n"
+    "  end\n"
+    "  local nlim, claim, revoked = q[2], q[3], false\n"
+    "  for i = 1, q[1] do\n"
+    "    local ki = q[3 + i]\n"
+    "    if vals[ki] then\n"
+    "      out[o + 1], out[o + 2] = -1, i\n"
+    "      out[o + 3] = redis.call('PTTL', KEYS[ki])\n"
+    "      o, revoked = o + 3, true\n"
+    "      break\n"
     "    end\n"
     "  end\n"
-    "  if not res then\n"
-    "    res = {1}\n"
-    "    local k1, k2, n1, n2\n"
-    "    if nlim > 0 and not now then\n"
+    "  if not revoked then\n"
+    "    if not now then\n"
     "      local t = redis.call('TIME')\n"
     "      now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
     "    end\n"
-    "    for j = 1, nlim do\n"
-    "      local hi, lo = byte(d, p, p + 1)\n"
-    "      local ki = hi * 64 + lo - 3120\n"
-    "      p = p + 2\n"
-    "      local ri = byte(d, 3 + j) - 48\n"
-    "      local T, tau = RT[ri], RU[ri]\n"
-    "      local tat = tats[ki] or tonumber(vals[ki]) or 0\n"
-    "      local base = now\n"
-    "      if tat > now then base = tat end\n"
-    "      local nxt = base + T\n"
-    "      local allow_at = nxt - T - tau\n"
-    "      if now < allow_at then\n"
-    "        res[1] = 0\n"
-    "        res[3 * j - 1] = 0\n"
-    "        res[3 * j] = allow_at - now\n"
-    "        res[3 * j + 1] = base - now\n"
+    "    local ok, k1, n1, s1, k2, n2, s2 = 1\n"
+    "    if nlim > 0 then\n"
+    "      k1 = q[6]\n"
+    "      local base = tats[k1] or tonumber(vals[k1]) or 0\n"
+    "      if base < now then base = now end\n"
+    "      if now < base - q[8] then\n"
+    "        ok, s1 = 0, now - base\n"
     "      else\n"
-    "        res[3 * j - 1] = floor((now + T + tau - nxt) / T)\n"
-    "        res[3 * j] = 0\n"
-    "        res[3 * j + 1] = nxt - now\n"
+    "        n1 = base + q[7]\n"
+    "        s1 = n1 - now\n"
     "      end\n"
-    "      if j == 1 then k1, n1 = ki, nxt else k2, n2 = ki, nxt end\n"
     "    end\n"
-    "    if res[1] == 1 then\n"
+    "    if nlim > 1 then\n"
+    "      k2 = q[9]\n"
+    "      local base = tats[k2] or tonumber(vals[k2]) or 0\n"
+    "      if base < now then base = now end\n"
+    "      if now < base - q[11] then\n"
+    "        ok, s2 = 0, now - base\n"
+    "      else\n"
+    "        n2 = base + q[10]\n"
+    "        s2 = n2 - now\n"
+    "      end\n"
+    "    end\n"
+    "    o = o + 1\n"
+    "    out[o] = ok\n"
+    "    if nlim > 0 then o = o + 1; out[o] = s1 end\n"
+    "    if nlim > 1 then o = o + 1; out[o] = s2 end\n"
+    "    if ok == 1 then\n"
     "      if k1 then\n"
     "        if not tats[k1] then nd = nd + 1; dirty[nd] = k1 end\n"
     "        tats[k1] = n1\n"
@@ -86,21 +112,21 @@ const char  lg_redis_limit_script[] =
     "        tats[k2] = n2\n"
     "      end\n"
     "      if claim == 1 then\n"
-    "        local hi, lo = byte(d, p, p + 1)\n"
-    "        local ki = hi * 64 + lo - 3120\n"
+    "        local ki = q[12]\n"
     "        local rec = claims[ki] or vals[ki]\n"
+    "        o = o + 1\n"
     "        if rec then\n"
-    "          res[3 * nlim + 2] = rec\n"
+    "          out[o] = rec\n"
     "        else\n"
     "          local lock = ARGV[a + 1]\n"
     "          redis.call('SET', KEYS[ki], lock, 'PX', px)\n"
     "          claims[ki] = lock\n"
+    "          out[o] = 0\n"
     "        end\n"
     "      end\n"
     "    end\n"
     "  end\n"
     "  a = a + 1 + claim\n"
-    "  out[r] = res\n"
     "end\n"
     "if nd > 0 then\n"
     "  local m = {}\n"
@@ -115,29 +141,9 @@ const char  lg_redis_limit_script[] =
 
 int
 lg_redis_batch_reply(const redisReply *reply, size_t n,
-    lg_redis_limit_reply_t *out)
+    const unsigned char *shapes, size_t *first, lg_redis_limit_reply_t *out)
 {
-    memset(out, 0, sizeof(lg_redis_limit_reply_t));
-
-    if (reply->type == REDIS_REPLY_ERROR) {
-        out->error = reply->str;
-        out->error_len = reply->len;
-        return LG_REDIS_REPLY_ERROR;
-    }
-
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != n) {
-        return LG_REDIS_REPLY_UNEXPECTED;
-    }
-
-    return LG_REDIS_REPLY_OK;
-}
-
-
-int
-lg_redis_limit_reply(const redisReply *reply, size_t nlimits, int claim,
-    lg_rate_result_t *results, lg_redis_limit_reply_t *out)
-{
-    size_t        i, n;
+    size_t        r, k, nlimits;
     redisReply  **e;
 
     memset(out, 0, sizeof(lg_redis_limit_reply_t));
@@ -148,11 +154,71 @@ lg_redis_limit_reply(const redisReply *reply, size_t nlimits, int claim,
         return LG_REDIS_REPLY_ERROR;
     }
 
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1) {
+    if (reply->type != REDIS_REPLY_ARRAY) {
         return LG_REDIS_REPLY_UNEXPECTED;
     }
 
+    /*
+     * Where each request's elements begin: its status says how many
+     * follow, so the layout is known before any request is answered, and
+     * a reply that does not add up fails them all alike.
+     */
+
     e = reply->element;
+    k = 0;
+
+    for (r = 0; r < n; r++) {
+        if (k >= reply->elements || e[k]->type != REDIS_REPLY_INTEGER) {
+            return LG_REDIS_REPLY_UNEXPECTED;
+        }
+
+        first[r] = k;
+        nlimits = LG_REDIS_SHAPE_LIMITS(shapes[r]);
+
+        switch (e[k]->integer) {
+
+        case LG_REDIS_REVOKED:
+            k += 3;
+            break;
+
+        case LG_REDIS_ALLOWED:
+            k += 1 + nlimits + LG_REDIS_SHAPE_CLAIM(shapes[r]);
+            break;
+
+        case LG_REDIS_REFUSED:
+            k += 1 + nlimits;
+            break;
+
+        default:
+            return LG_REDIS_REPLY_UNEXPECTED;
+        }
+    }
+
+    if (k != reply->elements) {
+        return LG_REDIS_REPLY_UNEXPECTED;
+    }
+
+    return LG_REDIS_REPLY_OK;
+}
+
+
+int
+lg_redis_limit_reply(const redisReply *reply, size_t first, size_t nlimits,
+    const lg_rate_t *const *rates, int claim, lg_rate_result_t *results,
+    lg_redis_limit_reply_t *out)
+{
+    size_t        i, n, refused;
+    int64_t       s, interval, tolerance;
+    redisReply  **e;
+
+    memset(out, 0, sizeof(lg_redis_limit_reply_t));
+
+    if (reply->type != REDIS_REPLY_ARRAY || first >= reply->elements) {
+        return LG_REDIS_REPLY_UNEXPECTED;
+    }
+
+    e = reply->element + first;
+    n = reply->elements - first;
 
     if (e[0]->type != REDIS_REPLY_INTEGER) {
         return LG_REDIS_REPLY_UNEXPECTED;
@@ -161,11 +227,10 @@ lg_redis_limit_reply(const redisReply *reply, size_t nlimits, int claim,
     out->status = (int) e[0]->integer;
 
     if (out->status == LG_REDIS_REVOKED) {
-        /* { -1, i, pttl }: revocation key i exists, for pttl ms more */
+        /* -1 i pttl: revocation key i exists, for pttl ms more */
 
-        if (reply->elements != 3 || e[1]->type != REDIS_REPLY_INTEGER
-            || e[1]->integer < 1 || e[2]->type != REDIS_REPLY_INTEGER
-            || e[2]->integer < -2)
+        if (n < 3 || e[1]->type != REDIS_REPLY_INTEGER || e[1]->integer < 1
+            || e[2]->type != REDIS_REPLY_INTEGER || e[2]->integer < -2)
         {
             return LG_REDIS_REPLY_UNEXPECTED;
         }
@@ -182,30 +247,81 @@ lg_redis_limit_reply(const redisReply *reply, size_t nlimits, int claim,
         return LG_REDIS_REPLY_UNEXPECTED;
     }
 
-    n = 1 + 3 * nlimits;
-
-    if (reply->elements == n + 1 && claim && out->status == LG_REDIS_ALLOWED
-        && e[n]->type == REDIS_REPLY_STRING)
-    {
-        /* the Idempotency-Key was taken before: that record */
-        out->record = e[n]->str;
-        out->record_len = e[n]->len;
-
-    } else if (reply->elements != n) {
+    if (n < 1 + nlimits) {
         return LG_REDIS_REPLY_UNEXPECTED;
     }
 
-    for (i = 1; i < n; i++) {
-        if (e[i]->type != REDIS_REPLY_INTEGER) {
-            return LG_REDIS_REPLY_UNEXPECTED;
-        }
-    }
+    /*
+     * Per limit one number: the microseconds until it is full again,
+     * negated when it refused (lg_redis_script.h).  The rest is
+     * lg_rate_check()'s arithmetic on what the client knows: next - now
+     * = s gives remaining = (T + tau - s) / T; base - now = -s gives
+     * retry_after = -s - tau.  A number outside what GCRA can return
+     * (beyond T + tau, within tau of refusing) is no answer of ours.
+     */
+
+    refused = 0;
 
     for (i = 0; i < nlimits; i++) {
-        results[i].remaining = e[1 + 3 * i]->integer;
-        results[i].retry_after = e[2 + 3 * i]->integer;
-        results[i].reset = e[3 + 3 * i]->integer;
-        results[i].allowed = (e[2 + 3 * i]->integer == 0);
+        if (e[1 + i]->type != REDIS_REPLY_INTEGER) {
+            return LG_REDIS_REPLY_UNEXPECTED;
+        }
+
+        s = e[1 + i]->integer;
+        interval = rates[i]->interval;
+        tolerance = rates[i]->tolerance;
+
+        if (s > 0) {
+            if (s < interval || s > interval + tolerance) {
+                return LG_REDIS_REPLY_UNEXPECTED;
+            }
+
+            results[i].allowed = 1;
+            results[i].remaining = (interval + tolerance - s) / interval;
+            results[i].retry_after = 0;
+            results[i].reset = s;
+
+        } else {
+            if (s >= -tolerance || s == INT64_MIN) {
+                return LG_REDIS_REPLY_UNEXPECTED;
+            }
+
+            results[i].allowed = 0;
+            results[i].remaining = 0;
+            results[i].retry_after = -s - tolerance;
+            results[i].reset = -s;
+            refused++;
+        }
+
+        results[i].tat = 0;
+    }
+
+    /* the status is the limits' verdict, or the reply is not ours */
+
+    if ((out->status == LG_REDIS_ALLOWED) != (refused == 0)) {
+        return LG_REDIS_REPLY_UNEXPECTED;
+    }
+
+    if (out->status != LG_REDIS_ALLOWED || !claim) {
+        return LG_REDIS_REPLY_OK;
+    }
+
+    /* the claim: the record the key already held, or 0: it is ours now */
+
+    if (n < 2 + nlimits) {
+        return LG_REDIS_REPLY_UNEXPECTED;
+    }
+
+    e += 1 + nlimits;
+
+    if (e[0]->type == REDIS_REPLY_STRING) {
+        out->record = e[0]->str;
+        out->record_len = e[0]->len;
+        return LG_REDIS_REPLY_OK;
+    }
+
+    if (e[0]->type != REDIS_REPLY_INTEGER || e[0]->integer != 0) {
+        return LG_REDIS_REPLY_UNEXPECTED;
     }
 
     return LG_REDIS_REPLY_OK;

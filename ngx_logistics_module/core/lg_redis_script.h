@@ -61,15 +61,30 @@
  *         Few arguments per request, because Redis makes an object of
  *         each argument and Lua a string, and that, more than the GCRA
  *         arithmetic, is what a request costs the script.
- *   reply: an array, one element per request (lg_redis_limit_reply()):
- *          { status, per limit: remaining, retry_after (us), reset (us),
- *            [the record already under the idempotency key] }
- *          status 1 allowed, 0 refused by a limit, or { -1, i, pttl }
- *          when revocation key i (1-based) exists, with its remaining
- *          lifetime in ms (-1: none), so that gateways keep a local copy
- *          for as long as Redis would refuse; an allowed reply without
- *          the trailing record means the key is now claimed
+ *   reply: one flat array, a few numbers per request, in order
+ *          (lg_redis_batch_reply() finds where each begins,
+ *          lg_redis_limit_reply() decodes it):
+ *            -1 i pttl        revocation key i (1-based) exists, with
+ *                             its remaining lifetime in ms (-1: none),
+ *                             so that gateways keep a local copy for as
+ *                             long as Redis would refuse;
+ *            1|0 s... [c]     allowed (1) or refused (0), then per limit
+ *                             s = the microseconds until that limit is
+ *                             full again (reset), negated if it refused;
+ *                             remaining and retry_after follow from s
+ *                             and the rate, which the client knows.  An
+ *                             allowed request that claims ends with c:
+ *                             0 (the key is ours now) or the record the
+ *                             key already held.
+ *          Nested tables and three numbers per limit cost Redis more
+ *          than the GCRA step itself (lg_redis_script.c).
  */
+
+/* a request's shape in a call: how many limits, and whether it claims */
+#define LG_REDIS_SHAPE(nlimits, claim)  ((unsigned char) ((nlimits) << 1  \
+                                                          | ((claim) != 0)))
+#define LG_REDIS_SHAPE_LIMITS(shape)    ((size_t) ((shape) >> 1))
+#define LG_REDIS_SHAPE_CLAIM(shape)     ((size_t) ((shape) & 1))
 
 #define LG_REDIS_REVOKED   (-1)
 #define LG_REDIS_REFUSED   0
@@ -99,23 +114,24 @@ extern const char  lg_redis_limit_script[];
 
 
 /*
- * Decodes one request's element of the script's reply, for a request
- * with "nlimits" limit keys and, when "claim" is set, an idempotency
- * claim.  Each limit's outcome goes
- * to results[i] (allowed, remaining, retry_after, reset); strings in
- * "out" point into the reply.
- */
-int lg_redis_limit_reply(const redisReply *reply, size_t nlimits, int claim,
-    lg_rate_result_t *results, lg_redis_limit_reply_t *out);
-
-/*
- * Checks the script's whole reply for a batch of "n" requests:
- * LG_REDIS_REPLY_OK when each request's element can go to
- * lg_redis_limit_reply(); else ERROR (its text in "out") or UNEXPECTED,
- * which fail every request of the batch.
+ * Checks the script's whole reply for a batch of "n" requests of these
+ * shapes and sets first[r] to where request r's elements begin:
+ * LG_REDIS_REPLY_OK when they add up to the reply; else ERROR (its text
+ * in "out") or UNEXPECTED, which fail every request of the batch.
  */
 int lg_redis_batch_reply(const redisReply *reply, size_t n,
-    lg_redis_limit_reply_t *out);
+    const unsigned char *shapes, size_t *first, lg_redis_limit_reply_t *out);
+
+/*
+ * Decodes a request's elements from index "first" of the batch's reply,
+ * for a request with "nlimits" limit keys of these rates and, when
+ * "claim" is set, an idempotency claim.  Each limit's outcome goes to
+ * results[i] (allowed, remaining, retry_after, reset); strings in "out"
+ * point into the reply.
+ */
+int lg_redis_limit_reply(const redisReply *reply, size_t first,
+    size_t nlimits, const lg_rate_t *const *rates, int claim,
+    lg_rate_result_t *results, lg_redis_limit_reply_t *out);
 
 /* the error reply says the server forgot our scripts (SCRIPT FLUSH) */
 int lg_redis_noscript(const char *error, size_t len);

@@ -9,6 +9,7 @@
 #include <hiredis/hiredis.h>
 
 #include "lg_idem.h"
+#include "lg_ratelimit.h"
 #include "lg_redis_script.h"
 
 
@@ -164,146 +165,261 @@ test_records(void)
 }
 
 
+/*
+ * One request's elements from the flat reply.  The rates: 10/s burst 5
+ * (T = 100,000 us, tau = 500,000 us) and 1/s burst 0 (T = 1 s, tau 0).
+ */
+
 static void
 test_limit_reply(void)
 {
     redisReply              *r;
+    lg_rate_t                fast, slow;
     lg_rate_result_t         res[2];
+    const lg_rate_t         *rates[2];
     lg_redis_limit_reply_t   out;
 
-    r = resp("*4\r\n:1\r\n:41\r\n:0\r\n:100000\r\n");
-    is_int(lg_redis_limit_reply(r, 1, 0, res, &out), LG_REDIS_REPLY_OK,
-           "allowed, one limit");
+    ok(lg_rate_parse("10/s", 4, 5, &fast) == 0
+       && lg_rate_parse("1/s", 3, 0, &slow) == 0, "two rates");
+    rates[0] = &fast;
+    rates[1] = &slow;
+
+    r = resp("*2\r\n:1\r\n:100000\r\n");
+    is_int(lg_redis_limit_reply(r, 0, 1, rates, 0, res, &out),
+           LG_REDIS_REPLY_OK, "allowed, one limit, the first request");
     ok(out.status == LG_REDIS_ALLOWED && res[0].allowed
-       && res[0].remaining == 41 && res[0].reset == 100000,
-       "its outcome");
+       && res[0].remaining == 5 && res[0].reset == 100000
+       && res[0].retry_after == 0, "5 left: the burst");
     ok(out.record == NULL, "no record without a claim");
     freeReplyObject(r);
 
-    r = resp("*7\r\n:0\r\n:5\r\n:0\r\n:10\r\n:0\r\n:250000\r\n:900000\r\n");
-    is_int(lg_redis_limit_reply(r, 2, 0, res, &out), LG_REDIS_REPLY_OK,
-           "refused, two limits");
-    ok(out.status == LG_REDIS_REFUSED && res[0].allowed && !res[1].allowed
-       && res[1].retry_after == 250000, "the second limit refused");
+    r = resp("*2\r\n:1\r\n:600000\r\n");
+    ok(lg_redis_limit_reply(r, 0, 1, rates, 0, res, &out)
+       == LG_REDIS_REPLY_OK && res[0].allowed && res[0].remaining == 0
+       && res[0].reset == 600000, "the last of the burst: none left");
+    freeReplyObject(r);
+
+    r = resp("*3\r\n:0\r\n:600000\r\n:-250000\r\n");
+    is_int(lg_redis_limit_reply(r, 0, 2, rates, 0, res, &out),
+           LG_REDIS_REPLY_OK, "refused, two limits");
+    ok(out.status == LG_REDIS_REFUSED && res[0].allowed && !res[1].allowed,
+       "the second limit refused");
+    ok(res[1].remaining == 0 && res[1].retry_after == 250000
+       && res[1].reset == 250000, "retry when it has room: tau is 0");
+    freeReplyObject(r);
+
+    r = resp("*3\r\n:0\r\n:-700000\r\n:1000000\r\n");
+    ok(lg_redis_limit_reply(r, 0, 2, rates, 0, res, &out)
+       == LG_REDIS_REPLY_OK && !res[0].allowed
+       && res[0].retry_after == 200000 && res[0].reset == 700000,
+       "the first refused: retry after its reset less tau");
     freeReplyObject(r);
 
     r = resp("*3\r\n:-1\r\n:2\r\n:86399000\r\n");
-    ok(lg_redis_limit_reply(r, 2, 1, res, &out) == LG_REDIS_REPLY_OK
+    ok(lg_redis_limit_reply(r, 0, 2, rates, 1, res, &out)
+       == LG_REDIS_REPLY_OK
        && out.status == LG_REDIS_REVOKED && out.revoked == 2,
        "revoked by the second revocation key");
     is_int(out.revoked_ttl, 86399000, "for that many ms more");
     freeReplyObject(r);
 
     r = resp("*3\r\n:-1\r\n:1\r\n:-1\r\n");
-    ok(lg_redis_limit_reply(r, 1, 0, res, &out) == LG_REDIS_REPLY_OK
+    ok(lg_redis_limit_reply(r, 0, 1, rates, 0, res, &out)
+       == LG_REDIS_REPLY_OK
        && out.revoked == 1 && out.revoked_ttl == -1,
        "a suspension without expiry");
     freeReplyObject(r);
 
     r = resp("*3\r\n:-1\r\n:1\r\n:-2\r\n");
-    ok(lg_redis_limit_reply(r, 1, 0, res, &out) == LG_REDIS_REPLY_OK
-       && out.revoked_ttl == 1, "one that expired meanwhile: a moment");
+    ok(lg_redis_limit_reply(r, 0, 1, rates, 0, res, &out)
+       == LG_REDIS_REPLY_OK && out.revoked_ttl == 1,
+       "one that expired meanwhile: a moment");
     freeReplyObject(r);
 
     r = resp("*2\r\n:-1\r\n:2\r\n");
-    is_int(lg_redis_limit_reply(r, 2, 1, res, &out),
+    is_int(lg_redis_limit_reply(r, 0, 2, rates, 1, res, &out),
            LG_REDIS_REPLY_UNEXPECTED, "a revocation without its lifetime");
     freeReplyObject(r);
 
     r = resp("*3\r\n:-1\r\n:1\r\n$2\r\n10\r\n");
-    is_int(lg_redis_limit_reply(r, 1, 0, res, &out),
+    is_int(lg_redis_limit_reply(r, 0, 1, rates, 0, res, &out),
            LG_REDIS_REPLY_UNEXPECTED, "a lifetime that is no number");
     freeReplyObject(r);
 
-    r = resp("*5\r\n:1\r\n:3\r\n:0\r\n:7\r\n$4\r\nLrec\r\n");
-    ok(lg_redis_limit_reply(r, 1, 1, res, &out) == LG_REDIS_REPLY_OK
+    r = resp("*3\r\n:-1\r\n:0\r\n:-1\r\n");
+    is_int(lg_redis_limit_reply(r, 0, 1, rates, 0, res, &out),
+           LG_REDIS_REPLY_UNEXPECTED, "revocation key 0 does not exist");
+    freeReplyObject(r);
+
+    r = resp("*3\r\n:1\r\n:300000\r\n$4\r\nLrec\r\n");
+    ok(lg_redis_limit_reply(r, 0, 1, rates, 1, res, &out)
+       == LG_REDIS_REPLY_OK
        && out.record_len == 4 && memcmp(out.record, "Lrec", 4) == 0,
        "a claim that found someone's record");
     freeReplyObject(r);
 
-    r = resp("*5\r\n:1\r\n:3\r\n:0\r\n:7\r\n$4\r\nLrec\r\n");
-    is_int(lg_redis_limit_reply(r, 1, 0, res, &out),
-           LG_REDIS_REPLY_UNEXPECTED, "a record nobody asked for");
+    r = resp("*3\r\n:1\r\n:300000\r\n:0\r\n");
+    ok(lg_redis_limit_reply(r, 0, 1, rates, 1, res, &out)
+       == LG_REDIS_REPLY_OK && out.record == NULL,
+       "a claim taken: 0");
+    freeReplyObject(r);
+
+    r = resp("*3\r\n:1\r\n:300000\r\n:1\r\n");
+    is_int(lg_redis_limit_reply(r, 0, 1, rates, 1, res, &out),
+           LG_REDIS_REPLY_UNEXPECTED, "a claim's number that is not 0");
+    freeReplyObject(r);
+
+    r = resp("*2\r\n:1\r\n:300000\r\n");
+    is_int(lg_redis_limit_reply(r, 0, 1, rates, 1, res, &out),
+           LG_REDIS_REPLY_UNEXPECTED, "a claim without its answer");
     freeReplyObject(r);
 
     r = resp("*1\r\n:1\r\n");
-    is_int(lg_redis_limit_reply(r, 1, 0, res, &out),
+    is_int(lg_redis_limit_reply(r, 0, 1, rates, 0, res, &out),
            LG_REDIS_REPLY_UNEXPECTED, "too few elements");
     freeReplyObject(r);
 
-    r = resp("*4\r\n:1\r\n$2\r\n41\r\n:0\r\n:1\r\n");
-    is_int(lg_redis_limit_reply(r, 1, 0, res, &out),
+    r = resp("*2\r\n:1\r\n$6\r\n100000\r\n");
+    is_int(lg_redis_limit_reply(r, 0, 1, rates, 0, res, &out),
            LG_REDIS_REPLY_UNEXPECTED, "a string where a number goes");
     freeReplyObject(r);
 
-    r = resp("*3\r\n:-1\r\n:0\r\n:-1\r\n");
-    is_int(lg_redis_limit_reply(r, 1, 0, res, &out),
-           LG_REDIS_REPLY_UNEXPECTED, "revocation key 0 does not exist");
+    /* numbers GCRA cannot return: the reply is not ours */
+
+    r = resp("*2\r\n:1\r\n:0\r\n");
+    is_int(lg_redis_limit_reply(r, 0, 1, rates, 0, res, &out),
+           LG_REDIS_REPLY_UNEXPECTED, "a limit full again now");
+    freeReplyObject(r);
+
+    r = resp("*2\r\n:1\r\n:99999\r\n");
+    is_int(lg_redis_limit_reply(r, 0, 1, rates, 0, res, &out),
+           LG_REDIS_REPLY_UNEXPECTED, "allowed, yet sooner than T");
+    freeReplyObject(r);
+
+    r = resp("*2\r\n:1\r\n:600001\r\n");
+    is_int(lg_redis_limit_reply(r, 0, 1, rates, 0, res, &out),
+           LG_REDIS_REPLY_UNEXPECTED, "allowed beyond T + tau");
+    freeReplyObject(r);
+
+    r = resp("*2\r\n:0\r\n:-500000\r\n");
+    is_int(lg_redis_limit_reply(r, 0, 1, rates, 0, res, &out),
+           LG_REDIS_REPLY_UNEXPECTED, "refused within tau");
+    freeReplyObject(r);
+
+    r = resp("*2\r\n:0\r\n:-9223372036854775808\r\n");
+    is_int(lg_redis_limit_reply(r, 0, 1, rates, 0, res, &out),
+           LG_REDIS_REPLY_UNEXPECTED, "a number that cannot be negated");
+    freeReplyObject(r);
+
+    r = resp("*2\r\n:0\r\n:100000\r\n");
+    is_int(lg_redis_limit_reply(r, 0, 1, rates, 0, res, &out),
+           LG_REDIS_REPLY_UNEXPECTED, "refused, yet every limit allowed");
+    freeReplyObject(r);
+
+    r = resp("*2\r\n:1\r\n:-600000\r\n");
+    is_int(lg_redis_limit_reply(r, 0, 1, rates, 0, res, &out),
+           LG_REDIS_REPLY_UNEXPECTED, "allowed, yet a limit refused");
     freeReplyObject(r);
 
     r = resp("*1\r\n:7\r\n");
-    is_int(lg_redis_limit_reply(r, 0, 0, res, &out),
+    is_int(lg_redis_limit_reply(r, 0, 0, rates, 0, res, &out),
            LG_REDIS_REPLY_UNEXPECTED, "an unknown status");
     freeReplyObject(r);
 
-    r = resp("-NOSCRIPT No matching script.\r\n");
-    is_int(lg_redis_limit_reply(r, 1, 0, res, &out), LG_REDIS_REPLY_ERROR,
-           "an error reply");
-    ok(lg_redis_noscript(out.error, out.error_len), "that is NOSCRIPT");
+    r = resp("*2\r\n:1\r\n:100000\r\n");
+    is_int(lg_redis_limit_reply(r, 2, 1, rates, 0, res, &out),
+           LG_REDIS_REPLY_UNEXPECTED, "a request past the reply's end");
     freeReplyObject(r);
 
     r = resp("$2\r\nok\r\n");
-    is_int(lg_redis_limit_reply(r, 0, 0, res, &out),
+    is_int(lg_redis_limit_reply(r, 0, 0, rates, 0, res, &out),
            LG_REDIS_REPLY_UNEXPECTED, "a string reply");
     freeReplyObject(r);
 }
 
 
-/* a batch: one element per request, each decoded on its own */
+/* a batch: the requests' elements one after another, found by shape */
 
 static void
 test_batch_reply(void)
 {
+    size_t                   first[4];
     redisReply              *r;
+    lg_rate_t                rate;
     lg_rate_result_t         res[2];
+    const lg_rate_t         *rates[1];
+    unsigned char            shapes[4];
     lg_redis_limit_reply_t   out;
 
-    r = resp("*3\r\n*4\r\n:1\r\n:1\r\n:0\r\n:2000\r\n"
-             "*4\r\n:0\r\n:0\r\n:1000\r\n:2000\r\n"
-             "*3\r\n:-1\r\n:1\r\n:-1\r\n");
-    is_int(lg_redis_batch_reply(r, 3, &out), LG_REDIS_REPLY_OK,
-           "a batch of three");
-    ok(lg_redis_limit_reply(r->element[0], 1, 0, res, &out)
+    ok(lg_rate_parse("1/s", 3, 1, &rate) == 0, "1/s burst 1");
+    rates[0] = &rate;
+
+    shapes[0] = LG_REDIS_SHAPE(1, 0);
+    shapes[1] = LG_REDIS_SHAPE(1, 1);
+    shapes[2] = LG_REDIS_SHAPE(1, 1);
+    shapes[3] = LG_REDIS_SHAPE(1, 1);
+
+    r = resp("*10\r\n:1\r\n:1000000\r\n"
+             ":1\r\n:2000000\r\n:0\r\n"
+             ":0\r\n:-2000000\r\n"
+             ":-1\r\n:1\r\n:-1\r\n");
+    is_int(lg_redis_batch_reply(r, 4, shapes, first, &out),
+           LG_REDIS_REPLY_OK, "a batch of four");
+    ok(first[0] == 0 && first[1] == 2 && first[2] == 5 && first[3] == 7,
+       "each request where its elements begin");
+    ok(lg_redis_limit_reply(r, first[0], 1, rates, 0, res, &out)
        == LG_REDIS_REPLY_OK && out.status == LG_REDIS_ALLOWED
        && res[0].remaining == 1, "the first request allowed");
-    ok(lg_redis_limit_reply(r->element[1], 1, 0, res, &out)
+    ok(lg_redis_limit_reply(r, first[1], 1, rates, 1, res, &out)
+       == LG_REDIS_REPLY_OK && out.status == LG_REDIS_ALLOWED
+       && res[0].remaining == 0 && out.record == NULL,
+       "the second allowed, its claim taken");
+    ok(lg_redis_limit_reply(r, first[2], 1, rates, 1, res, &out)
        == LG_REDIS_REPLY_OK && out.status == LG_REDIS_REFUSED
-       && res[0].retry_after == 1000, "the second refused by the first");
-    ok(lg_redis_limit_reply(r->element[2], 1, 0, res, &out)
+       && res[0].retry_after == 1000000, "the third refused, no claim");
+    ok(lg_redis_limit_reply(r, first[3], 1, rates, 1, res, &out)
        == LG_REDIS_REPLY_OK && out.status == LG_REDIS_REVOKED,
-       "the third suspended");
-    is_int(lg_redis_batch_reply(r, 2, &out), LG_REDIS_REPLY_UNEXPECTED,
-           "three elements for two requests");
-    is_int(lg_redis_batch_reply(r, 4, &out), LG_REDIS_REPLY_UNEXPECTED,
-           "three elements for four requests");
+       "the fourth suspended");
+    is_int(lg_redis_batch_reply(r, 3, shapes, first, &out),
+           LG_REDIS_REPLY_UNEXPECTED, "ten elements for three requests");
+    shapes[3] = LG_REDIS_SHAPE(2, 1);
+    is_int(lg_redis_batch_reply(r, 4, shapes, first, &out),
+           LG_REDIS_REPLY_OK, "a revoked request's length is its own");
+    shapes[1] = LG_REDIS_SHAPE(1, 0);
+    is_int(lg_redis_batch_reply(r, 4, shapes, first, &out),
+           LG_REDIS_REPLY_UNEXPECTED, "a claim's answer nobody asked for");
     freeReplyObject(r);
 
+    shapes[0] = LG_REDIS_SHAPE(1, 0);
     r = resp("*1\r\n:1\r\n");
-    is_int(lg_redis_batch_reply(r, 1, &out), LG_REDIS_REPLY_OK,
-           "an element that is no array passes the batch check");
-    is_int(lg_redis_limit_reply(r->element[0], 0, 0, res, &out),
-           LG_REDIS_REPLY_UNEXPECTED, "and fails its request's");
+    is_int(lg_redis_batch_reply(r, 1, shapes, first, &out),
+           LG_REDIS_REPLY_UNEXPECTED, "a request cut short");
+    freeReplyObject(r);
+
+    r = resp("*2\r\n*1\r\n:1\r\n:1000000\r\n");
+    is_int(lg_redis_batch_reply(r, 1, shapes, first, &out),
+           LG_REDIS_REPLY_UNEXPECTED, "a nested status");
+    freeReplyObject(r);
+
+    r = resp("*2\r\n:5\r\n:1000000\r\n");
+    is_int(lg_redis_batch_reply(r, 1, shapes, first, &out),
+           LG_REDIS_REPLY_UNEXPECTED, "an unknown status");
     freeReplyObject(r);
 
     r = resp("-ERR Error running script\r\n");
-    is_int(lg_redis_batch_reply(r, 5, &out), LG_REDIS_REPLY_ERROR,
-           "a script error fails the whole batch");
+    is_int(lg_redis_batch_reply(r, 4, shapes, first, &out),
+           LG_REDIS_REPLY_ERROR, "a script error fails the whole batch");
     ok(out.error_len == 24, "with its text");
     freeReplyObject(r);
 
+    r = resp("-NOSCRIPT No matching script.\r\n");
+    ok(lg_redis_batch_reply(r, 1, shapes, first, &out) == LG_REDIS_REPLY_ERROR
+       && lg_redis_noscript(out.error, out.error_len), "NOSCRIPT");
+    freeReplyObject(r);
+
     r = resp(":1\r\n");
-    is_int(lg_redis_batch_reply(r, 1, &out), LG_REDIS_REPLY_UNEXPECTED,
-           "a number is no batch");
+    is_int(lg_redis_batch_reply(r, 1, shapes, first, &out),
+           LG_REDIS_REPLY_UNEXPECTED, "a number is no batch");
     freeReplyObject(r);
 }
 
