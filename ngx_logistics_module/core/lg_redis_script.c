@@ -24,7 +24,10 @@
  * more per nested table).  So a descriptor is decoded once per call into
  * "shapes" (a batch of one partner's requests repeats the same one), at
  * most two limits are unrolled, floor is left to the client, and the
- * reply is one flat array of a few numbers per request.
+ * reply is one flat array of a few numbers per request.  A descriptor
+ * that claims names its own Idempotency-Key, so it is not kept: it is
+ * decoded into "scratch" each time.  TIME only when a request has a
+ * limit to check.
  */
 
 const char  lg_redis_limit_script[] =
@@ -38,6 +41,7 @@ const char  lg_redis_limit_script[] =
     "local vals = redis.call('MGET', unpack(KEYS))\n"
     "local byte, now = string.byte, nil\n"
     "local tats, dirty, nd, claims, shapes, out, o = {}, {}, 0, {}, {}, {}, 0\n"
+    "local scratch\n"
     "local a = 4 + 2 * nrates\n"
     "for r = 1, n do\n"
     "  local d = ARGV[a]\n"
@@ -45,7 +49,14 @@ const char  lg_redis_limit_script[] =
     "  if not q then\n"
     "    local b = {byte(d, 1, -1)}\n"
     "    local nrev, nlim = b[1] - 48, b[2] - 48\n"
-    "    q = {nrev, nlim, b[3] - 48, 0, 0, 0, 0, 0, 0, 0, 0, 0}\n"
+    "    if b[3] == 49 then\n"
+    "      scratch = scratch or {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}\n"
+    "      q = scratch\n"
+    "    else\n"
+    "      q = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}\n"
+    "      shapes[d] = q\n"
+    "    end\n"
+    "    q[1], q[2], q[3] = nrev, nlim, b[3] - 48\n"
     "    local p = 4 + nlim\n"
     "    for i = 1, nrev do\n"
     "      q[3 + i] = b[p] * 64 + b[p + 1] - 3120\n"
@@ -58,7 +69,6 @@ const char  lg_redis_limit_script[] =
     "      p = p + 2\n"
     "    end\n"
     "    if q[3] == 1 then q[12] = b[p] * 64 + b[p + 1] - 3120 end\n"
-    "    shapes[d] = q\n"
     "  end\n"
     "  local nlim, claim, revoked = q[2], q[3], false\n"
     "  for i = 1, q[1] do\n"
@@ -71,7 +81,7 @@ const char  lg_redis_limit_script[] =
     "    end\n"
     "  end\n"
     "  if not revoked then\n"
-    "    if not now then\n"
+    "    if nlim > 0 and not now then\n"
     "      local t = redis.call('TIME')\n"
     "      now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
     "    end\n"
