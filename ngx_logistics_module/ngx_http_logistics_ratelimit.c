@@ -764,7 +764,9 @@ ngx_http_logistics_limits_reply(void *data, redisReply *reply,
         call->members[i] = NULL;
         lm->call = NULL;
 
-        ngx_http_logistics_limits_answer(lm, reply, call->first[i], error);
+        ngx_http_logistics_limits_answer(lm, reply,
+                                         reply != NULL ? call->first[i] : 0,
+                                         error);
     }
 
     ngx_free(call);
