@@ -97,6 +97,49 @@ lg_rate_check(const lg_rate_t *rate, int64_t tat, int64_t now,
 }
 
 
+/*
+ * lg_rate_check() with s = signed_reset: allowed, s = next - now, and
+ * remaining = (now + T + tau - next) / T = (T + tau - s) / T, where
+ * T <= s <= T + tau; refused, -s = base - now > tau, and retry_after =
+ * allow_at - now = base - tau - now = -s - tau.
+ */
+
+int
+lg_rate_from_reset(const lg_rate_t *rate, int64_t signed_reset,
+    lg_rate_result_t *result)
+{
+    int64_t  s, interval, tolerance;
+
+    s = signed_reset;
+    interval = rate->interval;
+    tolerance = rate->tolerance;
+
+    result->tat = 0;
+
+    if (s > 0) {
+        if (s < interval || s > interval + tolerance) {
+            return -1;
+        }
+
+        result->allowed = 1;
+        result->remaining = (interval + tolerance - s) / interval;
+        result->retry_after = 0;
+        result->reset = s;
+        return 0;
+    }
+
+    if (s >= -tolerance || s == INT64_MIN) {
+        return -1;
+    }
+
+    result->allowed = 0;
+    result->remaining = 0;
+    result->retry_after = -s - tolerance;
+    result->reset = -s;
+    return 0;
+}
+
+
 int64_t
 lg_rate_ttl(const lg_rate_result_t *result, int64_t now)
 {

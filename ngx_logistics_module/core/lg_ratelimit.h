@@ -57,9 +57,18 @@ void lg_rate_check(const lg_rate_t *rate, int64_t tat, int64_t now,
     lg_rate_result_t *result);
 
 /*
+ * The other end of the Redis script's answer for one limit
+ * (lg_redis_script.h): "signed_reset" is result->reset of the step the
+ * script took, negated when it refused.  Fills what lg_rate_check()
+ * would have (all but tat); -1 when no GCRA step can give that number.
+ */
+int lg_rate_from_reset(const lg_rate_t *rate, int64_t signed_reset,
+    lg_rate_result_t *result);
+
+/*
  * How long a stored TAT must be kept (after that it equals "absent").
  * Exported for the unit tests only: the zone keeps a state until its
- * TAT, the Redis script sets PX from it itself.
+ * TAT; Redis keeps limit states without a lifetime.
  */
 int64_t lg_rate_ttl(const lg_rate_result_t *result, int64_t now);
 

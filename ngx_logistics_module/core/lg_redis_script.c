@@ -4,7 +4,6 @@
  */
 
 
-#include <stdint.h>
 #include <string.h>
 
 #include "lg_redis_script.h"
@@ -218,7 +217,6 @@ lg_redis_limit_reply(const redisReply *reply, size_t first, size_t nlimits,
     lg_redis_limit_reply_t *out)
 {
     size_t        i, n, refused;
-    int64_t       s, interval, tolerance;
     redisReply  **e;
 
     memset(out, 0, sizeof(lg_redis_limit_reply_t));
@@ -263,47 +261,22 @@ lg_redis_limit_reply(const redisReply *reply, size_t first, size_t nlimits,
 
     /*
      * Per limit one number: the microseconds until it is full again,
-     * negated when it refused (lg_redis_script.h).  The rest is
-     * lg_rate_check()'s arithmetic on what the client knows: next - now
-     * = s gives remaining = (T + tau - s) / T; base - now = -s gives
-     * retry_after = -s - tau.  A number outside what GCRA can return
-     * (beyond T + tau, within tau of refusing) is no answer of ours.
+     * negated when it refused (lg_redis_script.h); lg_rate_from_reset()
+     * turns it back into the step's outcome with the rate the client
+     * knows.  A number no GCRA step gives is no answer of ours.
      */
 
     refused = 0;
 
     for (i = 0; i < nlimits; i++) {
-        if (e[1 + i]->type != REDIS_REPLY_INTEGER) {
+        if (e[1 + i]->type != REDIS_REPLY_INTEGER
+            || lg_rate_from_reset(rates[i], e[1 + i]->integer, &results[i])
+               != 0)
+        {
             return LG_REDIS_REPLY_UNEXPECTED;
         }
 
-        s = e[1 + i]->integer;
-        interval = rates[i]->interval;
-        tolerance = rates[i]->tolerance;
-
-        if (s > 0) {
-            if (s < interval || s > interval + tolerance) {
-                return LG_REDIS_REPLY_UNEXPECTED;
-            }
-
-            results[i].allowed = 1;
-            results[i].remaining = (interval + tolerance - s) / interval;
-            results[i].retry_after = 0;
-            results[i].reset = s;
-
-        } else {
-            if (s >= -tolerance || s == INT64_MIN) {
-                return LG_REDIS_REPLY_UNEXPECTED;
-            }
-
-            results[i].allowed = 0;
-            results[i].remaining = 0;
-            results[i].retry_after = -s - tolerance;
-            results[i].reset = -s;
-            refused++;
-        }
-
-        results[i].tat = 0;
+        refused += !results[i].allowed;
     }
 
     /* the status is the limits' verdict, or the reply is not ours */

@@ -4,6 +4,8 @@
  */
 
 
+#include <stdint.h>
+
 #include "unit.h"
 
 #include "lg_ratelimit.h"
@@ -35,10 +37,48 @@ burst_at(const lg_rate_t *rate, int64_t *tat, int64_t now, int n)
 }
 
 
+/*
+ * Every step of lg_rate_check() over a sweep of states and instants,
+ * turned into the one number the Redis script answers and back: the
+ * outcome must come out the same.  Returns the steps that did not.
+ */
+
+static int
+from_reset_sweep(const lg_rate_t *rate, int64_t now, int *refusals)
+{
+    int               bad;
+    int64_t           tat, step, span;
+    lg_rate_result_t  res, back;
+
+    bad = 0;
+    span = rate->interval + rate->tolerance;
+    step = span / 97 + 1;
+
+    for (tat = 0; tat <= now + 3 * span; tat += (tat < now ? now : step)) {
+        lg_rate_check(rate, tat, now, &res);
+
+        if (lg_rate_from_reset(rate, res.allowed ? res.reset : -res.reset,
+                               &back)
+            != 0
+            || back.allowed != res.allowed
+            || back.remaining != res.remaining
+            || back.retry_after != res.retry_after
+            || back.reset != res.reset)
+        {
+            bad++;
+        }
+
+        *refusals += !res.allowed;
+    }
+
+    return bad;
+}
+
+
 int
 main(void)
 {
-    int               allowed;
+    int               allowed, refusals;
     int64_t           tat, now, t;
     lg_rate_t         rate;
     lg_rate_result_t  res;
@@ -117,6 +157,28 @@ main(void)
     lg_rate_check(&rate, tat, now, &res);
     is_int(res.reset, 60 * S, "reset: a full minute after one request");
     is_int(lg_rate_ttl(&res, now), 60 * S, "state kept for a minute");
+
+    /* Redis's one number per limit, decoded (lg_redis_script.h) */
+
+    refusals = 0;
+    lg_rate_parse("1/m", 3, 0, &rate);
+    is_int(from_reset_sweep(&rate, now, &refusals), 0,
+           "1/m burst 0: every step decoded as it was taken");
+    lg_rate_parse("10/s", 4, 5, &rate);
+    is_int(from_reset_sweep(&rate, now, &refusals), 0,
+           "10/s burst 5: every step decoded as it was taken");
+    lg_rate_parse("1000000/s", 9, 1000000, &rate);
+    is_int(from_reset_sweep(&rate, now, &refusals), 0,
+           "1000000/s burst 1000000: every step decoded as it was taken");
+    ok(refusals > 100, "the sweeps refused too (%d steps)", refusals);
+
+    lg_rate_parse("10/s", 4, 5, &rate);
+    ok(lg_rate_from_reset(&rate, 0, &res) != 0
+       && lg_rate_from_reset(&rate, 99999, &res) != 0
+       && lg_rate_from_reset(&rate, 600001, &res) != 0
+       && lg_rate_from_reset(&rate, -500000, &res) != 0
+       && lg_rate_from_reset(&rate, INT64_MIN, &res) != 0,
+       "numbers no step gives are refused");
 
     return lg_unit_done();
 }
