@@ -72,7 +72,8 @@
  *                             s = the microseconds until that limit is
  *                             full again (reset), negated if it refused;
  *                             remaining and retry_after follow from s
- *                             and the rate, which the client knows.  An
+ *                             and the rate, which the client knows
+ *                             (lg_rate_from_reset()).  An
  *                             allowed request that claims ends with c:
  *                             0 (the key is ours now) or the record the
  *                             key already held.
